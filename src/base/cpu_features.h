@@ -1,0 +1,29 @@
+// What the processor can do, detected once at run time so one binary picks its SIMD kernels.
+#pragma once
+
+#include <string>
+
+namespace cmdai {
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512vnni = false;
+  bool avxvnni = false;
+  bool amx_int8 = false;
+  bool neon = false;
+  bool neon_dotprod = false;
+
+  std::string to_string() const;  // e.g. "avx2 fma f16c"
+};
+
+// Detected once and cached. CMDAI_CPU_FEATURES=scalar (or a list such as "avx2,fma") masks
+// features, so the test suite can force each kernel path on one machine.
+const CpuFeatures& cpu_features();
+CpuFeatures detect_cpu_features();
+
+}  // namespace cmdai
