@@ -1,0 +1,45 @@
+#include "cli/command_registry.h"
+
+namespace cmdai::cli {
+namespace {
+
+std::vector<CommandSetup>& table() {
+  static std::vector<CommandSetup> commands;
+  return commands;
+}
+
+}  // namespace
+
+bool register_command(CommandSetup setup) {
+  table().push_back(setup);
+  return true;
+}
+
+const std::vector<CommandSetup>& registered_commands() { return table(); }
+
+CLI::App* subcommand(CLI::App& parent, const std::string& name, const std::string& description) {
+  for (CLI::App* existing : parent.get_subcommands({})) {
+    if (existing->get_name() == name) return existing;
+  }
+  CLI::App* created = parent.add_subcommand(name, description);
+  created->require_subcommand(0, 1);
+  return created;
+}
+
+int exit_code_for(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument: return kExitUsage;
+    case ErrorCode::kNotFound: return kExitIo;
+    case ErrorCode::kIo: return kExitIo;
+    case ErrorCode::kCorruptFile:
+    case ErrorCode::kUnsupported:
+    case ErrorCode::kModelLoadFailed: return kExitModelInvalid;
+    case ErrorCode::kTimeout: return kExitTimeout;
+    case ErrorCode::kNetwork: return kExitNetwork;
+    case ErrorCode::kGenerationFailed: return kExitGenerationFailed;
+    case ErrorCode::kCancelled: return kExitInterrupted;
+    default: return kExitError;
+  }
+}
+
+}  // namespace cmdai::cli
