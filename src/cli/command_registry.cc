@@ -1,5 +1,7 @@
 #include "cli/command_registry.h"
 
+#include "cli/exit_codes.h"
+
 namespace cmdai::cli {
 namespace {
 
