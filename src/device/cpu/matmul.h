@@ -1,0 +1,36 @@
+// Matrix multiplication of a (possibly quantized) weight matrix by float activations: the one op
+// that dominates both prefill (matrix-matrix) and decode (matrix-vector).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "quant/types.h"
+
+namespace cmdai::cpu {
+
+// `rows` rows of `cols` elements of `type`, each row `row_bytes` long (GGUF layout: ne[0] = cols).
+struct WeightMatrix {
+  TensorType type = TensorType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;
+  size_t row_bytes = 0;
+};
+
+enum class MatmulPrecision {
+  // Like llama.cpp's CPU backend, and the fast path: activations are quantized to the weight
+  // type's partner format (Q8_K for k-quants, Q8_0 for q8_0/q4_0/q5_0, f16 for f16, bf16 for bf16)
+  // and multiplied with integer dot products.
+  kFast,
+  // The float reference: weights dequantized to f32, activations f32, double accumulation.
+  kExact,
+};
+
+// y[t * rows + r] = sum_k W[r, k] * x[t * cols + k] for every token t < n_tokens.
+// Work is split across the pool's threads. x and y must not alias.
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
+            MatmulPrecision precision = MatmulPrecision::kFast);
+
+}  // namespace cmdai::cpu
