@@ -1,0 +1,72 @@
+// The seed's InferenceBackend: an embedded model variant (CPU, CUDA, MLX) that turns a prompt into
+// generated text. Calls are thread-safe; `infer` blocks, `infer_stream` calls back per piece of text.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cmdai {
+
+enum class ModelVariant { kCpu, kCuda, kMlx };
+std::string_view variant_name(ModelVariant variant);
+
+// Where a variant keeps the weights (CR-MLX-002): mapped host memory, unified, or device memory.
+enum class MemoryType { kHostMapped, kUnified, kDevice };
+std::string_view memory_type_name(MemoryType type);
+
+// The seed's EmbeddedConfig: sampling and limits for one request.
+struct EmbeddedConfig {
+  float temperature = 0.7f;  // 0 = greedy
+  int top_k = 40;            // 0 = off
+  float top_p = 0.95f;       // 1 = off
+  float min_p = 0.05f;       // 0 = off
+  float repeat_penalty = 1.0f;
+  int repeat_window = 64;
+  int max_tokens = 128;
+  std::vector<std::string> stop;  // generation ends before any of these strings
+  uint64_t seed = 42;
+  int timeout_ms = 30000;         // the whole request, prompt included; <= 0 = none
+  // Bytes at the start of the prompt that are the same for every request (the system prompt):
+  // their KV state is computed once, kept in memory and persisted on disk. 0 = no prefix caching.
+  size_t cacheable_prefix_bytes = 0;
+  const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Ctrl-C)
+};
+
+// Timings of the last request, for benchmarks and the CLI's --verbose / JSON output.
+struct InferenceTimings {
+  double prefill_ms = 0;      // prompt tokens that were not in the prefix cache
+  double first_token_ms = 0;  // from the call until the first generated piece
+  double decode_ms = 0;
+  double total_ms = 0;
+  int prompt_tokens = 0;
+  int cached_prompt_tokens = 0;
+  int generated_tokens = 0;
+};
+
+// Receives generated text piece by piece (complete UTF-8 only). Return false to stop early.
+using PieceCallback = std::function<bool(std::string_view piece)>;
+
+class InferenceBackend {
+ public:
+  virtual ~InferenceBackend() = default;
+
+  virtual Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) = 0;
+  virtual Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
+                                           const PieceCallback& on_piece) = 0;
+  virtual ModelVariant variant() const = 0;
+  virtual MemoryType memory_type() const = 0;
+  virtual Status load() = 0;    // idempotent; maps and validates, no full read
+  virtual Status unload() = 0;  // gives the memory back; load() may be called again
+  virtual bool is_loaded() const = 0;
+  virtual InferenceTimings last_timings() const = 0;
+  virtual std::string model_name() const = 0;
+};
+
+}  // namespace cmdai
