@@ -1,0 +1,158 @@
+#include "cli/shell_integration.h"
+
+namespace cmdai::cli {
+namespace {
+
+// bash: `cmdai …` runs through this function; choosing "e" at the prompt (or passing --edit)
+// leaves the command in a temporary file, which the function puts on an editable prompt line
+// (read -e -i); Enter runs it as if typed, and it goes into history. Ctrl-X a turns the text on
+// the current prompt line into a request and replaces it with the command.
+constexpr const char* kBashInit = R"BASH(# cmdai shell integration for bash: add to ~/.bashrc:  eval "$(cmdai init bash)"
+cmdai() {
+  local __cmdai_file __cmdai_status __cmdai_cmd
+  __cmdai_file=$(mktemp "${TMPDIR:-/tmp}/cmdai-edit.XXXXXX") || return 1
+  CMDAI_EDIT_FILE="$__cmdai_file" command cmdai "$@"
+  __cmdai_status=$?
+  if [ -s "$__cmdai_file" ]; then
+    __cmdai_cmd=$(<"$__cmdai_file")
+    if read -r -e -i "$__cmdai_cmd" -p "\$ " __cmdai_cmd && [ -n "$__cmdai_cmd" ]; then
+      history -s -- "$__cmdai_cmd"
+      eval -- "$__cmdai_cmd"
+      __cmdai_status=$?
+    fi
+  fi
+  rm -f -- "$__cmdai_file"
+  return $__cmdai_status
+}
+__cmdai_widget() {
+  [ -n "$READLINE_LINE" ] || return
+  local __cmdai_out
+  __cmdai_out=$(command cmdai --edit --quiet -- "$READLINE_LINE" </dev/tty) || return
+  [ -n "$__cmdai_out" ] && READLINE_LINE=$__cmdai_out && READLINE_POINT=${#READLINE_LINE}
+}
+bind -x '"\C-xa": __cmdai_widget'
+)BASH";
+
+constexpr const char* kZshInit = R"ZSH(# cmdai shell integration for zsh: add to ~/.zshrc:  eval "$(cmdai init zsh)"
+cmdai() {
+  local __cmdai_file __cmdai_status
+  __cmdai_file=$(mktemp "${TMPDIR:-/tmp}/cmdai-edit.XXXXXX") || return 1
+  CMDAI_EDIT_FILE="$__cmdai_file" command cmdai "$@"
+  __cmdai_status=$?
+  if [[ -s "$__cmdai_file" ]]; then
+    print -z -- "$(<"$__cmdai_file")"
+  fi
+  rm -f -- "$__cmdai_file"
+  return $__cmdai_status
+}
+__cmdai_widget() {
+  [[ -n "$BUFFER" ]] || return
+  local __cmdai_out
+  __cmdai_out=$(command cmdai --edit --quiet -- "$BUFFER" </dev/tty) || { zle reset-prompt; return; }
+  [[ -n "$__cmdai_out" ]] && BUFFER=$__cmdai_out && CURSOR=${#BUFFER}
+  zle reset-prompt
+}
+zle -N __cmdai_widget
+bindkey '^Xa' __cmdai_widget
+)ZSH";
+
+constexpr const char* kFishInit = R"FISH(# cmdai shell integration for fish: add to ~/.config/fish/config.fish:  cmdai init fish | source
+function cmdai --wraps cmdai
+    set -l __cmdai_file (mktemp (set -q TMPDIR; and echo $TMPDIR; or echo /tmp)/cmdai-edit.XXXXXX)
+    or return 1
+    CMDAI_EDIT_FILE=$__cmdai_file command cmdai $argv
+    set -l __cmdai_status $status
+    if test -s $__cmdai_file
+        commandline -r -- (cat $__cmdai_file)
+    end
+    rm -f -- $__cmdai_file
+    return $__cmdai_status
+end
+function __cmdai_widget
+    set -l __cmdai_line (commandline)
+    test -n "$__cmdai_line"; or return
+    set -l __cmdai_out (command cmdai --edit --quiet -- $__cmdai_line </dev/tty)
+    and test -n "$__cmdai_out"; and commandline -r -- $__cmdai_out
+    commandline -f repaint
+end
+bind \cxa __cmdai_widget
+)FISH";
+
+constexpr const char* kBashCompletion = R"BASH(# bash completion for cmdai:  source <(cmdai completion bash)
+_cmdai() {
+  local cur prev words cword
+  _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
+  case "$prev" in
+    --shell) COMPREPLY=($(compgen -W "bash zsh fish sh" -- "$cur")); return ;;
+    --safety) COMPREPLY=($(compgen -W "strict moderate permissive" -- "$cur")); return ;;
+    -o|--output) COMPREPLY=($(compgen -W "plain json yaml" -- "$cur")); return ;;
+    --backend) COMPREPLY=($(compgen -W "cpu cuda mlx" -- "$cur")); return ;;
+    --model) COMPREPLY=($(compgen -f -X '!*.gguf' -- "$cur") $(compgen -W "$(command cmdai model list --names 2>/dev/null)" -- "$cur")); return ;;
+    init|completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
+    model) COMPREPLY=($(compgen -W "list pull path rm inspect synth" -- "$cur")); return ;;
+    config) COMPREPLY=($(compgen -W "show path" -- "$cur")); return ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W "--shell --safety --output --execute --yes --dry-run --explain --model --backend --temperature --max-tokens --seed --verbose --help --version" -- "$cur"))
+  elif [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "check model config doctor init completion tokenize generate logits bench" -- "$cur"))
+  fi
+}
+complete -F _cmdai cmdai
+)BASH";
+
+constexpr const char* kZshCompletion = R"ZSH(#compdef cmdai
+# zsh completion for cmdai:  source <(cmdai completion zsh)
+_cmdai() {
+  _arguments \
+    '--shell[target shell]:shell:(bash zsh fish sh)' \
+    '--safety[safety level]:level:(strict moderate permissive)' \
+    '(-o --output)'{-o,--output}'[output format]:format:(plain json yaml)' \
+    '(-x --execute)'{-x,--execute}'[run the command after the safety check]' \
+    '(-y --yes)'{-y,--yes}'[do not ask for confirmation]' \
+    '--dry-run[never run the command]' \
+    '--explain[explain the command]' \
+    '--model[model name or GGUF path]:model:_files -g "*.gguf"' \
+    '--backend[inference device]:backend:(cpu cuda mlx)' \
+    '--temperature[sampling temperature]:t:' \
+    '--max-tokens[token limit]:n:' \
+    '--seed[sampling seed]:seed:' \
+    '1: :(check model config doctor init completion tokenize generate logits bench)' \
+    '*::request:'
+}
+compdef _cmdai cmdai
+)ZSH";
+
+constexpr const char* kFishCompletion = R"FISH(# fish completion for cmdai:  cmdai completion fish | source
+complete -c cmdai -n __fish_use_subcommand -a 'check model config doctor init completion tokenize generate logits bench'
+complete -c cmdai -l shell -x -a 'bash zsh fish sh' -d 'target shell'
+complete -c cmdai -l safety -x -a 'strict moderate permissive' -d 'safety level'
+complete -c cmdai -s o -l output -x -a 'plain json yaml' -d 'output format'
+complete -c cmdai -s x -l execute -d 'run the command after the safety check'
+complete -c cmdai -s y -l yes -d 'do not ask for confirmation'
+complete -c cmdai -l dry-run -d 'never run the command'
+complete -c cmdai -l explain -d 'explain the command'
+complete -c cmdai -l model -r -d 'model name or GGUF path'
+complete -c cmdai -l backend -x -a 'cpu cuda mlx' -d 'inference device'
+complete -c cmdai -n '__fish_seen_subcommand_from init completion' -a 'bash zsh fish'
+complete -c cmdai -n '__fish_seen_subcommand_from model' -a 'list pull path rm inspect synth'
+complete -c cmdai -n '__fish_seen_subcommand_from config' -a 'show path'
+)FISH";
+
+}  // namespace
+
+std::optional<std::string> init_script(std::string_view shell) {
+  if (shell == "bash") return kBashInit;
+  if (shell == "zsh") return kZshInit;
+  if (shell == "fish") return kFishInit;
+  return std::nullopt;
+}
+
+std::optional<std::string> completion_script(std::string_view shell) {
+  if (shell == "bash") return kBashCompletion;
+  if (shell == "zsh") return kZshCompletion;
+  if (shell == "fish") return kFishCompletion;
+  return std::nullopt;
+}
+
+}  // namespace cmdai::cli
