@@ -1,0 +1,23 @@
+// What cmdai needs from the terminal: is it one, colours, and the run / no / edit question.
+#pragma once
+
+#include <string>
+
+namespace cmdai::cli {
+
+bool stdin_is_terminal();
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+// Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+bool use_color(bool for_stderr);
+
+enum class Choice { kRun, kNo, kEdit };
+
+// Asks on /dev/tty "Run it? [y/N/e(dit)]" and reads the answer from there, so it works even when
+// stdin carried the request. Anything but y/yes/e/edit is no; EOF or no terminal is no.
+Choice ask_run_no_edit(bool allow_edit);
+
+// Reads all of stdin (the request when it is not a terminal), trimmed.
+std::string read_all_stdin();
+
+}  // namespace cmdai::cli
