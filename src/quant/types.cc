@@ -3,6 +3,8 @@
 #include <array>
 #include <limits>
 
+#include "quant/blocks.h"
+
 namespace cmdai {
 namespace {
 
@@ -25,6 +27,14 @@ constexpr std::array<TypeTraits, 15> kTraits = {{
     {TensorType::kQ8_K, "q8_K", 256, 292, false},
     {TensorType::kBF16, "bf16", 1, 2, true},
 }};
+
+static_assert(kTraits[2].block_bytes == sizeof(BlockQ4_0));
+static_assert(kTraits[4].block_bytes == sizeof(BlockQ5_0));
+static_assert(kTraits[6].block_bytes == sizeof(BlockQ8_0));
+static_assert(kTraits[10].block_bytes == sizeof(BlockQ4_K));
+static_assert(kTraits[11].block_bytes == sizeof(BlockQ5_K));
+static_assert(kTraits[12].block_bytes == sizeof(BlockQ6_K));
+static_assert(kTraits[13].block_bytes == sizeof(BlockQ8_K));
 
 }  // namespace
 
