@@ -1,0 +1,115 @@
+#include "device/cpu/kernels.h"
+
+#include "base/cpu_features.h"
+#include "quant/quantize.h"
+#include "quant/vec_dot.h"
+
+namespace cmdai::cpu {
+namespace {
+
+template <TensorType kType>
+float reference_dot(int64_t n, const void* w, const void* a) {
+  return vec_dot(kType, n, w, a);
+}
+
+template <TensorType kType>
+void reference_quantize(const float* x, void* dst, int64_t n) {
+  quantize_row(kType, x, dst, n);
+}
+
+KernelSet make_scalar_kernels() {
+  KernelSet ks;
+  ks.name = "scalar";
+  ks.dot_f32 = reference_dot<TensorType::kF32>;
+  ks.dot_f16 = reference_dot<TensorType::kF16>;
+  ks.dot_bf16 = reference_dot<TensorType::kBF16>;
+  ks.dot_q4_0 = reference_dot<TensorType::kQ4_0>;
+  ks.dot_q5_0 = reference_dot<TensorType::kQ5_0>;
+  ks.dot_q8_0 = reference_dot<TensorType::kQ8_0>;
+  ks.dot_q4_k = reference_dot<TensorType::kQ4_K>;
+  ks.dot_q5_k = reference_dot<TensorType::kQ5_K>;
+  ks.dot_q6_k = reference_dot<TensorType::kQ6_K>;
+  ks.quantize_q8_0 = reference_quantize<TensorType::kQ8_0>;
+  ks.quantize_q8_k = reference_quantize<TensorType::kQ8_K>;
+  ks.quantize_f16 = reference_quantize<TensorType::kF16>;
+  ks.quantize_bf16 = reference_quantize<TensorType::kBF16>;
+  return ks;
+}
+
+}  // namespace
+
+VecDotFn KernelSet::vec_dot(TensorType weight_type) const {
+  switch (weight_type) {
+    case TensorType::kF32: return dot_f32;
+    case TensorType::kF16: return dot_f16;
+    case TensorType::kBF16: return dot_bf16;
+    case TensorType::kQ4_0: return dot_q4_0;
+    case TensorType::kQ5_0: return dot_q5_0;
+    case TensorType::kQ8_0: return dot_q8_0;
+    case TensorType::kQ4_K: return dot_q4_k;
+    case TensorType::kQ5_K: return dot_q5_k;
+    case TensorType::kQ6_K: return dot_q6_k;
+    default: return nullptr;
+  }
+}
+
+QuantizeFn KernelSet::quantize(TensorType activation_type) const {
+  switch (activation_type) {
+    case TensorType::kQ8_0: return quantize_q8_0;
+    case TensorType::kQ8_K: return quantize_q8_k;
+    case TensorType::kF16: return quantize_f16;
+    case TensorType::kBF16: return quantize_bf16;
+    default: return nullptr;
+  }
+}
+
+GemmFn KernelSet::gemm(TensorType weight_type) const {
+  switch (weight_type) {
+    case TensorType::kF32: return gemm_f32;
+    case TensorType::kF16: return gemm_f16;
+    case TensorType::kQ4_0: return gemm_q4_0;
+    case TensorType::kQ8_0: return gemm_q8_0;
+    case TensorType::kQ4_K: return gemm_q4_k;
+    case TensorType::kQ5_K: return gemm_q5_k;
+    case TensorType::kQ6_K: return gemm_q6_k;
+    default: return nullptr;
+  }
+}
+
+const KernelSet& scalar_kernels() {
+  static const KernelSet ks = make_scalar_kernels();
+  return ks;
+}
+
+std::vector<const KernelSet*> available_kernel_sets() {
+  std::vector<const KernelSet*> sets = {&scalar_kernels()};
+#if defined(__x86_64__) || defined(_M_X64)
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2 && f.fma && f.f16c) sets.push_back(&avx2_kernels());
+#endif
+  return sets;
+}
+
+const KernelSet& best_kernels() {
+  static const KernelSet* best = available_kernel_sets().back();
+  return *best;
+}
+
+void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride, int64_t r0,
+                     int64_t r1, const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                     int64_t y_stride) {
+  // A few rows at a time against every token keeps those weight rows in cache while each token
+  // passes over them, instead of streaming the whole weight range once per token.
+  constexpr int64_t kRowBlock = 8;
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = rb + kRowBlock < r1 ? rb + kRowBlock : r1;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const uint8_t* at = a + static_cast<size_t>(t) * a_stride;
+      for (int64_t r = rb; r < re; ++r) {
+        y[t * y_stride + r] = dot(n, w + static_cast<size_t>(r) * w_stride, at);
+      }
+    }
+  }
+}
+
+}  // namespace cmdai::cpu

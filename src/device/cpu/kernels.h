@@ -1,0 +1,63 @@
+// The per-instruction-set kernel tables behind cpu::matmul: dot products and activation
+// quantizers, one table per instruction set, the best one picked at run time from cpu_features().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "quant/types.h"
+
+namespace cmdai::cpu {
+
+// Dot product of n elements of a weight row with an activation row in the partner format
+// (quant/vec_dot.h's activation_type_for).
+using VecDotFn = float (*)(int64_t n, const void* weight_row, const void* activation_row);
+
+// Encodes n f32 values into an activation format (quant/quantize.h's rounding rules).
+using QuantizeFn = void (*)(const float* x, void* dst, int64_t n);
+
+// Output tile: y[t * y_stride + r] for rows [r0, r1) and tokens [0, n_tokens), each the exact
+// value the table's VecDotFn gives for that row and token (so any row/token split of the work
+// yields the same bits). Weight row r starts at w + r * w_stride, token t's activations at
+// a + t * a_stride.
+using GemmFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+                        const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                        int64_t y_stride);
+
+struct KernelSet {
+  const char* name = "scalar";
+  VecDotFn dot_f32 = nullptr, dot_f16 = nullptr, dot_bf16 = nullptr;
+  VecDotFn dot_q4_0 = nullptr, dot_q5_0 = nullptr, dot_q8_0 = nullptr;
+  VecDotFn dot_q4_k = nullptr, dot_q5_k = nullptr, dot_q6_k = nullptr;
+  QuantizeFn quantize_q8_0 = nullptr, quantize_q8_k = nullptr;
+  QuantizeFn quantize_f16 = nullptr, quantize_bf16 = nullptr;
+  // Optional multi-row x multi-token tiles; a null entry means "loop over the VecDotFn".
+  GemmFn gemm_q4_k = nullptr, gemm_q5_k = nullptr, gemm_q6_k = nullptr, gemm_q8_0 = nullptr;
+  GemmFn gemm_q4_0 = nullptr, gemm_f16 = nullptr, gemm_f32 = nullptr;
+
+  VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported
+  QuantizeFn quantize(TensorType activation_type) const;   // nullptr for F32 (used as is)
+  GemmFn gemm(TensorType weight_type) const;               // nullptr: no tile kernel
+};
+
+// The portable table (wraps the quant/ reference code); always available.
+const KernelSet& scalar_kernels();
+
+// Every table this build has and this CPU can run, scalar first, fastest last. Tests iterate it.
+std::vector<const KernelSet*> available_kernel_sets();
+
+// The fastest of available_kernel_sets(), chosen once (honours CMDAI_CPU_FEATURES).
+const KernelSet& best_kernels();
+
+// Fills the tile by calling ks.vec_dot(type) per output: the fallback when there is no GemmFn.
+void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride, int64_t r0,
+                     int64_t r1, const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                     int64_t y_stride);
+
+#if defined(__x86_64__) || defined(_M_X64)
+// Defined in kernels_avx2.cc; the table has every entry filled (scalar where AVX2 adds nothing).
+const KernelSet& avx2_kernels();
+#endif
+
+}  // namespace cmdai::cpu

@@ -1,0 +1,116 @@
+#include "device/cpu/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "quant/quantize.h"
+#include "quant/vec_dot.h"
+
+namespace cmdai::cpu {
+namespace {
+
+std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<uint8_t> quantized(TensorType type, const std::vector<float>& x) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<uint8_t> q(*row_bytes(type, n));
+  quantize_row(type, x.data(), q.data(), n);
+  return q;
+}
+
+struct DotCase {
+  TensorType weight;
+  std::vector<int64_t> lengths;
+};
+
+const std::vector<DotCase>& dot_cases() {
+  static const std::vector<DotCase> cases = {
+      {TensorType::kQ4_K, {256, 512, 1536, 8960}}, {TensorType::kQ5_K, {256, 512, 1536, 8960}},
+      {TensorType::kQ6_K, {256, 512, 1536, 8960}}, {TensorType::kQ8_0, {32, 96, 4064, 8960}},
+      {TensorType::kQ4_0, {32, 96, 4064, 8960}},   {TensorType::kQ5_0, {32, 96, 4064, 8960}},
+      {TensorType::kF16, {1, 7, 32, 100, 1536}},   {TensorType::kBF16, {1, 7, 32, 100, 1536}},
+      {TensorType::kF32, {1, 7, 32, 100, 1536}},
+  };
+  return cases;
+}
+
+TEST(KernelSets, ScalarComesFirstAndEveryTableIsComplete) {
+  const auto sets = available_kernel_sets();
+  ASSERT_FALSE(sets.empty());
+  EXPECT_STREQ(sets.front()->name, "scalar");
+  for (const KernelSet* ks : sets) {
+    for (const auto& c : dot_cases()) {
+      EXPECT_NE(ks->vec_dot(c.weight), nullptr) << ks->name << " " << type_name(c.weight);
+      const TensorType at = activation_type_for(c.weight);
+      if (at != TensorType::kF32) {
+        EXPECT_NE(ks->quantize(at), nullptr) << ks->name;
+      }
+    }
+  }
+  EXPECT_EQ(&best_kernels(), sets.back());
+}
+
+TEST(KernelSets, EveryDotProductMatchesTheReference) {
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (const auto& c : dot_cases()) {
+      const TensorType at = activation_type_for(c.weight);
+      for (int64_t n : c.lengths) {
+        for (uint32_t seed = 1; seed <= 3; ++seed) {
+          const auto wq = quantized(c.weight, gaussian(n, seed, 0.1f));
+          const auto aq = quantized(at, gaussian(n, seed + 100, 2.0f));
+          const float expected = vec_dot(c.weight, n, wq.data(), aq.data());
+          const float got = ks->vec_dot(c.weight)(n, wq.data(), aq.data());
+          // Scale of the terms: |w| ~ 0.1, |a| ~ 2, so the sum's rounding is ~1e-6 of 0.2*n.
+          const double tol = 1e-4 * std::fabs(expected) + 2e-6 * 0.2 * static_cast<double>(n);
+          EXPECT_NEAR(got, expected, tol)
+              << ks->name << " " << type_name(c.weight) << " n=" << n << " seed=" << seed;
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelSets, ActivationQuantizersAreBitIdenticalToTheReference) {
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (TensorType at : {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {
+      for (int64_t n : {256, 512, 1536, 8960}) {
+        auto x = gaussian(n, static_cast<uint32_t>(n), 3.0f);
+        x[5] = 0.0f;
+        std::fill(x.begin() + 256 < x.end() ? x.end() - 256 : x.end(), x.end(), 0.0f);  // a zero block
+        if (n >= 512) x[300] = -40.0f;  // a negative block maximum
+        std::vector<uint8_t> expected(*row_bytes(at, n)), got(*row_bytes(at, n), 0xCD);
+        quantize_row(at, x.data(), expected.data(), n);
+        ks->quantize(at)(x.data(), got.data(), n);
+        EXPECT_EQ(std::memcmp(got.data(), expected.data(), got.size()), 0)
+            << ks->name << " " << type_name(at) << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST(KernelSets, Q8_0QuantizerRoundsTiesToEvenOnEveryPath) {
+  float x[32] = {};
+  x[0] = 127.0f, x[1] = 2.5f, x[2] = -3.5f, x[3] = 0.5f;
+  for (const KernelSet* ks : available_kernel_sets()) {
+    uint8_t block[34];
+    ks->quantize(TensorType::kQ8_0)(x, block, 32);
+    const auto* qs = reinterpret_cast<const int8_t*>(block + 2);
+    EXPECT_EQ(qs[1], 2) << ks->name;
+    EXPECT_EQ(qs[2], -4) << ks->name;
+    EXPECT_EQ(qs[3], 0) << ks->name;
+  }
+}
+
+}  // namespace
+}  // namespace cmdai::cpu
