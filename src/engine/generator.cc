@@ -1,0 +1,184 @@
+#include "engine/generator.h"
+
+#include <algorithm>
+
+namespace cmdai::engine {
+namespace {
+
+// Length of the trailing bytes of `text` that start a UTF-8 character not yet complete.
+size_t incomplete_utf8_tail(std::string_view text) {
+  const size_t n = text.size();
+  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
+    const auto byte = static_cast<unsigned char>(text[n - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
+    const size_t need = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+// The generated text, cut at the first stop sequence, released to the caller only once no stop
+// sequence can begin in it.
+class StopTracker {
+ public:
+  explicit StopTracker(const std::vector<std::string>& stops) : stops_(stops) {}
+
+  // Appends a token's bytes; true when a stop sequence is now complete (the text is cut there).
+  bool append(std::string_view piece) {
+    const size_t search_from = text_.size();
+    text_.append(piece);
+    size_t cut = std::string::npos;
+    for (const std::string& stop : stops_) {
+      if (stop.empty()) continue;
+      const size_t from = search_from >= stop.size() ? search_from - stop.size() + 1 : 0;
+      cut = std::min(cut, text_.find(stop, from));
+    }
+    if (cut == std::string::npos) return false;
+    text_.resize(cut);
+    return true;
+  }
+
+  // Text that can no longer turn into a stop sequence, not yet released; `final` releases all.
+  std::string_view release(bool final) {
+    size_t hold = 0;
+    if (!final) {
+      for (const std::string& stop : stops_) {
+        for (size_t k = std::min(stop.size() - 1, text_.size()); k > hold; --k) {
+          if (text_.compare(text_.size() - k, k, stop, 0, k) == 0) {
+            hold = k;
+            break;
+          }
+        }
+      }
+      hold = std::max(hold, incomplete_utf8_tail(text_));
+    }
+    const size_t end = std::max(released_, text_.size() - hold);
+    std::string_view piece(text_.data() + released_, end - released_);
+    released_ = end;
+    return piece;
+  }
+
+  std::string take() { return std::move(text_); }
+
+ private:
+  const std::vector<std::string>& stops_;
+  std::string text_;
+  size_t released_ = 0;
+};
+
+}  // namespace
+
+std::string_view stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::kMaxTokens: return "max_tokens";
+    case StopReason::kEndOfGeneration: return "eog";
+    case StopReason::kStopSequence: return "stop_sequence";
+    case StopReason::kCallback: return "callback";
+    case StopReason::kContextFull: return "context_full";
+  }
+  return "unknown";
+}
+
+Generator::Generator(model::Model& model, ThreadPool& pool)
+    : model_(model), pool_(pool), logits_(static_cast<size_t>(model.hparams().vocab_size)) {}
+
+Status Generator::check_interrupts(const GenerateRequest& request) const {
+  if (request.cancel && request.cancel->load(std::memory_order_relaxed)) {
+    return make_error(ErrorCode::kCancelled, "generation cancelled");
+  }
+  if (request.deadline.expired()) {
+    return make_error(ErrorCode::kTimeout, "generation ran past its deadline");
+  }
+  return ok_status();
+}
+
+// Reuses the cached keys and values of the longest shared prompt prefix; reallocates only when
+// the cache is too small for this request.
+Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused) {
+  const int64_t context_length = model_.hparams().context_length;
+  const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
+  if (n_prompt == 0) return make_error(ErrorCode::kInvalidArgument, "the prompt has no tokens");
+  if (n_prompt >= context_length) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the prompt has {} tokens but the model's context holds {}", n_prompt,
+                      context_length);
+  }
+  const int64_t n_ctx = model::KvCache::context_for(n_prompt, request.max_tokens, context_length);
+  if (!cache_ || cache_->n_ctx() < n_ctx || cache_->type() != model_.kv_type()) {
+    cache_.reset();
+    cached_tokens_.clear();
+    CMDAI_ASSIGN_OR_RETURN(model::KvCache cache, model_.make_cache(n_ctx));
+    cache_.emplace(std::move(cache));
+  }
+  // At least one prompt token must run to produce the first logits.
+  size_t common = 0;
+  const size_t limit = std::min(cached_tokens_.size(), request.prompt.size() - 1);
+  while (common < limit && cached_tokens_[common] == request.prompt[common]) ++common;
+  cache_->truncate(static_cast<int32_t>(common));
+  cached_tokens_.resize(common);
+  *reused = static_cast<int32_t>(common);
+  return ok_status();
+}
+
+Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
+  CMDAI_TRY(check_interrupts(request));
+  GenerateResult result;
+  int32_t reused = 0;
+  CMDAI_TRY(prepare_cache(request, &reused));
+  result.timings.prompt_tokens = static_cast<int32_t>(request.prompt.size());
+  result.timings.cached_prompt_tokens = reused;
+
+  const double prefill_start = now_ms();
+  const std::span<const int32_t> fresh(request.prompt.data() + reused,
+                                       request.prompt.size() - reused);
+  CMDAI_TRY(model_.forward(fresh, reused, *cache_, model::LogitsRequest::kLastRow, logits_.data(),
+                           pool_));
+  cached_tokens_ = request.prompt;
+  result.timings.prefill_ms = now_ms() - prefill_start;
+
+  const double decode_start = now_ms();
+  Sampler sampler(request.sampling);
+  StopTracker text(request.stop);
+  std::vector<int32_t> history = request.prompt;
+  for (int32_t step = 0; step < request.max_tokens; ++step) {
+    CMDAI_TRY(check_interrupts(request));
+    if (step > 0) {
+      if (cache_->n_filled() >= cache_->n_ctx()) {
+        result.stop_reason = StopReason::kContextFull;
+        break;
+      }
+      const int32_t previous = result.tokens.back();
+      CMDAI_TRY(model_.forward(std::span<const int32_t>(&previous, 1), cache_->n_filled(), *cache_,
+                               model::LogitsRequest::kLastRow, logits_.data(), pool_));
+      cached_tokens_.push_back(previous);
+    }
+    const int32_t token = sampler.sample(logits_, history);
+    if (std::find(request.eog_ids.begin(), request.eog_ids.end(), token) !=
+        request.eog_ids.end()) {
+      result.stop_reason = StopReason::kEndOfGeneration;
+      break;
+    }
+    result.tokens.push_back(token);
+    history.push_back(token);
+    const bool stopped = request.token_text && text.append(request.token_text(token));
+    const std::string_view released = text.release(stopped);
+    if (request.on_token && !request.on_token(token, released)) {
+      result.stop_reason = StopReason::kCallback;
+      break;
+    }
+    if (stopped) {
+      result.stop_reason = StopReason::kStopSequence;
+      break;
+    }
+  }
+  if (request.on_token) {
+    const std::string_view rest = text.release(true);
+    if (!rest.empty() && !result.tokens.empty()) request.on_token(result.tokens.back(), rest);
+  }
+  result.text = text.take();
+  result.timings.decode_ms = now_ms() - decode_start;
+  result.timings.generated_tokens = static_cast<int32_t>(result.tokens.size());
+  return result;
+}
+
+}  // namespace cmdai::engine

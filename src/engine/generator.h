@@ -1,0 +1,78 @@
+// The generation loop of one session: prefill the prompt in one batch (reusing a cached prefix),
+// then decode token by token until an end-of-generation token, a stop sequence, max_tokens, the
+// deadline or a cancel request.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "base/thread_pool.h"
+#include "engine/sampler.h"
+#include "model/model.h"
+
+namespace cmdai::engine {
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt;
+  int32_t max_tokens = 128;
+  SamplerConfig sampling;
+  std::vector<int32_t> eog_ids;    // generation ends at these (they are not part of the output)
+  std::vector<std::string> stop;   // generation ends before the first of these in the text
+  Deadline deadline = Deadline::never();
+  const std::atomic<bool>* cancel = nullptr;
+  // The bytes a token stands for; needed for `stop` and for the result's text.
+  std::function<std::string(int32_t id)> token_text;
+  // After every generated token: its id and the text it releases (held back while it could
+  // still be the start of a stop sequence or an incomplete UTF-8 character). false stops.
+  std::function<bool(int32_t id, std::string_view released_text)> on_token;
+};
+
+enum class StopReason { kMaxTokens, kEndOfGeneration, kStopSequence, kCallback, kContextFull };
+std::string_view stop_reason_name(StopReason reason);
+
+struct GenerateTimings {
+  double prefill_ms = 0;
+  double decode_ms = 0;
+  int32_t prompt_tokens = 0;
+  int32_t cached_prompt_tokens = 0;  // reused from the previous request's KV cache
+  int32_t generated_tokens = 0;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated ids, without the end-of-generation token
+  std::string text;             // their text, cut before a stop sequence
+  StopReason stop_reason = StopReason::kMaxTokens;
+  GenerateTimings timings;
+};
+
+class Generator {
+ public:
+  // The model and pool are borrowed and must outlive the generator.
+  Generator(model::Model& model, ThreadPool& pool);
+
+  // kTimeout past the deadline, kCancelled when *cancel turns true, kInvalidArgument for an
+  // empty prompt or one that does not fit the model's context.
+  Result<GenerateResult> generate(const GenerateRequest& request);
+
+  // Prompt tokens whose keys and values are still cached (the next request's reusable prefix).
+  const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
+
+ private:
+  Status prepare_cache(const GenerateRequest& request, int32_t* reused);
+  Status check_interrupts(const GenerateRequest& request) const;
+
+  model::Model& model_;
+  ThreadPool& pool_;
+  std::optional<model::KvCache> cache_;
+  std::vector<int32_t> cached_tokens_;
+  std::vector<float> logits_;  // [vocab_size], reused by every step
+};
+
+}  // namespace cmdai::engine

@@ -1,0 +1,139 @@
+#include "engine/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace cmdai::engine {
+namespace {
+
+std::vector<int32_t> ids_of(const std::vector<Candidate>& candidates) {
+  std::vector<int32_t> ids;
+  for (const Candidate& c : candidates) ids.push_back(c.id);
+  return ids;
+}
+
+TEST(Rng, SameSeedGivesSameStreamAndDifferentSeedsDiffer) {
+  Rng a(7), b(7), c(8);
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t x = a.next();
+    EXPECT_EQ(x, b.next());
+    EXPECT_NE(x, c.next());
+  }
+  Rng u(1);
+  for (int i = 0; i < 1000; ++i) {
+    const double v = u.uniform();
+    ASSERT_GE(v, 0.0);
+    ASSERT_LT(v, 1.0);
+  }
+}
+
+TEST(Sampler, GreedyTakesArgmaxAndBreaksTiesToTheLowerId) {
+  Sampler sampler(SamplerConfig{});
+  const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f};
+  EXPECT_EQ(sampler.sample(logits, {}), 1);
+  EXPECT_EQ(argmax(logits), 1);
+}
+
+TEST(Sampler, SameSeedAndSettingsGiveTheSameTokens) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_k = 5;
+  config.seed = 1234;
+  std::vector<float> logits(50);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>(i % 7) * 0.3f;
+  Sampler a(config), b(config);
+  std::vector<int32_t> first, second;
+  for (int i = 0; i < 40; ++i) {
+    first.push_back(a.sample(logits, {}));
+    second.push_back(b.sample(logits, {}));
+  }
+  EXPECT_EQ(first, second);
+  // The draws are not all the same token: the distribution is really sampled.
+  EXPECT_GT(std::count(first.begin(), first.end(), first[0]), 0);
+  EXPECT_NE(std::count(first.begin(), first.end(), first[0]), 40);
+  a.reset();
+  EXPECT_EQ(a.sample(logits, {}), first[0]);
+}
+
+TEST(Sampler, TopKKeepsTheKHighest) {
+  std::vector<Candidate> sorted = {{3, 5.0f}, {1, 4.0f}, {0, 3.0f}, {2, 1.0f}};
+  Sampler::keep_top_k(sorted, 2);
+  EXPECT_EQ(ids_of(sorted), (std::vector<int32_t>{3, 1}));
+}
+
+TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
+  // Probabilities proportional to e^logit: with logits ln(5), ln(3), ln(2): 0.5, 0.3, 0.2.
+  const std::vector<Candidate> base = {
+      {4, std::log(5.0f)}, {9, std::log(3.0f)}, {2, std::log(2.0f)}};
+  struct Case {
+    float p;
+    std::vector<int32_t> kept;
+  };
+  for (const Case& c : {Case{0.4f, {4}}, Case{0.5f, {4}}, Case{0.7f, {4, 9}},
+                        Case{0.81f, {4, 9, 2}}, Case{1.0f, {4, 9, 2}}}) {
+    std::vector<Candidate> sorted = base;
+    Sampler::keep_top_p(sorted, c.p);
+    EXPECT_EQ(ids_of(sorted), c.kept) << "p=" << c.p;
+  }
+}
+
+TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
+  // Relative probabilities 1, 0.5, 0.1.
+  const std::vector<Candidate> base = {{0, 0.0f}, {1, std::log(0.5f)}, {2, std::log(0.1f)}};
+  struct Case {
+    float min_p;
+    std::vector<int32_t> kept;
+  };
+  for (const Case& c : {Case{0.0f, {0, 1, 2}}, Case{0.05f, {0, 1, 2}}, Case{0.2f, {0, 1}},
+                        Case{0.6f, {0}}}) {
+    std::vector<Candidate> sorted = base;
+    Sampler::keep_min_p(sorted, c.min_p);
+    EXPECT_EQ(ids_of(sorted), c.kept) << "min_p=" << c.min_p;
+  }
+}
+
+TEST(Sampler, RepeatPenaltyShrinksPositiveAndGrowsNegativeLogitsOfSeenTokens) {
+  std::vector<Candidate> c = {{0, 2.0f}, {1, -2.0f}, {2, 2.0f}};
+  const std::vector<int32_t> window = {0, 1, 1};
+  Sampler::apply_repeat_penalty(c, window, 2.0f);
+  EXPECT_FLOAT_EQ(c[0].logit, 1.0f);
+  EXPECT_FLOAT_EQ(c[1].logit, -4.0f);
+  EXPECT_FLOAT_EQ(c[2].logit, 2.0f);  // not in the window
+}
+
+TEST(Sampler, RepeatPenaltyOnlyLooksAtTheWindow) {
+  SamplerConfig config;
+  config.repeat_penalty = 4.0f;
+  config.repeat_window = 2;
+  Sampler sampler(config);
+  const std::vector<float> logits = {3.0f, 2.0f, 1.0f};
+  // Token 0 is outside the last two history entries, so it keeps winning.
+  EXPECT_EQ(sampler.sample(logits, std::vector<int32_t>{0, 2, 2}), 0);
+  // In the window it drops to 0.75, below token 1.
+  EXPECT_EQ(sampler.sample(logits, std::vector<int32_t>{2, 0}), 1);
+}
+
+TEST(Sampler, LowTemperatureConcentratesOnTheBestToken) {
+  SamplerConfig config;
+  config.temperature = 0.01f;
+  Sampler sampler(config);
+  const std::vector<float> logits = {1.0f, 1.5f, 0.9f};
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(sampler.sample(logits, {}), 1);
+}
+
+TEST(Sampler, SamplesRoughlyInProportionToProbability) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.seed = 99;
+  Sampler sampler(config);
+  const std::vector<float> logits = {std::log(0.75f), std::log(0.25f)};
+  std::map<int32_t, int> counts;
+  for (int i = 0; i < 4000; ++i) ++counts[sampler.sample(logits, {})];
+  EXPECT_NEAR(counts[0] / 4000.0, 0.75, 0.03);
+}
+
+}  // namespace
+}  // namespace cmdai::engine

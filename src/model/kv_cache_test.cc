@@ -1,0 +1,50 @@
+#include "model/kv_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fp16.h"
+
+namespace cmdai::model {
+namespace {
+
+TEST(KvCache, ContextIsPromptPlusNewTokensCappedByModelContext) {
+  EXPECT_EQ(KvCache::context_for(23, 32, 2048), 55);
+  EXPECT_EQ(KvCache::context_for(2000, 100, 2048), 2048);
+  EXPECT_EQ(KvCache::context_for(0, 0, 2048), 1);
+}
+
+TEST(KvCache, RejectsNonPositiveAndAbsurdSizes) {
+  EXPECT_EQ(KvCache::create(0, 16, 8, KvType::kF16).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(KvCache::create(2, 1 << 30, 1 << 20, KvType::kF32).error().code,
+            ErrorCode::kResourceExhausted);
+}
+
+TEST(KvCache, StoresRowsPerLayerInTheRequestedPrecision) {
+  auto cache = KvCache::create(2, 4, 3, KvType::kF16);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(cache->size_bytes(), 2u * 2 * 4 * 3 * 2);
+  const float k[6] = {1, 2, 3, 4, 5, 6}, v[6] = {-1, -2, -3, -4, -5, 0.1f};
+  cache->store(1, 2, 2, k, v);  // layer 1, positions 2 and 3
+  const auto view = cache->layer(1);
+  EXPECT_TRUE(view.f16);
+  const auto* kh = static_cast<const uint16_t*>(view.k);
+  const auto* vh = static_cast<const uint16_t*>(view.v);
+  EXPECT_EQ(fp16_to_f32(kh[2 * 3 + 0]), 1.0f);
+  EXPECT_EQ(fp16_to_f32(kh[3 * 3 + 2]), 6.0f);
+  EXPECT_EQ(vh[3 * 3 + 2], f32_to_fp16(0.1f));
+  // Layer 0 is untouched.
+  EXPECT_EQ(static_cast<const uint16_t*>(cache->layer(0).k)[2 * 3], 0);
+}
+
+TEST(KvCache, TruncateKeepsOnlyTheSharedPrefix) {
+  auto cache = KvCache::create(1, 8, 2, KvType::kF32);
+  ASSERT_TRUE(cache.ok());
+  cache->set_filled(6);
+  cache->truncate(4);
+  EXPECT_EQ(cache->n_filled(), 4);
+  cache->truncate(7);  // cannot grow
+  EXPECT_EQ(cache->n_filled(), 4);
+}
+
+}  // namespace
+}  // namespace cmdai::model
