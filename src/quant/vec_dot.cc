@@ -6,6 +6,10 @@
 #include "base/fp16.h"
 #include "quant/blocks.h"
 
+// The SIMD kernels reproduce these scalar sums bit for bit; that needs every multiply and add
+// rounded separately even when the build targets a CPU with FMA.
+#pragma GCC optimize("fp-contract=off")
+
 namespace cmdai {
 namespace {
 
