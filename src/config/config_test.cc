@@ -1,0 +1,201 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace cmdai::config {
+namespace {
+
+// A fake environment: only the variables in `values` exist.
+GetEnv fake_env(std::map<std::string, std::string> values) {
+  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(values));
+  return [shared](const char* name) -> const char* {
+    auto it = shared->find(name);
+    return it == shared->end() ? nullptr : it->second.c_str();
+  };
+}
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cmdai-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path write(const std::string& text) {
+    const std::filesystem::path path = dir_ / "config.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  Result<Config> load(const std::string& toml, std::map<std::string, std::string> env = {}) {
+    LoadOptions options;
+    options.file = write(toml);
+    options.getenv = fake_env(std::move(env));
+    return load_config(options);
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST(Config, DefaultsAreGreedyAndShort) {
+  Config config;
+  EXPECT_EQ(config.temperature, 0.0f);
+  EXPECT_EQ(config.max_tokens, 128);
+  EXPECT_EQ(config.safety, "moderate");
+  EXPECT_EQ(config.backend, "cpu");
+  EXPECT_EQ(config.output, "plain");
+  for (const KeyInfo& key : config_keys()) {
+    EXPECT_EQ(config.source_of(key.name), Source::kDefault) << key.name;
+  }
+  EXPECT_EQ(config_keys().size(), kKeyCount);
+}
+
+TEST_F(ConfigFileTest, MissingFileGivesDefaultsAndRemembersThePath) {
+  LoadOptions options;
+  options.file = dir_ / "absent.toml";
+  options.getenv = fake_env({});
+  auto config = load_config(options);
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_FALSE(config->file_loaded);
+  EXPECT_EQ(config->file, dir_ / "absent.toml");
+  EXPECT_EQ(config->max_tokens, 128);
+}
+
+TEST_F(ConfigFileTest, FileOverridesDefaultsAndEnvironmentOverridesTheFile) {
+  auto config = load(
+      "temperature = 0.7\nmax_tokens = 64\nsafety = \"strict\"\nshell = \"zsh\"\n",
+      {{"CMDAI_MAX_TOKENS", "256"}, {"CMDAI_SHELL", "fish"}});
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_TRUE(config->file_loaded);
+  EXPECT_FLOAT_EQ(config->temperature, 0.7f);
+  EXPECT_EQ(config->source_of("temperature"), Source::kFile);
+  EXPECT_EQ(config->safety, "strict");
+  EXPECT_EQ(config->max_tokens, 256);
+  EXPECT_EQ(config->source_of("max_tokens"), Source::kEnv);
+  EXPECT_EQ(config->shell, "fish");
+  EXPECT_EQ(config->source_of("backend"), Source::kDefault);
+}
+
+TEST_F(ConfigFileTest, FlagsSetLastWinOverEverything) {
+  auto config = load("threads = 2\n", {{"CMDAI_THREADS", "3"}});
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  ASSERT_TRUE(config->set("threads", "4", Source::kFlag).ok());
+  EXPECT_EQ(config->threads, 4);
+  EXPECT_EQ(config->source_of("threads"), Source::kFlag);
+}
+
+TEST_F(ConfigFileTest, EmptyEnvironmentVariableCountsAsUnset) {
+  auto config = load("model = \"/models/x.gguf\"\n", {{"CMDAI_MODEL", ""}});
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->model, "/models/x.gguf");
+  EXPECT_EQ(config->source_of("model"), Source::kFile);
+}
+
+TEST_F(ConfigFileTest, IntegerIsAcceptedForAFloatKey) {
+  auto config = load("temperature = 1\n");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->temperature, 1.0f);
+}
+
+TEST_F(ConfigFileTest, BadFilesAreErrorsNamingFileLineAndKey) {
+  struct Case {
+    const char* toml;
+    const char* line;       // "line N" expected in the message
+    const char* fragment;   // another piece the message must contain
+  };
+  const Case cases[] = {
+      {"temperature = 0.2\nmax_tokens = = 3\n", "line 2", "config.toml"},
+      {"\ntemperature = \"hot\"\n", "line 2", "temperature"},
+      {"temperature = 5.0\n", "line 1", "from 0 to 2"},
+      {"max_tokens = 1.5\n", "line 1", "whole number"},
+      {"max_tokens = 0\n", "line 1", "max_tokens"},
+      {"safety = \"loose\"\n", "line 1", "strict, moderate, permissive"},
+      {"backend = 3\n", "line 1", "must be a string"},
+      {"seed = -1\n", "line 1", "seed"},
+      {"\n\ntemprature = 0.1\n", "line 3", "unknown key 'temprature'"},
+      {"[model]\nname = \"x\"\n", "line 1", "model"},
+  };
+  for (const Case& c : cases) {
+    auto config = load(c.toml);
+    ASSERT_FALSE(config.ok()) << c.toml;
+    const std::string& message = config.error().message;
+    EXPECT_EQ(config.error().code, ErrorCode::kInvalidArgument) << message;
+    EXPECT_NE(message.find((dir_ / "config.toml").string()), std::string::npos) << message;
+    EXPECT_NE(message.find(c.line), std::string::npos) << message;
+    EXPECT_NE(message.find(c.fragment), std::string::npos) << message;
+  }
+}
+
+TEST(Config, BadEnvironmentValuesNameTheVariable) {
+  struct Case {
+    const char* variable;
+    const char* value;
+  };
+  const Case cases[] = {
+      {"CMDAI_TEMPERATURE", "warm"}, {"CMDAI_TEMPERATURE", "0.5x"}, {"CMDAI_MAX_TOKENS", "10000"},
+      {"CMDAI_THREADS", "-1"},       {"CMDAI_SEED", "-1"},          {"CMDAI_SEED", "1e3"},
+      {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "yaml"},      {"CMDAI_TOP_P", "nan"},
+  };
+  for (const Case& c : cases) {
+    Config config;
+    Status status = apply_environment(config, fake_env({{c.variable, c.value}}));
+    ASSERT_FALSE(status.ok()) << c.variable << "=" << c.value;
+    EXPECT_NE(status.error().message.find(c.variable), std::string::npos)
+        << status.error().message;
+    EXPECT_NE(status.error().message.find(c.value), std::string::npos) << status.error().message;
+  }
+}
+
+TEST(Config, SeedTakesTheWholeUnsignedRange) {
+  Config config;
+  ASSERT_TRUE(apply_environment(config, fake_env({{"CMDAI_SEED", "18446744073709551615"}})).ok());
+  EXPECT_EQ(config.seed, 18446744073709551615ull);
+  EXPECT_FALSE(config.set("seed", "18446744073709551616", Source::kFlag).ok());
+}
+
+TEST(Config, SetRejectsUnknownKeysAndKeepsTheOldValue) {
+  Config config;
+  EXPECT_FALSE(config.set("colour", "red", Source::kFlag).ok());
+  EXPECT_FALSE(config.set("top_k", "many", Source::kFlag).ok());
+  EXPECT_EQ(config.top_k, 40);
+  EXPECT_EQ(config.source_of("top_k"), Source::kDefault);
+}
+
+TEST(Config, ToTomlRoundTripsAndShowsSources) {
+  Config original;
+  ASSERT_TRUE(apply_toml(original, "model = \"a \\\"quoted\\\" path.gguf\"\ntop_p = 0.9\n",
+                         "test").ok());
+  ASSERT_TRUE(original.set("temperature", "0.3", Source::kEnv).ok());
+  const std::string toml = original.to_toml();
+  EXPECT_NE(toml.find("temperature = 0.3  # env"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("top_p = 0.9  # file"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("max_tokens = 128  # default"), std::string::npos) << toml;
+  Config reloaded;
+  ASSERT_TRUE(apply_toml(reloaded, toml, "round trip").ok()) << toml;
+  for (const KeyInfo& key : config_keys()) {
+    EXPECT_EQ(reloaded.get(key.name), original.get(key.name)) << key.name;
+  }
+}
+
+TEST(Config, DefaultPathHonoursCmdaiConfigDir) {
+  const char* old = std::getenv("CMDAI_CONFIG_DIR");
+  const std::string saved = old ? old : "";
+  setenv("CMDAI_CONFIG_DIR", "/tmp/cmdai-config-test", 1);
+  EXPECT_EQ(default_config_path(), "/tmp/cmdai-config-test/config.toml");
+  if (old) {
+    setenv("CMDAI_CONFIG_DIR", saved.c_str(), 1);
+  } else {
+    unsetenv("CMDAI_CONFIG_DIR");
+  }
+}
+
+}  // namespace
+}  // namespace cmdai::config
