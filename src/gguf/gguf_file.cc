@@ -15,6 +15,10 @@ constexpr uint64_t kMaxTensors = 1u << 20;
 constexpr uint64_t kMaxKeys = 1u << 20;
 constexpr uint32_t kMaxDims = 4;
 constexpr uint64_t kMaxArrayNesting = 1;  // arrays of arrays are not used by any model key we read
+// The fewest bytes one entry can take: a key is an 8-byte length + type id + a 1-byte value; a
+// tensor is an 8-byte name length + n_dims + one dimension + type + offset.
+constexpr uint64_t kMinKeyBytes = 8 + 4 + 1;
+constexpr uint64_t kMinTensorBytes = 8 + 4 + 8 + 4 + 8;
 
 size_t scalar_size(ValueType type) {
   switch (type) {
@@ -33,6 +37,12 @@ bool is_integer(ValueType t) {
       return true;
     default: return false;
   }
+}
+
+// For error messages about counts read from a corrupt file, where the product may not fit.
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+  return b != 0 && a > std::numeric_limits<uint64_t>::max() / b ? std::numeric_limits<uint64_t>::max()
+                                                                 : a * b;
 }
 
 template <typename T>
@@ -91,6 +101,9 @@ class Parser {
                       "(download it again)", name_, what, need, pos_, bytes_.size());
   }
   bool has(uint64_t n) const { return n <= bytes_.size() - pos_; }
+  // How many entries of at least `min_bytes` each the rest of the file can hold: a count read from
+  // the file is only trusted for reserve() up to this.
+  uint64_t fits(uint64_t min_bytes) const { return (bytes_.size() - pos_) / min_bytes; }
 
   template <typename T>
   Result<T> read(const char* what) {
@@ -167,7 +180,8 @@ Status Parser::read_array(Value& out, const std::string& key, int depth) {
   if (out.element_type == ValueType::kString) {
     // Each string takes at least its 8-byte length: a count beyond that cannot fit in the file.
     if (count > (bytes_.size() - pos_) / 8) {
-      return truncated(fmt::format("array '{}' of {} strings", key, count).c_str(), count * 8);
+      return truncated(fmt::format("array '{}' of {} strings", key, count).c_str(),
+                       saturating_mul(count, 8));
     }
     out.strings.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
@@ -181,7 +195,8 @@ Status Parser::read_array(Value& out, const std::string& key, int depth) {
     return corrupt(fmt::format("array '{}' has unsupported element type {}", key, raw_elem));
   }
   if (count > (bytes_.size() - pos_) / elem) {
-    return truncated(fmt::format("array '{}' of {} elements", key, count).c_str(), count * elem);
+    return truncated(fmt::format("array '{}' of {} elements", key, count).c_str(),
+                       saturating_mul(count, elem));
   }
   out.array_data = bytes_.data() + pos_;
   pos_ += count * elem;
@@ -190,7 +205,7 @@ Status Parser::read_array(Value& out, const std::string& key, int depth) {
 
 Status Parser::parse_metadata(GgufFile& file, uint64_t n_kv) {
   std::unordered_set<std::string_view> seen;
-  file.metadata_.reserve(n_kv);
+  file.metadata_.reserve(std::min(n_kv, fits(kMinKeyBytes)));
   for (uint64_t i = 0; i < n_kv; ++i) {
     CMDAI_ASSIGN_OR_RETURN(auto key, read_string("metadata key"));
     CMDAI_ASSIGN_OR_RETURN(uint32_t raw_type, read<uint32_t>("metadata value type"));
@@ -212,7 +227,7 @@ Status Parser::parse_metadata(GgufFile& file, uint64_t n_kv) {
 
 Status Parser::parse_tensor_table(GgufFile& file, uint64_t n_tensors) {
   std::unordered_set<std::string> names;
-  file.tensors_.reserve(n_tensors);
+  file.tensors_.reserve(std::min(n_tensors, fits(kMinTensorBytes)));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     TensorInfo t;
     CMDAI_ASSIGN_OR_RETURN(auto name, read_string("tensor name"));

@@ -31,7 +31,7 @@ class GgufWriter {
   // Copies a value read from another file (e.g. the tokenizer of a vocab-only GGUF).
   void set_value(std::string_view key, const Value& value);
 
-  // `data` must hold exactly the bytes of a tensor of this type and shape (checked in write()).
+  // `data` must hold exactly the bytes of a tensor of this type and shape (checked in to_bytes()).
   void add_tensor(std::string_view name, TensorType type, std::vector<int64_t> ne,
                   std::vector<uint8_t> data);
 
@@ -52,10 +52,15 @@ class GgufWriter {
     std::vector<uint8_t> data;
   };
   void put(std::string_view key, std::vector<uint8_t> encoded);
+  // Checks tensors (type, shape, data size, unique names), the alignment and set_value() inputs.
+  Status validate() const;
+  // The encoded general.alignment entry to append, empty when none is needed.
+  Result<std::vector<uint8_t>> alignment_entry() const;
 
   uint64_t alignment_;
   std::vector<Entry> entries_;
   std::vector<Tensor> tensors_;
+  std::vector<std::string> invalid_;  // set_value() inputs that have no encoding
 };
 
 }  // namespace cmdai::gguf
