@@ -104,11 +104,15 @@ Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused)
                       context_length);
   }
   const int64_t n_ctx = model::KvCache::context_for(n_prompt, request.max_tokens, context_length);
-  if (!cache_ || cache_->n_ctx() < n_ctx || cache_->type() != model_.kv_type()) {
+  if (cache_ && cache_->type() != model_.kv_type()) {
     cache_.reset();
     cached_tokens_.clear();
-    CMDAI_ASSIGN_OR_RETURN(model::KvCache cache, model_.make_cache(n_ctx));
-    cache_.emplace(std::move(cache));
+  }
+  if (!cache_ || cache_->n_ctx() < n_ctx) {
+    CMDAI_ASSIGN_OR_RETURN(model::KvCache grown, model_.make_cache(n_ctx));
+    if (cache_) grown.copy_prefix(*cache_, static_cast<int32_t>(cached_tokens_.size()));
+    cached_tokens_.resize(static_cast<size_t>(grown.n_filled()));
+    cache_.emplace(std::move(grown));
   }
   // At least one prompt token must run to produce the first logits.
   size_t common = 0;

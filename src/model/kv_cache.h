@@ -35,6 +35,10 @@ class KvCache {
   // Forgets positions n and later, so a shared prefix 0 .. n-1 can be reused; n <= n_filled().
   void truncate(int32_t n);
 
+  // Copies positions 0 .. n-1 of a cache of the same shape and type (to grow a cache while
+  // keeping its prefix); n is clamped to what both hold.
+  void copy_prefix(const KvCache& from, int32_t n);
+
   // Writes n_tokens rows of keys and values (each [n_tokens, kv_dim]) at positions pos .. .
   void store(int64_t layer, int32_t pos, int64_t n_tokens, const float* k, const float* v);
 

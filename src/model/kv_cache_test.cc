@@ -46,5 +46,21 @@ TEST(KvCache, TruncateKeepsOnlyTheSharedPrefix) {
   EXPECT_EQ(cache->n_filled(), 4);
 }
 
+TEST(KvCache, GrowingKeepsThePrefixRows) {
+  auto small = KvCache::create(2, 3, 2, KvType::kF32);
+  auto large = KvCache::create(2, 8, 2, KvType::kF32);
+  ASSERT_TRUE(small.ok() && large.ok());
+  const float k[6] = {1, 2, 3, 4, 5, 6}, v[6] = {7, 8, 9, 10, 11, 12};
+  small->store(1, 0, 3, k, v);
+  small->set_filled(3);
+  large->copy_prefix(*small, 2);
+  EXPECT_EQ(large->n_filled(), 2);
+  const float* lk = static_cast<const float*>(large->layer(1).k);
+  const float* lv = static_cast<const float*>(large->layer(1).v);
+  EXPECT_EQ(lk[3], 4.0f);
+  EXPECT_EQ(lv[0], 7.0f);
+  EXPECT_EQ(lk[4], 0.0f);  // position 2 was not copied
+}
+
 }  // namespace
 }  // namespace cmdai::model
