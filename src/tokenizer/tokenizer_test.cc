@@ -1,0 +1,155 @@
+#include "tokenizer/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include "tokenizer/testing_vocab_spec.h"
+
+namespace cmdai::tokenizer {
+namespace {
+
+using testing::VocabSpec;
+
+// Keeps the GGUF bytes alive for as long as the test wants (the tokenizer itself does not need
+// them after loading).
+struct Loaded {
+  std::vector<uint8_t> bytes;
+  std::optional<Tokenizer> tokenizer;
+};
+
+Loaded load(const VocabSpec& spec) {
+  Loaded loaded{spec.bytes(), std::nullopt};
+  Result<gguf::GgufFile> file = testing::parse_spec(loaded.bytes);
+  EXPECT_TRUE(file.ok()) << file.error().to_string();
+  if (!file.ok()) return loaded;
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.error().to_string();
+  if (tokenizer.ok()) loaded.tokenizer.emplace(std::move(tokenizer).value());
+  return loaded;
+}
+
+std::vector<int32_t> bytes_of(std::string_view text) {
+  return std::vector<int32_t>(text.begin(), text.end());  // byte tokens have ids 0-255
+}
+
+TEST(BpeTokenizer, AppliesMergesLowestRankFirstAndLeftmostOnTies) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->encode("hello", false, false), std::vector<int32_t>{259});
+  EXPECT_EQ(loaded.tokenizer->encode("hellohe", false, false), (std::vector<int32_t>{259, 256}));
+  EXPECT_EQ(loaded.tokenizer->encode("lll", false, false), (std::vector<int32_t>{257, 'l'}));
+  // " hello" is one pre-token; no merge takes the space symbol, the rest merges as before.
+  EXPECT_EQ(loaded.tokenizer->encode(" hello", false, false), (std::vector<int32_t>{' ', 259}));
+}
+
+TEST(BpeTokenizer, ParsesControlTokensOnlyWhenAsked) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->encode("he<|im_end|>", false, true),
+            (std::vector<int32_t>{256, 260}));
+  const std::vector<int32_t> plain = loaded.tokenizer->encode("he<|im_end|>", false, false);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 260), 0);
+  EXPECT_EQ(loaded.tokenizer->decode(plain), "he<|im_end|>");
+}
+
+TEST(BpeTokenizer, MatchesUserDefinedTokensEvenWithoutParseSpecial) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->encode("<tool_call>he", false, false),
+            (std::vector<int32_t>{262, 256}));
+}
+
+TEST(BpeTokenizer, AddsBosOnlyWhenTheVocabAsksForIt) {
+  VocabSpec spec = testing::small_bpe_spec();
+  Loaded without = load(spec);
+  ASSERT_TRUE(without.tokenizer);
+  EXPECT_EQ(without.tokenizer->encode("he", true, false), std::vector<int32_t>{256});
+  spec.add_bos = true;
+  Loaded with = load(spec);
+  ASSERT_TRUE(with.tokenizer);
+  EXPECT_EQ(with.tokenizer->encode("he", true, false), (std::vector<int32_t>{261, 256}));
+  EXPECT_EQ(with.tokenizer->encode("he", false, false), std::vector<int32_t>{256});
+}
+
+TEST(BpeTokenizer, RoundTripsBytesThatAreNotUtf8) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  const std::string text("\xFF\x00\x80 hello\xC3", 10);
+  const std::vector<int32_t> ids = loaded.tokenizer->encode(text, false, false);
+  EXPECT_EQ(loaded.tokenizer->decode(ids), text);
+}
+
+TEST(Tokenizer, DecodeLeavesOutControlTokensUnlessAskedAndKeepsUserDefinedOnes) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  const std::vector<int32_t> ids = {261, 259, 262, 260};
+  EXPECT_EQ(loaded.tokenizer->decode(ids), "hello<tool_call>");
+  EXPECT_EQ(loaded.tokenizer->decode(ids, /*render_special=*/true),
+            "<|endoftext|>hello<tool_call><|im_end|>");
+  EXPECT_EQ(loaded.tokenizer->token_to_bytes(260), "<|im_end|>");
+}
+
+TEST(Tokenizer, IgnoresIdsOutsideTheVocab) {
+  Loaded loaded = load(testing::small_bpe_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  const std::vector<int32_t> ids = {-1, 259, 263, 1 << 30};
+  EXPECT_EQ(loaded.tokenizer->decode(ids), "hello");
+  EXPECT_EQ(loaded.tokenizer->token_to_bytes(-7), "");
+  EXPECT_FALSE(loaded.tokenizer->is_eog(1 << 30));
+}
+
+TEST(SpmTokenizer, MergesHighestScoreFirstWithSpacePrefix) {
+  Loaded loaded = load(testing::small_spm_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->encode("ab", false, false), std::vector<int32_t>{264});
+  EXPECT_EQ(loaded.tokenizer->encode("ba", false, false), (std::vector<int32_t>{259, 261, 260}));
+  EXPECT_EQ(loaded.tokenizer->encode("ab ab", false, false), (std::vector<int32_t>{264, 264}));
+}
+
+TEST(SpmTokenizer, FallsBackToByteTokensForUnknownCharacters) {
+  Loaded loaded = load(testing::small_spm_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  // "é" is C3 A9: byte tokens <0xC3> and <0xA9> sit at 3 + byte.
+  EXPECT_EQ(loaded.tokenizer->encode("a\xC3\xA9", false, false),
+            (std::vector<int32_t>{262, 3 + 0xC3, 3 + 0xA9}));
+  EXPECT_EQ(loaded.tokenizer->decode(loaded.tokenizer->encode("a\xC3\xA9 z", false, false)),
+            "a\xC3\xA9 z");
+}
+
+TEST(SpmTokenizer, AddsBosByDefaultAndDecodeDropsTheLeadingSpace) {
+  Loaded loaded = load(testing::small_spm_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  const std::vector<int32_t> ids = loaded.tokenizer->encode("ab  b", true, false);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), 1);
+  EXPECT_EQ(loaded.tokenizer->decode(ids), "ab  b");
+}
+
+TEST(SpmTokenizer, PutsASpaceAfterEachParsedSpecialToken) {
+  Loaded loaded = load(testing::small_spm_spec());
+  ASSERT_TRUE(loaded.tokenizer);
+  EXPECT_EQ(loaded.tokenizer->encode("ab</s>ab", false, true),
+            (std::vector<int32_t>{264, 2, 264}));
+}
+
+TEST(QwenTokenizer, EncodesAVeryLongWordWithoutBlowingUp) {
+  const std::optional<std::string> path = testing::testdata_file("ggml-vocab-qwen2.5-coder.gguf");
+  if (!path) GTEST_SKIP() << "shared testdata not found: ggml-vocab-qwen2.5-coder.gguf";
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(*path);
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().to_string();
+  file->close();  // the tokenizer keeps its own copy of the vocab
+  const std::string word(200000, 'a');
+  const std::vector<int32_t> ids = tokenizer->encode(word, false, false);
+  EXPECT_LT(ids.size(), word.size() / 4);
+  EXPECT_EQ(tokenizer->decode(ids), word);
+  EXPECT_EQ(tokenizer->encode("<|im_start|>", false, true),
+            std::vector<int32_t>{*tokenizer->find_token("<|im_start|>")});
+  EXPECT_TRUE(tokenizer->is_eog(151645));
+  EXPECT_TRUE(tokenizer->is_eog(151643));
+  EXPECT_EQ(tokenizer->bos_id(), 151643);
+  EXPECT_EQ(tokenizer->eos_id(), 151645);
+}
+
+}  // namespace
+}  // namespace cmdai::tokenizer

@@ -1,0 +1,266 @@
+#include "tokenizer/vocab.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace cmdai::tokenizer {
+namespace {
+
+constexpr std::string_view kModelKey = "tokenizer.ggml.model";
+constexpr std::string_view kTokensKey = "tokenizer.ggml.tokens";
+constexpr std::string_view kTypesKey = "tokenizer.ggml.token_type";
+constexpr std::string_view kScoresKey = "tokenizer.ggml.scores";
+constexpr std::string_view kMergesKey = "tokenizer.ggml.merges";
+
+// Texts that end a turn in the chat formats we know; matched only on non-normal tokens.
+constexpr std::string_view kEndOfTurnTexts[] = {
+    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "<|eom_id|>", "<end_of_turn>",
+    "<|end_of_text|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+};
+
+// Eight bytes per multiply: token texts are short and the load path hashes about 450,000 of them.
+constexpr int32_t kPrefetchDistance = 16;
+
+uint64_t hash_text(std::string_view text) {
+  uint64_t hash = 0x9E3779B97F4A7C15ull ^ text.size();
+  size_t pos = 0;
+  for (; pos + 8 <= text.size(); pos += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + pos, 8);
+    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
+    hash ^= hash >> 31;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, text.data() + pos, text.size() - pos);
+  hash = (hash ^ tail) * 0x94D049BB133111EBull;
+  return hash ^ (hash >> 29);
+}
+
+Error corrupt(const gguf::GgufFile& file, std::string_view key, const std::string& what) {
+  return make_error(ErrorCode::kCorruptFile, "{}: {} {}; the tokenizer cannot be used", file.path(),
+                    key, what);
+}
+
+// A missing key is a corrupt tokenizer, not a missing file: say so with the key's name.
+template <typename T>
+Result<T> require(Result<T> value, const gguf::GgufFile& file, std::string_view key) {
+  if (value.ok() || value.error().code != ErrorCode::kNotFound) return value;
+  return corrupt(file, key, "is missing");
+}
+
+}  // namespace
+
+Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
+  Vocab vocab;
+  CMDAI_ASSIGN_OR_RETURN(std::string_view model, require(file.get_string(kModelKey), file, kModelKey));
+  if (model == "gpt2") {
+    vocab.model_ = VocabModel::kBytePairEncoding;
+  } else if (model == "llama") {
+    vocab.model_ = VocabModel::kSentencePiece;
+  } else {
+    return make_error(ErrorCode::kUnsupported,
+                      "{}: tokenizer model '{}' is not supported (cmdai reads 'gpt2' and 'llama')",
+                      file.path(), model);
+  }
+  if (file.find("tokenizer.ggml.pre") != nullptr) {
+    CMDAI_ASSIGN_OR_RETURN(std::string_view pre, file.get_string("tokenizer.ggml.pre"));
+    vocab.pre_ = std::string(pre);
+  }
+  CMDAI_TRY(vocab.read_tokens(file));
+  vocab.build_index();
+  if (vocab.model_ == VocabModel::kBytePairEncoding) CMDAI_TRY(vocab.read_merges(file));
+  CMDAI_TRY(vocab.read_special_ids(file));
+  if (file.find("tokenizer.chat_template") != nullptr) {
+    CMDAI_ASSIGN_OR_RETURN(std::string_view chat_template,
+                           file.get_string("tokenizer.chat_template"));
+    vocab.chat_template_ = std::string(chat_template);
+  }
+  vocab.collect_eog_ids();
+  return vocab;
+}
+
+Status Vocab::read_tokens(const gguf::GgufFile& file) {
+  CMDAI_ASSIGN_OR_RETURN(const std::vector<std::string_view>* tokens,
+                         require(file.get_string_array(kTokensKey), file, kTokensKey));
+  if (tokens->empty()) return corrupt(file, kTokensKey, "is empty");
+  if (tokens->size() >= static_cast<size_t>(INT32_MAX)) {
+    return corrupt(file, kTokensKey, fmt::format("has {} entries, too many", tokens->size()));
+  }
+  size_t total_bytes = 0;
+  for (std::string_view token : *tokens) total_bytes += token.size();
+  if (total_bytes >= UINT32_MAX) return corrupt(file, kTokensKey, "holds over 4 GiB of text");
+  arena_.reserve(total_bytes);
+  offsets_.reserve(tokens->size() + 1);
+  for (std::string_view token : *tokens) {
+    offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+    arena_.append(token);
+  }
+  offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+
+  types_.assign(tokens->size(), TokenType::kNormal);
+  if (file.find(kTypesKey) != nullptr) {
+    CMDAI_ASSIGN_OR_RETURN(std::vector<int64_t> types, file.get_int_array(kTypesKey));
+    if (types.size() != tokens->size()) {
+      return corrupt(file, kTypesKey, fmt::format("has {} entries but {} has {}", types.size(),
+                                                  kTokensKey, tokens->size()));
+    }
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (types[i] < 0 || types[i] > static_cast<int64_t>(TokenType::kByte)) {
+        return corrupt(file, fmt::format("{}[{}]", kTypesKey, i),
+                       fmt::format("is {}, not a token type", types[i]));
+      }
+      types_[i] = static_cast<TokenType>(types[i]);
+    }
+  }
+  if (file.find(kScoresKey) != nullptr) {
+    CMDAI_ASSIGN_OR_RETURN(scores_, file.get_float_array(kScoresKey));
+    if (scores_.size() != tokens->size()) {
+      return corrupt(file, kScoresKey, fmt::format("has {} entries but {} has {}", scores_.size(),
+                                                   kTokensKey, tokens->size()));
+    }
+  }
+  return ok_status();
+}
+
+void Vocab::build_index() {
+  const size_t capacity = std::bit_ceil(static_cast<size_t>(size()) * 3 / 2 + 2);
+  slots_.assign(capacity, Slot{-1, 0});
+  slot_shift_ = 64 - std::countr_zero(capacity);
+  const size_t mask = capacity - 1;
+  std::vector<uint64_t> hashes(size());
+  for (int32_t id = 0; id < size(); ++id) hashes[id] = hash_text(text(id));
+  // Slots are random accesses into a table larger than the caches: fetch them ahead of use.
+  for (int32_t id = 0; id < size(); ++id) {
+    if (id + kPrefetchDistance < size()) prefetch_slot(hashes[id + kPrefetchDistance]);
+    const std::string_view token = text(id);
+    const uint32_t tag = static_cast<uint32_t>(hashes[id]);
+    for (size_t slot = hashes[id] >> slot_shift_;; slot = (slot + 1) & mask) {
+      if (slots_[slot].id < 0) {
+        slots_[slot] = {id, tag};
+        break;
+      }
+      if (slots_[slot].tag == tag && text(slots_[slot].id) == token) {
+        has_repeated_texts_ = true;  // find() keeps answering the first id
+        break;
+      }
+    }
+  }
+}
+
+void Vocab::prefetch_slot(uint64_t hash) const {
+  __builtin_prefetch(&slots_[hash >> slot_shift_]);
+}
+
+std::optional<int32_t> Vocab::find(std::string_view token) const {
+  return find_hashed(token, hash_text(token));
+}
+
+std::optional<int32_t> Vocab::find_hashed(std::string_view token, uint64_t hash) const {
+  const uint32_t tag = static_cast<uint32_t>(hash);
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = hash >> slot_shift_;; slot = (slot + 1) & mask) {
+    const Slot& entry = slots_[slot];
+    if (entry.id < 0) return std::nullopt;
+    if (entry.tag == tag && text(entry.id) == token) return entry.id;
+  }
+}
+
+Status Vocab::read_merges(const gguf::GgufFile& file) {
+  CMDAI_ASSIGN_OR_RETURN(const std::vector<std::string_view>* merges,
+                         require(file.get_string_array(kMergesKey), file, kMergesKey));
+  const size_t n_merges = merges->size();
+  // Pass 1 splits "left right" and hashes both parts, so pass 2 can prefetch their slots.
+  std::vector<uint32_t> splits(n_merges);
+  std::vector<uint64_t> hashes(2 * n_merges);
+  for (size_t i = 0; i < n_merges; ++i) {
+    const std::string_view merge = (*merges)[i];
+    const size_t space = merge.find(' ', 1);
+    if (space == std::string_view::npos) {
+      return corrupt(file, fmt::format("{}[{}]", kMergesKey, i),
+                     fmt::format("'{}' has no space between its parts", merge));
+    }
+    splits[i] = static_cast<uint32_t>(space);
+    hashes[2 * i] = hash_text(merge.substr(0, space));
+    hashes[2 * i + 1] = hash_text(merge.substr(space + 1));
+  }
+  merges_.reserve(n_merges);
+  std::string joined;
+  int32_t previous_merged = -1;
+  for (size_t i = 0; i < n_merges; ++i) {
+    if (i + kPrefetchDistance < n_merges) {
+      prefetch_slot(hashes[2 * (i + kPrefetchDistance)]);
+      prefetch_slot(hashes[2 * (i + kPrefetchDistance) + 1]);
+    }
+    const std::string_view merge = (*merges)[i];
+    const std::string_view left = merge.substr(0, splits[i]);
+    const std::string_view right = merge.substr(splits[i] + 1);
+    const std::optional<int32_t> left_id = find_hashed(left, hashes[2 * i]);
+    const std::optional<int32_t> right_id = find_hashed(right, hashes[2 * i + 1]);
+    std::optional<int32_t> merged_id = guess_merged(previous_merged + 1, left, right);
+    if (!merged_id) {
+      joined.assign(left);
+      joined.append(right);
+      merged_id = find(joined);
+    }
+    if (!left_id || !right_id || !merged_id) {
+      const std::string missing = !left_id    ? std::string(left)
+                                  : !right_id ? std::string(right)
+                                              : std::string(left) + std::string(right);
+      return corrupt(file, fmt::format("{}[{}]", kMergesKey, i),
+                     fmt::format("'{}' names '{}', which is not a token", merge, missing));
+    }
+    merges_.push_back({*left_id, *right_id, *merged_id});
+    previous_merged = *merged_id;
+  }
+  return ok_status();
+}
+
+// Vocabularies converted from Hugging Face list merged tokens in merge order, so the token after
+// the previous merge's result is usually the answer; checking it reads the arena sequentially.
+std::optional<int32_t> Vocab::guess_merged(int32_t candidate, std::string_view left,
+                                           std::string_view right) const {
+  if (has_repeated_texts_ || candidate <= 0 || candidate >= size()) return std::nullopt;
+  const std::string_view token = text(candidate);
+  if (token.size() != left.size() + right.size()) return std::nullopt;
+  if (!token.starts_with(left) || !token.ends_with(right)) return std::nullopt;
+  return candidate;
+}
+
+Status Vocab::read_special_ids(const gguf::GgufFile& file) {
+  const auto read_id = [&](std::string_view key, int32_t& out) -> Status {
+    CMDAI_ASSIGN_OR_RETURN(int64_t id, file.get_int_or(key, -1));
+    if (id < 0 || id == UINT32_MAX) return ok_status();  // absent, or written as "none"
+    if (id >= size()) {
+      return corrupt(file, key, fmt::format("is {} but the vocab has {} tokens", id, size()));
+    }
+    out = static_cast<int32_t>(id);
+    return ok_status();
+  };
+  CMDAI_TRY(read_id("tokenizer.ggml.bos_token_id", bos_id_));
+  CMDAI_TRY(read_id("tokenizer.ggml.eos_token_id", eos_id_));
+  CMDAI_TRY(read_id("tokenizer.ggml.unknown_token_id", unknown_id_));
+  CMDAI_TRY(read_id("tokenizer.ggml.padding_token_id", padding_id_));
+  // SentencePiece models add BOS and a leading space unless told otherwise; BPE models do not.
+  const bool spm = model_ == VocabModel::kSentencePiece;
+  CMDAI_ASSIGN_OR_RETURN(add_bos_, file.get_bool_or("tokenizer.ggml.add_bos_token", spm));
+  CMDAI_ASSIGN_OR_RETURN(add_eos_, file.get_bool_or("tokenizer.ggml.add_eos_token", false));
+  CMDAI_ASSIGN_OR_RETURN(add_space_prefix_,
+                         file.get_bool_or("tokenizer.ggml.add_space_prefix", spm));
+  return ok_status();
+}
+
+void Vocab::collect_eog_ids() {
+  if (eos_id_ >= 0) eog_ids_.push_back(eos_id_);
+  for (std::string_view marker : kEndOfTurnTexts) {
+    const std::optional<int32_t> id = find(marker);
+    if (!id || type(*id) == TokenType::kNormal) continue;
+    if (std::find(eog_ids_.begin(), eog_ids_.end(), *id) == eog_ids_.end()) eog_ids_.push_back(*id);
+  }
+}
+
+bool Vocab::is_eog(int32_t id) const {
+  return std::find(eog_ids_.begin(), eog_ids_.end(), id) != eog_ids_.end();
+}
+
+}  // namespace cmdai::tokenizer

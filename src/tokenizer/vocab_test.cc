@@ -1,0 +1,147 @@
+#include "tokenizer/vocab.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "tokenizer/testing_vocab_spec.h"
+#include "tokenizer/tokenizer.h"
+
+namespace cmdai::tokenizer {
+namespace {
+
+using testing::VocabSpec;
+
+Result<Vocab> load_vocab(const VocabSpec& spec) {
+  const std::vector<uint8_t> bytes = spec.bytes();
+  Result<gguf::GgufFile> file = testing::parse_spec(bytes);
+  if (!file.ok()) return file.take_error();
+  return Vocab::from_gguf(*file);
+}
+
+TEST(Vocab, LoadsTokensTypesMergesAndSpecialIds) {
+  Result<Vocab> vocab = load_vocab(testing::small_bpe_spec());
+  ASSERT_TRUE(vocab.ok()) << vocab.error().to_string();
+  EXPECT_EQ(vocab->model(), VocabModel::kBytePairEncoding);
+  EXPECT_EQ(vocab->pre(), "qwen2");
+  EXPECT_EQ(vocab->size(), 263);
+  EXPECT_EQ(vocab->text(259), "hello");
+  EXPECT_EQ(vocab->find("hell"), 258);
+  EXPECT_EQ(vocab->find("nope"), std::nullopt);
+  EXPECT_EQ(vocab->type(260), TokenType::kControl);
+  ASSERT_EQ(vocab->merges().size(), 4u);
+  const MergeRule& last = vocab->merges()[3];
+  EXPECT_EQ(last.left, 258);
+  EXPECT_EQ(last.right, 'o');
+  EXPECT_EQ(last.merged, 259);
+  EXPECT_EQ(vocab->bos_id(), 261);
+  EXPECT_EQ(vocab->eos_id(), 260);
+  EXPECT_EQ(vocab->padding_id(), -1);
+  EXPECT_FALSE(vocab->add_bos());  // BPE default
+}
+
+TEST(Vocab, EndOfGenerationHoldsEosAndEndOfTurnControlTokens) {
+  Result<Vocab> vocab = load_vocab(testing::small_bpe_spec());
+  ASSERT_TRUE(vocab.ok()) << vocab.error().to_string();
+  EXPECT_TRUE(vocab->is_eog(260));  // <|im_end|>, the eos
+  EXPECT_TRUE(vocab->is_eog(261));  // <|endoftext|>
+  EXPECT_FALSE(vocab->is_eog(259));
+  EXPECT_FALSE(vocab->is_eog(-1));
+}
+
+TEST(Vocab, PaddingIdWrittenAsAllOnesMeansNone) {
+  VocabSpec spec = testing::small_bpe_spec();
+  spec.padding_id = 0xFFFFFFFFu;
+  Result<Vocab> vocab = load_vocab(spec);
+  ASSERT_TRUE(vocab.ok()) << vocab.error().to_string();
+  EXPECT_EQ(vocab->padding_id(), -1);
+}
+
+TEST(Vocab, SentencePieceDefaultsToBosAndSpacePrefix) {
+  Result<Vocab> vocab = load_vocab(testing::small_spm_spec());
+  ASSERT_TRUE(vocab.ok()) << vocab.error().to_string();
+  EXPECT_EQ(vocab->model(), VocabModel::kSentencePiece);
+  EXPECT_TRUE(vocab->add_bos());
+  EXPECT_TRUE(vocab->add_space_prefix());
+  EXPECT_FLOAT_EQ(vocab->score(264), -1.5f);
+}
+
+struct BrokenVocab {
+  std::string name;
+  std::function<void(VocabSpec&)> breaks;
+  ErrorCode code;
+  std::string message_part;  // the key (or fact) the error must name
+};
+
+void PrintTo(const BrokenVocab& broken, std::ostream* os) { *os << broken.name; }
+
+class VocabRejects : public ::testing::TestWithParam<BrokenVocab> {};
+
+TEST_P(VocabRejects, WithAnErrorNamingTheProblem) {
+  VocabSpec spec = testing::small_bpe_spec();
+  GetParam().breaks(spec);
+  Result<Vocab> vocab = load_vocab(spec);
+  ASSERT_FALSE(vocab.ok());
+  EXPECT_EQ(vocab.error().code, GetParam().code) << vocab.error().to_string();
+  EXPECT_NE(vocab.error().message.find(GetParam().message_part), std::string::npos)
+      << vocab.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, VocabRejects,
+    ::testing::Values(
+        BrokenVocab{"MissingModel", [](VocabSpec& s) { s.model.reset(); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.model"},
+        BrokenVocab{"UnknownModel", [](VocabSpec& s) { s.model = "bert"; },
+                    ErrorCode::kUnsupported, "bert"},
+        BrokenVocab{"MissingTokens", [](VocabSpec& s) { s.tokens.reset(); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.tokens"},
+        BrokenVocab{"EmptyTokens", [](VocabSpec& s) { s.tokens->clear(); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.tokens"},
+        BrokenVocab{"ShortTokenTypes", [](VocabSpec& s) { s.types->pop_back(); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.token_type"},
+        BrokenVocab{"UnknownTokenType", [](VocabSpec& s) { (*s.types)[5] = 9; },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.token_type"},
+        BrokenVocab{"LongScores",
+                    [](VocabSpec& s) { s.scores = std::vector<float>(s.tokens->size() + 1); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.scores"},
+        BrokenVocab{"MissingMerges", [](VocabSpec& s) { s.merges.reset(); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.merges"},
+        BrokenVocab{"MergeOfUnknownToken", [](VocabSpec& s) { s.merges->push_back("zq\xC4\xA0 o"); },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.merges[4]"},
+        BrokenVocab{"MergeWhoseResultIsNoToken", [](VocabSpec& s) { s.merges->push_back("o o"); },
+                    ErrorCode::kCorruptFile, "'oo', which is not a token"},
+        BrokenVocab{"MergeWithoutSpace", [](VocabSpec& s) { s.merges->push_back("hello"); },
+                    ErrorCode::kCorruptFile, "no space"},
+        BrokenVocab{"BosOutOfRange", [](VocabSpec& s) { s.bos_id = 263; },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.bos_token_id"},
+        BrokenVocab{"EosOutOfRange", [](VocabSpec& s) { s.eos_id = 1000000; },
+                    ErrorCode::kCorruptFile, "tokenizer.ggml.eos_token_id"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(TokenizerLoad, RejectsPreTokenizerItDoesNotImplement) {
+  VocabSpec spec = testing::small_bpe_spec();
+  spec.pre = "gpt2";
+  const std::vector<uint8_t> bytes = spec.bytes();
+  Result<gguf::GgufFile> file = testing::parse_spec(bytes);
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_FALSE(tokenizer.ok());
+  EXPECT_EQ(tokenizer.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(tokenizer.error().message.find("'gpt2'"), std::string::npos);
+}
+
+TEST(TokenizerLoad, RejectsByteLevelVocabWithoutEveryByteToken) {
+  VocabSpec spec = testing::small_bpe_spec();
+  (*spec.tokens)[0x7F] = "not-a-byte";
+  const std::vector<uint8_t> bytes = spec.bytes();
+  Result<gguf::GgufFile> file = testing::parse_spec(bytes);
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_FALSE(tokenizer.ok());
+  EXPECT_EQ(tokenizer.error().code, ErrorCode::kCorruptFile);
+  EXPECT_NE(tokenizer.error().message.find("0x7F"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cmdai::tokenizer
