@@ -1,0 +1,130 @@
+// `cmdai bench`: load time, time to first token, prefill and decode speed, peak memory, as JSON.
+// Token ids are random (speed does not depend on them); every number comes from one process.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "base/clock.h"
+#include "base/memory_usage.h"
+#include "base/thread_pool.h"
+#include "cli/command_registry.h"
+#include "cli/exit_codes.h"
+#include "gguf/gguf_file.h"
+#include "model/model.h"
+
+namespace cmdai::cli {
+namespace {
+
+struct BenchFlags {
+  std::string model_path;
+  int threads = 0;
+  std::string prefill_sizes = "16,64,256";
+  int decode_tokens = 32;
+  int repetitions = 3;
+  bool json = true;
+};
+
+std::vector<int> parse_sizes(const std::string& text) {
+  std::vector<int> sizes;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) sizes.push_back(std::stoi(item));
+  }
+  return sizes;
+}
+
+std::vector<int32_t> random_tokens(int n, int64_t vocab_size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> tokens(n);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab_size));
+  return tokens;
+}
+
+Status run_bench(const BenchFlags& f, nlohmann::json& out) {
+  const double load_start = now_ms();
+  CMDAI_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(f.model_path));
+  CMDAI_ASSIGN_OR_RETURN(auto model, model::Model::load(file));
+  const double load_ms = now_ms() - load_start;
+  const auto& hp = model->hparams();
+  ThreadPool pool(f.threads);
+  std::vector<float> logits(hp.vocab_size);
+
+  const std::vector<int> sizes = parse_sizes(f.prefill_sizes);
+  int max_prefill = 1;
+  for (int n : sizes) max_prefill = std::max(max_prefill, n);
+  CMDAI_ASSIGN_OR_RETURN(auto cache, model->make_cache(max_prefill + f.decode_tokens + 1));
+
+  // Time to first token: a cold 16-token prompt (first pass also touches the mapped weights).
+  const auto first_prompt = random_tokens(16, hp.vocab_size, 1);
+  const double ttft_start = now_ms();
+  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+  const double ttft_ms = now_ms() - ttft_start;
+
+  nlohmann::json prefill = nlohmann::json::array();
+  for (int n : sizes) {
+    const auto tokens = random_tokens(n, hp.vocab_size, 7 + n);
+    double best_ms = 1e30;
+    for (int r = 0; r < f.repetitions; ++r) {
+      cache.truncate(0);
+      const double t0 = now_ms();
+      CMDAI_TRY(model->forward(tokens, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+      best_ms = std::min(best_ms, now_ms() - t0);
+    }
+    prefill.push_back({{"n_tokens", n}, {"ms", best_ms}, {"tokens_per_s", n * 1000.0 / best_ms}});
+  }
+
+  // Decode after a 16-token prompt, one token at a time, as generation does.
+  cache.truncate(0);
+  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+  const auto decode_tokens = random_tokens(f.decode_tokens, hp.vocab_size, 99);
+  const double t0 = now_ms();
+  for (int i = 0; i < f.decode_tokens; ++i) {
+    const int32_t token = decode_tokens[i];
+    CMDAI_TRY(model->forward(std::span<const int32_t>(&token, 1), 16 + i, cache,
+                             model::LogitsRequest::kLastRow, logits.data(), pool));
+  }
+  const double decode_ms = now_ms() - t0;
+
+  uint64_t weight_bytes = 0;
+  for (const auto& t : file.tensors()) weight_bytes += t.size_bytes;
+  const double decode_tps = f.decode_tokens * 1000.0 / decode_ms;
+  out = {{"model", f.model_path},
+         {"threads", pool.size()},
+         {"load_ms", load_ms},
+         {"ttft_ms", ttft_ms},
+         {"prefill", prefill},
+         {"decode", {{"n_tokens", f.decode_tokens}, {"ms", decode_ms}, {"tokens_per_s", decode_tps},
+                     {"weight_gb_per_s", weight_bytes * decode_tps / 1e9}}},
+         {"weight_bytes", weight_bytes},
+         {"peak_rss_bytes", peak_rss_bytes()}};
+  return ok_status();
+}
+
+void setup_bench(CLI::App& app, CliContext& context) {
+  static BenchFlags flags;
+  CLI::App* bench = app.add_subcommand("bench", "Measure load, first-token, prefill and decode speed of a model");
+  bench->add_option("--model", flags.model_path, "GGUF model file")->required();
+  bench->add_option("--threads", flags.threads, "threads (default: one per core)");
+  bench->add_option("-p,--prefill", flags.prefill_sizes, "prompt sizes to time")->capture_default_str();
+  bench->add_option("-n,--decode", flags.decode_tokens, "tokens to decode")->capture_default_str();
+  bench->add_option("-r,--repetitions", flags.repetitions, "runs per prompt size (best is kept)")->capture_default_str();
+  bench->add_flag("--json", flags.json, "print one JSON object (the default)");
+  bench->callback([&context] {
+    nlohmann::json out;
+    Status status = run_bench(flags, out);
+    if (!status.ok()) {
+      fmt::print(stderr, "cmdai: error: {}\n", status.error().message);
+      context.exit_code = exit_code_for(status.error());
+      return;
+    }
+    fmt::print("{}\n", out.dump());
+  });
+}
+
+CMDAI_REGISTER_COMMAND(setup_bench);
+
+}  // namespace
+}  // namespace cmdai::cli
