@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "base/cpu_features.h"
 #include "base/fp16.h"
+#include "device/cpu/ops_kernels.h"
 
 namespace cmdai::cpu {
 namespace {
@@ -61,36 +63,92 @@ void rope_head(float* head, const RopeParams& p, const float* cos_a, const float
   }
 }
 
-// Attention of one query head at one position; scratch holds n_keys scores plus head_dim values.
-template <typename Acc>
-void attend_one(const float* q_head, int64_t n_keys, int64_t kv_offset, int64_t kv_stride,
-                const KvLayerView& kv, const AttentionParams& p, float* out_head,
-                std::vector<float>& scratch, std::vector<Acc>& acc) {
-  const int64_t hd = p.head_dim;
-  scratch.resize(static_cast<size_t>(n_keys + 2 * hd));
-  float* scores = scratch.data();
-  float* q = scores + n_keys;
-  float* row = q + hd;
-  for (int64_t d = 0; d < hd; ++d) q[d] = p.round_to_f16 ? round_f16(q_head[d]) : q_head[d];
+// Every half converted once: a 256 KiB table beats the bit-twiddling conversion in inner loops.
+const float* f16_table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t i = 0; i < 65536; ++i) t[i] = fp16_to_f32(static_cast<uint16_t>(i));
+    return t;
+  }();
+  return table.data();
+}
 
-  for (int64_t j = 0; j < n_keys; ++j) {
-    load_row(kv.k, kv.f16, j * kv_stride + kv_offset, hd, row);
-    Acc dot = 0;
-    for (int64_t d = 0; d < hd; ++d) dot += static_cast<Acc>(q[d]) * row[d];
+float dot_f16_scalar(const float* x, const uint16_t* y, int64_t n) {
+  const float* table = f16_table();
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] * table[y[i]];
+  return sum;
+}
+
+void axpy_f16_scalar(float a, const uint16_t* x, float* y, int64_t n) {
+  const float* table = f16_table();
+  for (int64_t i = 0; i < n; ++i) y[i] += a * table[x[i]];
+}
+
+// Where one query row meets the cache: n_keys rows of K and V for one kv head.
+struct HeadSlice {
+  const float* q;   // [head_dim]
+  int64_t n_keys;
+  int64_t kv_offset;  // of this kv head inside a cache row
+  int64_t kv_stride;  // elements per cache row
+  float* out;       // [head_dim]
+};
+
+// ggml's CPU path: q and probabilities rounded to f16, float accumulation.
+void attend_fast(const HeadSlice& s, const KvLayerView& kv, const AttentionParams& p,
+                 const AttentionKernels& kernels, std::vector<float>& scratch) {
+  const int64_t hd = p.head_dim;
+  scratch.resize(static_cast<size_t>(s.n_keys + hd));
+  float* scores = scratch.data();
+  float* q = scores + s.n_keys;
+  for (int64_t d = 0; d < hd; ++d) q[d] = round_f16(s.q[d]);
+  const auto* k16 = static_cast<const uint16_t*>(kv.k) + s.kv_offset;
+  const auto* v16 = static_cast<const uint16_t*>(kv.v) + s.kv_offset;
+  const auto* k32 = static_cast<const float*>(kv.k) + s.kv_offset;
+  const auto* v32 = static_cast<const float*>(kv.v) + s.kv_offset;
+
+  for (int64_t j = 0; j < s.n_keys; ++j) {
+    float dot = 0.0f;
+    if (kv.f16) {
+      dot = kernels.dot_f16(q, k16 + j * s.kv_stride, hd);
+    } else {
+      for (int64_t d = 0; d < hd; ++d) dot += q[d] * k32[j * s.kv_stride + d];
+    }
+    scores[j] = dot * p.scale;
+  }
+  softmax(scores, s.n_keys);
+
+  std::fill(s.out, s.out + hd, 0.0f);
+  for (int64_t j = 0; j < s.n_keys; ++j) {
+    const float weight = round_f16(scores[j]);
+    if (kv.f16) {
+      kernels.axpy_f16(weight, v16 + j * s.kv_stride, s.out, hd);
+    } else {
+      for (int64_t d = 0; d < hd; ++d) s.out[d] += weight * v32[j * s.kv_stride + d];
+    }
+  }
+}
+
+// The reference: no rounding, double accumulation.
+void attend_exact(const HeadSlice& s, const KvLayerView& kv, const AttentionParams& p,
+                  std::vector<float>& scratch, std::vector<double>& acc) {
+  const int64_t hd = p.head_dim;
+  scratch.resize(static_cast<size_t>(s.n_keys + hd));
+  float* scores = scratch.data();
+  float* row = scores + s.n_keys;
+  for (int64_t j = 0; j < s.n_keys; ++j) {
+    load_row(kv.k, kv.f16, j * s.kv_stride + s.kv_offset, hd, row);
+    double dot = 0.0;
+    for (int64_t d = 0; d < hd; ++d) dot += static_cast<double>(s.q[d]) * row[d];
     scores[j] = static_cast<float>(dot) * p.scale;
   }
-  softmax(scores, n_keys);
-  if (p.round_to_f16) {
-    for (int64_t j = 0; j < n_keys; ++j) scores[j] = round_f16(scores[j]);
+  softmax(scores, s.n_keys);
+  acc.assign(static_cast<size_t>(hd), 0.0);
+  for (int64_t j = 0; j < s.n_keys; ++j) {
+    load_row(kv.v, kv.f16, j * s.kv_stride + s.kv_offset, hd, row);
+    for (int64_t d = 0; d < hd; ++d) acc[d] += static_cast<double>(scores[j]) * row[d];
   }
-
-  acc.assign(static_cast<size_t>(hd), Acc(0));
-  for (int64_t j = 0; j < n_keys; ++j) {
-    load_row(kv.v, kv.f16, j * kv_stride + kv_offset, hd, row);
-    const Acc weight = scores[j];
-    for (int64_t d = 0; d < hd; ++d) acc[d] += weight * row[d];
-  }
-  for (int64_t d = 0; d < hd; ++d) out_head[d] = static_cast<float>(acc[d]);
+  for (int64_t d = 0; d < hd; ++d) s.out[d] = static_cast<float>(acc[d]);
 }
 
 }  // namespace
@@ -168,27 +226,52 @@ void add_bias(float* x, const float* bias, int64_t n_tokens, int64_t dim) {
   }
 }
 
+const AttentionKernels& scalar_attention_kernels() {
+  static const AttentionKernels kernels{"scalar", dot_f16_scalar, axpy_f16_scalar};
+  return kernels;
+}
+
+std::vector<const AttentionKernels*> available_attention_kernels() {
+  std::vector<const AttentionKernels*> sets = {&scalar_attention_kernels()};
+#if defined(__x86_64__)
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2 && f.fma && f.f16c) sets.push_back(&avx2_attention_kernels());
+#endif
+  return sets;
+}
+
+const AttentionKernels& best_attention_kernels() {
+  static const AttentionKernels* best = available_attention_kernels().back();
+  return *best;
+}
+
 void causal_attention(const float* q, int64_t n_tokens, const KvLayerView& kv,
                       const AttentionParams& p, float* out, ThreadPool& pool) {
+  causal_attention_with(best_attention_kernels(), q, n_tokens, kv, p, out, pool);
+}
+
+void causal_attention_with(const AttentionKernels& kernels, const float* q, int64_t n_tokens,
+                           const KvLayerView& kv, const AttentionParams& p, float* out,
+                           ThreadPool& pool) {
   const int64_t q_stride = p.n_heads * p.head_dim;
-  const int64_t kv_stride = p.n_kv_heads * p.head_dim;
   const int64_t group = p.n_heads / p.n_kv_heads;
   auto items = [&](int64_t begin, int64_t end) {
     // Reused across items and calls: attention allocates only when the context grows.
     thread_local std::vector<float> scratch;
-    thread_local std::vector<float> acc_f;
-    thread_local std::vector<double> acc_d;
+    thread_local std::vector<double> acc;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / p.n_heads;
       const int64_t h = item % p.n_heads;
-      const int64_t n_keys = p.pos0 + t + 1;
-      const int64_t kv_offset = (h / group) * p.head_dim;
-      const float* q_head = q + t * q_stride + h * p.head_dim;
-      float* out_head = out + t * q_stride + h * p.head_dim;
+      HeadSlice slice;
+      slice.q = q + t * q_stride + h * p.head_dim;
+      slice.n_keys = p.pos0 + t + 1;
+      slice.kv_offset = (h / group) * p.head_dim;
+      slice.kv_stride = p.n_kv_heads * p.head_dim;
+      slice.out = out + t * q_stride + h * p.head_dim;
       if (p.round_to_f16) {
-        attend_one<float>(q_head, n_keys, kv_offset, kv_stride, kv, p, out_head, scratch, acc_f);
+        attend_fast(slice, kv, p, kernels, scratch);
       } else {
-        attend_one<double>(q_head, n_keys, kv_offset, kv_stride, kv, p, out_head, scratch, acc_d);
+        attend_exact(slice, kv, p, scratch, acc);
       }
     }
   };

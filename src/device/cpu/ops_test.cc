@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/fp16.h"
+#include "device/cpu/ops_kernels.h"
 
 namespace cmdai::cpu {
 namespace {
@@ -147,14 +148,39 @@ TEST(CausalAttention, MatchesNaiveGroupedQueryAttention) {
   causal_attention(q.data(), n_tokens, KvLayerView{k.data(), v.data(), false}, p, out.data(), pool);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5f) << i;
 
-  // The llama.cpp-like path: f16 cache, q and probabilities rounded to f16.
+  // The llama.cpp-like path: f16 cache, q and probabilities rounded to f16; every kernel table.
   std::vector<uint16_t> k16(k.size()), v16(v.size());
   for (size_t i = 0; i < k.size(); ++i) k16[i] = f32_to_fp16(k[i]);
   for (size_t i = 0; i < v.size(); ++i) v16[i] = f32_to_fp16(v[i]);
   p.round_to_f16 = true;
-  causal_attention(q.data(), n_tokens, KvLayerView{k16.data(), v16.data(), true}, p, out.data(),
-                   pool);
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(out[i], want[i], 5e-3f) << i;
+  for (const AttentionKernels* kernels : available_attention_kernels()) {
+    causal_attention_with(*kernels, q.data(), n_tokens, KvLayerView{k16.data(), v16.data(), true},
+                          p, out.data(), pool);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_NEAR(out[i], want[i], 5e-3f) << kernels->name << " " << i;
+    }
+  }
+}
+
+TEST(AttentionKernels, EveryTableAgreesWithDoubleArithmetic) {
+  for (int64_t n : {1, 7, 8, 16, 37, 128}) {
+    const auto x = random_values(static_cast<size_t>(n), 10);
+    const auto y = random_values(static_cast<size_t>(n), 11);
+    std::vector<uint16_t> y16(y.size());
+    for (size_t i = 0; i < y.size(); ++i) y16[i] = f32_to_fp16(y[i]);
+    double want_dot = 0;
+    std::vector<float> want_axpy(x);
+    for (int64_t i = 0; i < n; ++i) {
+      want_dot += double(x[i]) * fp16_to_f32(y16[i]);
+      want_axpy[i] += 0.75f * fp16_to_f32(y16[i]);
+    }
+    for (const AttentionKernels* kernels : available_attention_kernels()) {
+      EXPECT_NEAR(kernels->dot_f16(x.data(), y16.data(), n), want_dot, 1e-4) << kernels->name << n;
+      std::vector<float> acc(x);
+      kernels->axpy_f16(0.75f, y16.data(), acc.data(), n);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(acc[i], want_axpy[i], 1e-6) << kernels->name;
+    }
+  }
 }
 
 TEST(CausalAttention, FirstPositionReturnsItsOwnValue) {
