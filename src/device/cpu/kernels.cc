@@ -68,6 +68,7 @@ GemmFn KernelSet::gemm(TensorType weight_type) const {
     case TensorType::kF32: return gemm_f32;
     case TensorType::kF16: return gemm_f16;
     case TensorType::kQ4_0: return gemm_q4_0;
+    case TensorType::kQ5_0: return gemm_q5_0;
     case TensorType::kQ8_0: return gemm_q8_0;
     case TensorType::kQ4_K: return gemm_q4_k;
     case TensorType::kQ5_K: return gemm_q5_k;

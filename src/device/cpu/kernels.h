@@ -34,7 +34,7 @@ struct KernelSet {
   QuantizeFn quantize_f16 = nullptr, quantize_bf16 = nullptr;
   // Optional multi-row x multi-token tiles; a null entry means "loop over the VecDotFn".
   GemmFn gemm_q4_k = nullptr, gemm_q5_k = nullptr, gemm_q6_k = nullptr, gemm_q8_0 = nullptr;
-  GemmFn gemm_q4_0 = nullptr, gemm_f16 = nullptr, gemm_f32 = nullptr;
+  GemmFn gemm_q4_0 = nullptr, gemm_q5_0 = nullptr, gemm_f16 = nullptr, gemm_f32 = nullptr;
 
   VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported
   QuantizeFn quantize(TensorType activation_type) const;   // nullptr for F32 (used as is)

@@ -26,128 +26,171 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-inline int hsum_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
-
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Pairwise int32 sums of u8 x s8 products (u8 <= 63 here, so the int16 step cannot saturate).
-inline __m256i dot_u8_s8(__m256i u, __m256i s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
-
-// Same for two signed vectors: move x's sign onto y so maddubs sees |x| as unsigned.
-inline __m256i dot_s8_s8(__m256i x, __m256i y) {
-  return dot_u8_s8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-}
-
-// u8 x s8 products summed per 16 bytes and weighted: low half by s_lo, high half by s_hi.
-inline __m256i scaled_dot(__m256i u, __m256i s, int s_lo, int s_hi) {
-  const __m256i scale = _mm256_setr_m128i(_mm_set1_epi16(static_cast<int16_t>(s_lo)),
-                                          _mm_set1_epi16(static_cast<int16_t>(s_hi)));
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
-}
-
 // ---- K-quants x Q8_K ----
+//
+// Tiles: a group of kRows weight rows against kTokens tokens. Each weight super-block is unpacked
+// once per tile (nibbles to bytes, 6-bit scales to int16 lanes) and then reused by every token of
+// the tile, so prefill does integer work instead of re-decoding weights per token. Every output
+// goes through the same per-block operations in the same order whatever the tile shape, so a row
+// split across threads, or a lone token, gives the same bits (and those equal the reference's).
 
-// Q4_K (qh == nullptr) and Q5_K super-block: the exact integer sums the reference forms.
-inline void k4_k5_sums(const uint8_t* scales, const uint8_t* qs, const uint8_t* qh,
-                       const BlockQ8_K& a, int* sumi, int* summ) {
-  uint8_t sc[8], mn[8];
-  for (int j = 0; j < 8; ++j) k_scale_min(j, scales, &sc[j], &mn[j]);
+// One super-block ready for dot products with Q8_K blocks.
+struct KBlock {
+  __m256i q[8];      // quants of 32 consecutive elements each, as unsigned bytes
+  __m256i scale[8];  // int16 weights for q[j]'s maddubs pairs (two sub-blocks of 16 for Q6_K)
+  __m256i bias;      // int16 weights for the 16 activation bsums: the mins (Q4/5_K), scales (Q6_K)
+  float d, dmin;
+};
+
+// The 12 packed bytes of 6-bit scales/mins, decoded with 32-bit masks instead of per-byte branches.
+inline void unpack_k_scales(const uint8_t* packed, KBlock* u) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof w);
+  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
+  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
+  alignas(16) int16_t s16[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(s16), sc);
+  for (int j = 0; j < 8; ++j) u->scale[j] = _mm256_set1_epi16(s16[j]);
+  u->bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
+}
+
+inline void unpack_k4_nibbles(const uint8_t* qs, KBlock* u) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i bit = _mm256_set1_epi8(0x01);
-  const __m256i hbits = qh != nullptr ? load256(qh) : _mm256_setzero_si256();
-  __m256i acc = _mm256_setzero_si256();
   for (int c = 0; c < 4; ++c) {
     const __m256i q = load256(qs + 32 * c);
-    __m256i lo = _mm256_and_si256(q, low4);
-    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-    if (qh != nullptr) {
-      const __m128i shift_lo = _mm_cvtsi32_si128(2 * c), shift_hi = _mm_cvtsi32_si128(2 * c + 1);
-      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, shift_lo), bit), 4));
-      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hbits, shift_hi), bit), 4));
-    }
-    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)),
-                                         _mm256_set1_epi16(sc[2 * c]));
-    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)),
-                                         _mm256_set1_epi16(sc[2 * c + 1]));
-    acc = _mm256_add_epi32(acc, _mm256_add_epi32(p0, p1));
+    u->q[2 * c] = _mm256_and_si256(q, low4);
+    u->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
   }
-  *sumi = hsum_i32(acc);
-  int m = 0;
-  for (int j = 0; j < 8; ++j) m += mn[j] * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
-  *summ = m;
 }
 
-float dot_q4_k(int64_t n, const void* w_row, const void* a_row) {
-  const auto* w = static_cast<const BlockQ4_K*>(w_row);
-  const auto* a = static_cast<const BlockQ8_K*>(a_row);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQKK; ++i) {
-    int sumi, summ;
-    k4_k5_sums(w[i].scales, w[i].qs, nullptr, a[i], &sumi, &summ);
-    const float d = fp16_to_f32(w[i].d) * a[i].d, dmin = fp16_to_f32(w[i].dmin) * a[i].d;
-    sum += d * static_cast<float>(sumi) - dmin * static_cast<float>(summ);
-  }
-  return sum;
+inline void unpack_q4_k(const BlockQ4_K& b, KBlock* u) {
+  unpack_k_scales(b.scales, u);
+  unpack_k4_nibbles(b.qs, u);
+  u->d = fp16_to_f32(b.d);
+  u->dmin = fp16_to_f32(b.dmin);
 }
 
-float dot_q5_k(int64_t n, const void* w_row, const void* a_row) {
-  const auto* w = static_cast<const BlockQ5_K*>(w_row);
-  const auto* a = static_cast<const BlockQ8_K*>(a_row);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQKK; ++i) {
-    int sumi, summ;
-    k4_k5_sums(w[i].scales, w[i].qs, w[i].qh, a[i], &sumi, &summ);
-    const float d = fp16_to_f32(w[i].d) * a[i].d, dmin = fp16_to_f32(w[i].dmin) * a[i].d;
-    sum += d * static_cast<float>(sumi) - dmin * static_cast<float>(summ);
+inline void unpack_q5_k(const BlockQ5_K& b, KBlock* u) {
+  unpack_k_scales(b.scales, u);
+  unpack_k4_nibbles(b.qs, u);
+  const __m256i hbits = load256(b.qh), bit = _mm256_set1_epi8(0x01);
+  for (int j = 0; j < 8; ++j) {  // sub-block j's fifth bit is bit j of qh[l]
+    const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(j)), bit);
+    u->q[j] = _mm256_or_si256(u->q[j], _mm256_slli_epi16(h, 4));
   }
-  return sum;
+  u->d = fp16_to_f32(b.d);
+  u->dmin = fp16_to_f32(b.dmin);
 }
 
-// sum_g scale_g * sum((q - 32) * a) over one Q6_K super-block, exactly.
-inline int q6_k_sum(const BlockQ6_K& w, const BlockQ8_K& a) {
+inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
-  __m256i acc = _mm256_setzero_si256();
   for (int h = 0; h < 2; ++h) {
-    const __m256i l0 = load256(w.ql + 64 * h), l1 = load256(w.ql + 64 * h + 32);
-    const __m256i hb = load256(w.qh + 32 * h);
-    const __m256i q[4] = {
-        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
-        _mm256_or_si256(_mm256_and_si256(l1, low4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), two), 4)),
+    const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
+    const __m256i hb = load256(b.qh + 32 * h);
+    auto high = [&](int shift) {
+      return _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), two), 4);
     };
-    const int8_t* sc = w.scales + 8 * h;
-    for (int k = 0; k < 4; ++k) {
-      const __m256i a8 = load256(a.qs + 128 * h + 32 * k);
-      acc = _mm256_add_epi32(acc, scaled_dot(q[k], a8, sc[2 * k], sc[2 * k + 1]));
-    }
+    u->q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), high(0));
+    u->q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), high(2));
+    u->q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), high(4));
+    u->q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), high(6));
   }
-  int offset = 0;  // the -32 of every q, applied through the activation sums
-  for (int g = 0; g < 16; ++g) offset += w.scales[g] * a.bsums[g];
-  return hsum_i32(acc) - 32 * offset;
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  u->bias = _mm256_cvtepi8_epi16(sc8);
+  alignas(16) int8_t s[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(s), sc8);
+  for (int j = 0; j < 8; ++j) {
+    u->scale[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
+  }
+  u->d = fp16_to_f32(b.d);
+  u->dmin = 0.0f;
 }
 
-float dot_q6_k(int64_t n, const void* w_row, const void* a_row) {
-  const auto* w = static_cast<const BlockQ6_K*>(w_row);
-  const auto* a = static_cast<const BlockQ8_K*>(a_row);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQKK; ++i) {
-    sum += fp16_to_f32(w[i].d) * a[i].d * static_cast<float>(q6_k_sum(w[i], a[i]));
+// The exact integer sums of one unpacked super-block with one Q8_K block: {sum of scaled quant
+// products, sum of bias-weighted bsums}.
+inline void k_block_sums(const KBlock& u, const BlockQ8_K& a, int* sumi, int* sumb) {
+  __m256i acc = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[0], load256(a.qs)), u.scale[0]);
+  for (int j = 1; j < 8; ++j) {
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[j], load256(a.qs + 32 * j)), u.scale[j]));
   }
-  return sum;
+  const __m256i b = _mm256_madd_epi16(u.bias, load256(a.bsums));
+  __m256i h = _mm256_hadd_epi32(acc, b);  // lanes: acc pairs, b pairs per 128-bit half
+  h = _mm256_hadd_epi32(h, h);
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  *sumi = _mm_cvtsi128_si32(s);
+  *sumb = _mm_extract_epi32(s, 1);
+}
+
+// One block's contribution, rounded exactly as quant/vec_dot.cc rounds it.
+template <bool kQ6>
+inline float k_block_value(const KBlock& u, const BlockQ8_K& a) {
+  int sumi, sumb;
+  k_block_sums(u, a, &sumi, &sumb);
+  if constexpr (kQ6) {
+    return u.d * a.d * static_cast<float>(sumi - 32 * sumb);
+  } else {
+    const float d = u.d * a.d, dmin = u.dmin * a.d;
+    return d * static_cast<float>(sumi) - dmin * static_cast<float>(sumb);
+  }
+}
+
+template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6>
+void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  constexpr int kRows = 4, kTokens = 8;
+  const int64_t nb = n / kQKK;
+  for (int64_t rb = r0; rb < r1; rb += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
+      float sum[kRows][kTokens] = {};
+      for (int64_t i = 0; i < nb; ++i) {
+        KBlock u[kRows];
+        for (int rr = 0; rr < nr; ++rr) {
+          kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
+        }
+        for (int t = 0; t < nt; ++t) {
+          const BlockQ8_K& ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
+          for (int rr = 0; rr < nr; ++rr) sum[rr][t] += k_block_value<kQ6>(u[rr], ab);
+        }
+      }
+      for (int t = 0; t < nt; ++t) {
+        for (int rr = 0; rr < nr; ++rr) y[(t0 + t) * y_stride + rb + rr] = sum[rr][t];
+      }
+    }
+  }
+}
+
+void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ4_K, unpack_q4_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ5_K, unpack_q5_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ6_K, unpack_q6_k, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+// A single row and token through the tile kernel, so vec_dot and matmul agree bit for bit.
+template <GemmFn kGemm>
+float dot_via_gemm(int64_t n, const void* w, const void* a) {
+  float y = 0.0f;
+  kGemm(n, static_cast<const uint8_t*>(w), 0, 0, 1, static_cast<const uint8_t*>(a), 0, 1, &y, 1);
+  return y;
 }
 
 // ---- 32-element blocks x Q8_0 ----
+//
+// Same tiling; each (row, token) keeps an 8-lane float accumulator that takes one fmadd per block,
+// reduced once at the end: the order is fixed, so tiles and threads do not change results.
 
 inline __m256i unpack_nibbles(const uint8_t* qs) {  // elements 0..15 low nibbles, 16..31 high
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -165,46 +208,65 @@ inline __m256i spread_bits(uint32_t bits) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-template <typename Block, typename Unpack>
-float dot_blocks_q8_0(int64_t n, const void* w_row, const void* a_row, Unpack unpack) {
-  const auto* w = static_cast<const Block*>(w_row);
-  const auto* a = static_cast<const BlockQ8_0*>(a_row);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+inline __m256i signed_quants(const BlockQ8_0& b) { return load256(b.qs); }
+inline __m256i signed_quants(const BlockQ4_0& b) {
+  return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
+}
+inline __m256i signed_quants(const BlockQ5_0& b) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, sizeof qh);
+  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh)), _mm256_set1_epi8(16));
+}
+
+template <typename Block>
+void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  constexpr int kRows = 2, kTokens = 4;
   const int64_t nb = n / kQK;
-  int64_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    const __m256i p0 = dot_s8_s8(unpack(w[i]), load256(a[i].qs));
-    const __m256i p1 = dot_s8_s8(unpack(w[i + 1]), load256(a[i + 1].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16_to_f32(w[i].d) * fp16_to_f32(a[i].d)),
-                           _mm256_cvtepi32_ps(p0), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16_to_f32(w[i + 1].d) * fp16_to_f32(a[i + 1].d)),
-                           _mm256_cvtepi32_ps(p1), acc1);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t rb = r0; rb < r1; rb += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
+      __m256 acc[kRows][kTokens];
+      for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
+      for (int64_t i = 0; i < nb; ++i) {
+        __m256i wq[kRows], wabs[kRows];
+        float wd[kRows];
+        for (int rr = 0; rr < nr; ++rr) {
+          const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+          wq[rr] = signed_quants(b);
+          wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
+          wd[rr] = fp16_to_f32(b.d);
+        }
+        for (int t = 0; t < nt; ++t) {
+          const BlockQ8_0& ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
+          const __m256i aq = load256(ab.qs);
+          const float ad = fp16_to_f32(ab.d);
+          for (int rr = 0; rr < nr; ++rr) {
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
+            acc[rr][t] = _mm256_fmadd_ps(_mm256_set1_ps(wd[rr] * ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
+          }
+        }
+      }
+      for (int t = 0; t < nt; ++t) {
+        for (int rr = 0; rr < nr; ++rr) y[(t0 + t) * y_stride + rb + rr] = hsum(acc[rr][t]);
+      }
+    }
   }
-  for (; i < nb; ++i) {
-    const __m256i p = dot_s8_s8(unpack(w[i]), load256(a[i].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16_to_f32(w[i].d) * fp16_to_f32(a[i].d)),
-                           _mm256_cvtepi32_ps(p), acc0);
-  }
-  return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-float dot_q8_0(int64_t n, const void* w, const void* a) {
-  return dot_blocks_q8_0<BlockQ8_0>(n, w, a, [](const BlockQ8_0& b) { return load256(b.qs); });
+void gemm_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
-
-float dot_q4_0(int64_t n, const void* w, const void* a) {
-  return dot_blocks_q8_0<BlockQ4_0>(n, w, a, [](const BlockQ4_0& b) {
-    return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
-  });
+void gemm_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
-
-float dot_q5_0(int64_t n, const void* w, const void* a) {
-  return dot_blocks_q8_0<BlockQ5_0>(n, w, a, [](const BlockQ5_0& b) {
-    uint32_t qh;
-    std::memcpy(&qh, b.qh, sizeof qh);
-    const __m256i q = _mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh));
-    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-  });
+void gemm_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 // ---- float formats ----
@@ -340,12 +402,18 @@ KernelSet make_avx2_kernels() {
   ks.dot_f32 = dot_f32;
   ks.dot_f16 = dot_f16;
   ks.dot_bf16 = dot_bf16;
-  ks.dot_q4_0 = dot_q4_0;
-  ks.dot_q5_0 = dot_q5_0;
-  ks.dot_q8_0 = dot_q8_0;
-  ks.dot_q4_k = dot_q4_k;
-  ks.dot_q5_k = dot_q5_k;
-  ks.dot_q6_k = dot_q6_k;
+  ks.dot_q4_0 = dot_via_gemm<gemm_q4_0>;
+  ks.dot_q5_0 = dot_via_gemm<gemm_q5_0>;
+  ks.dot_q8_0 = dot_via_gemm<gemm_q8_0>;
+  ks.dot_q4_k = dot_via_gemm<gemm_q4_k>;
+  ks.dot_q5_k = dot_via_gemm<gemm_q5_k>;
+  ks.dot_q6_k = dot_via_gemm<gemm_q6_k>;
+  ks.gemm_q4_0 = gemm_q4_0;
+  ks.gemm_q5_0 = gemm_q5_0;
+  ks.gemm_q8_0 = gemm_q8_0;
+  ks.gemm_q4_k = gemm_q4_k;
+  ks.gemm_q5_k = gemm_q5_k;
+  ks.gemm_q6_k = gemm_q6_k;
   ks.quantize_q8_0 = quantize_q8_0;
   ks.quantize_q8_k = quantize_q8_k;
   ks.quantize_f16 = quantize_f16;

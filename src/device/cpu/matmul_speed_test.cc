@@ -3,6 +3,9 @@
 // Env CMDAI_SPEED_THREADS sets the thread count (default 2).
 #include <gtest/gtest.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -50,6 +53,14 @@ MatrixSet make_set(TensorType type, int64_t rows, int64_t cols, size_t min_total
   return s;
 }
 
+// CPU time of the calling thread: with one thread it ignores time the shared box gave to other
+// processes, so single-thread numbers stay comparable between runs on a loaded machine.
+double thread_cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
 // Best-of-several time in ms of one matmul with n_tokens, cycling through the copies.
 double time_matmul(const MatrixSet& s, int64_t n_tokens, ThreadPool& pool, int reps) {
   const WeightMatrix& w0 = s.copies[0];
@@ -57,16 +68,36 @@ double time_matmul(const MatrixSet& s, int64_t n_tokens, ThreadPool& pool, int r
   double best = 1e30;
   for (int rep = 0; rep < reps; ++rep) {
     const WeightMatrix& w = s.copies[static_cast<size_t>(rep) % s.copies.size()];
-    const double t0 = now_ms();
+    const bool cpu_clock = pool.size() == 1;
+    const double t0 = cpu_clock ? thread_cpu_ms() : now_ms();
     matmul(w, x.data(), n_tokens, y.data(), pool);
-    best = std::min(best, now_ms() - t0);
+    best = std::min(best, (cpu_clock ? thread_cpu_ms() : now_ms()) - t0);
   }
   return best;
 }
 
+// Plain streaming read of `bytes` with AVX-free code: the bandwidth this box gives one reader right
+// now (shared machines vary a lot), printed next to the GEMV numbers for scale.
+double stream_read_gbps(size_t bytes) {
+  std::vector<uint64_t> v(bytes / 8, 1);
+  double best = 1e30;
+  uint64_t sink = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = now_ms();
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= v.size(); i += 4) s0 += v[i], s1 += v[i + 1], s2 += v[i + 2], s3 += v[i + 3];
+    best = std::min(best, now_ms() - t0);
+    sink += s0 + s1 + s2 + s3;
+  }
+  if (sink == 42) std::printf(" ");
+  return static_cast<double>(bytes) / best / 1e6;
+}
+
 TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
+  std::printf("stream read baseline (1 thread, wall): %.1f GB/s\n", stream_read_gbps(size_t{256} << 20));
   ThreadPool pool(speed_threads());
-  std::printf("kernels: %s, threads: %d\n", best_kernels().name, pool.size());
+  std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
+              pool.size() == 1 ? "thread CPU time" : "wall time");
   struct Shape {
     TensorType type;
     int64_t rows, cols;
@@ -79,9 +110,11 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
       {TensorType::kF16, 1536, 1536, "attn f16"},
   };
   for (const Shape& sh : shapes) {
-    const MatrixSet s = make_set(sh.type, sh.rows, sh.cols, size_t{96} << 20);
-    const double gemv_ms = time_matmul(s, 1, pool, 3 * static_cast<int>(s.copies.size()));
-    const double gemm_ms = time_matmul(s, 64, pool, 3);
+    // CMDAI_SPEED_HOT=1: one copy, so the weights stay in cache (compute cost without DRAM).
+    const bool hot = std::getenv("CMDAI_SPEED_HOT") != nullptr;
+    const MatrixSet s = make_set(sh.type, sh.rows, sh.cols, hot ? 0 : size_t{96} << 20);
+    const double gemv_ms = time_matmul(s, 1, pool, 20 * static_cast<int>(s.copies.size()));
+    const double gemm_ms = time_matmul(s, 64, pool, 8);
     const double flops = 2.0 * static_cast<double>(sh.rows * sh.cols) * 64;
     std::printf("%-18s %5lldx%-5lld GEMV %7.3f ms %6.1f GB/s | GEMM 64 tok %8.2f ms %6.1f GFLOP/s\n",
                 sh.what, static_cast<long long>(sh.rows), static_cast<long long>(sh.cols), gemv_ms,
