@@ -1,0 +1,186 @@
+#include "backend/cpu_backend.h"
+
+#include <filesystem>
+
+#include "base/clock.h"
+
+namespace cmdai {
+
+CpuBackend::CpuBackend(BackendOptions options) : options_(std::move(options)) {}
+
+CpuBackend::~CpuBackend() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  generator_.reset();
+  model_.reset();
+  pool_.reset();
+  file_.reset();
+}
+
+std::string CpuBackend::model_name() const {
+  return std::filesystem::path(options_.model_path).filename().string();
+}
+
+bool CpuBackend::is_loaded() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return model_ != nullptr;
+}
+
+InferenceTimings CpuBackend::last_timings() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return timings_;
+}
+
+void CpuBackend::inject_device_fault(std::string what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fault_ = std::move(what);
+}
+
+Status CpuBackend::load() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_locked();
+}
+
+Status CpuBackend::load_locked() {
+  if (model_ != nullptr) return ok_status();
+  auto file = gguf::GgufFile::open(options_.model_path);
+  if (!file.ok()) {
+    const Error& e = file.error();
+    const ErrorCode code = e.code == ErrorCode::kNotFound ? ErrorCode::kNotFound : ErrorCode::kModelLoadFailed;
+    return Error{code, e.message};
+  }
+  auto owned = std::make_unique<gguf::GgufFile>(std::move(file).value());
+  auto tok = tokenizer::Tokenizer::from_gguf(*owned);
+  if (!tok.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", tok.error().message);
+  auto model = model::Model::load(*owned);
+  if (!model.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", model.error().message);
+  (*model)->set_precision(options_.precision);
+  file_ = std::move(owned);
+  tokenizer_ = std::move(tok).value();
+  model_ = std::move(model).value();
+  pool_ = std::make_unique<ThreadPool>(options_.threads);
+  generator_ = std::make_unique<engine::Generator>(*model_, *pool_);
+  return ok_status();
+}
+
+Status CpuBackend::unload() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Order matters: the generator borrows the model, the model views the mapped file.
+  generator_.reset();
+  model_.reset();
+  pool_.reset();
+  tokenizer_.reset();
+  file_.reset();  // unmaps the weights: their pages leave the resident set
+  return ok_status();
+}
+
+Result<std::string> CpuBackend::infer(std::string_view prompt, const EmbeddedConfig& config) {
+  return infer_stream(prompt, config, [](std::string_view) { return true; });
+}
+
+Result<std::string> CpuBackend::infer_stream(std::string_view prompt, const EmbeddedConfig& config,
+                                             const PieceCallback& on_piece) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return run_locked(prompt, config, on_piece);
+}
+
+Result<std::string> CpuBackend::run_locked(std::string_view prompt, const EmbeddedConfig& config,
+                                           const PieceCallback& on_piece) {
+  const double start_ms = now_ms();
+  // The deadline covers the whole request, including a lazy load.
+  const Deadline deadline =
+      config.timeout_ms > 0 ? Deadline::after_ms(config.timeout_ms) : Deadline::never();
+  if (!fault_.empty()) {
+    return make_error(ErrorCode::kDeviceError, "CPU device fault: {} (the request was not run)", fault_);
+  }
+  CMDAI_TRY(load_locked());
+  if (config.max_tokens <= 0) {
+    return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}", config.max_tokens);
+  }
+  engine::GenerateRequest request;
+  request.prompt = tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+  const size_t prefix_tokens =
+      config.cacheable_prefix_bytes > 0
+          ? tokenizer_->encode(prompt.substr(0, std::min(config.cacheable_prefix_bytes, prompt.size())),
+                               true, true).size()
+          : 0;
+  restore_prefix_locked(request.prompt, prefix_tokens);
+  request.max_tokens = config.max_tokens;
+  request.sampling.temperature = config.temperature;
+  request.sampling.top_k = config.top_k;
+  request.sampling.top_p = config.top_p;
+  request.sampling.min_p = config.min_p;
+  request.sampling.repeat_penalty = config.repeat_penalty;
+  request.sampling.repeat_window = config.repeat_window;
+  request.sampling.seed = config.seed;
+  request.eog_ids = tokenizer_->vocab().eog_ids();
+  request.stop = config.stop;
+  request.deadline = deadline;
+  request.cancel = config.cancel;
+  const tokenizer::Tokenizer& tok = *tokenizer_;
+  request.token_text = [&tok](int32_t id) {
+    std::string piece;
+    tok.append_piece(id, /*render_special=*/false, /*at_start=*/false, piece);
+    return piece;
+  };
+  double first_token_ms = 0;
+  request.on_token = [&](int32_t, std::string_view released) {
+    if (first_token_ms == 0) first_token_ms = now_ms() - start_ms;
+    return released.empty() || on_piece(released);
+  };
+  auto result = generator_->generate(request);
+  if (!result.ok()) return result.take_error();
+  persist_prefix_locked(request.prompt, prefix_tokens);
+  timings_ = InferenceTimings{};
+  timings_.prefill_ms = result->timings.prefill_ms;
+  timings_.first_token_ms = first_token_ms;
+  timings_.decode_ms = result->timings.decode_ms;
+  timings_.total_ms = now_ms() - start_ms;
+  timings_.prompt_tokens = result->timings.prompt_tokens;
+  timings_.cached_prompt_tokens = result->timings.cached_prompt_tokens;
+  timings_.generated_tokens = result->timings.generated_tokens;
+  return std::move(result->text);
+}
+
+void CpuBackend::restore_prefix_locked(const std::vector<int32_t>&, size_t) {}
+void CpuBackend::persist_prefix_locked(const std::vector<int32_t>&, size_t) {}
+
+ModelVariant detect_variant() {
+#if defined(__APPLE__) && defined(__aarch64__) && defined(CMDAI_HAVE_MLX)
+  return ModelVariant::kMlx;
+#elif defined(CMDAI_HAVE_CUDA)
+  return ModelVariant::kCuda;
+#else
+  return ModelVariant::kCpu;
+#endif
+}
+
+Result<ModelVariant> parse_variant(std::string_view name) {
+  if (name == "cpu") return ModelVariant::kCpu;
+  if (name == "cuda") return ModelVariant::kCuda;
+  if (name == "mlx") return ModelVariant::kMlx;
+  if (name == "auto" || name.empty()) return detect_variant();
+  return make_error(ErrorCode::kInvalidArgument, "unknown backend '{}' (use auto, cpu, cuda or mlx)", name);
+}
+
+Result<std::unique_ptr<InferenceBackend>> create_backend(ModelVariant variant, BackendOptions options) {
+  switch (variant) {
+    case ModelVariant::kCpu:
+      return std::unique_ptr<InferenceBackend>(std::make_unique<CpuBackend>(std::move(options)));
+    case ModelVariant::kCuda:
+      return make_error(ErrorCode::kPlatformUnsupported,
+                        "the CUDA device is not part of this build (build the 'cuda' preset on a "
+                        "machine with the CUDA toolkit), use --backend cpu");
+    case ModelVariant::kMlx:
+      return make_error(ErrorCode::kPlatformUnsupported,
+                        "the MLX device needs macOS on Apple Silicon; this is {}, use --backend cpu",
+#if defined(__aarch64__)
+                        "arm64 without MLX"
+#else
+                        "x86-64"
+#endif
+      );
+  }
+  return make_error(ErrorCode::kInternal, "unknown model variant");
+}
+
+}  // namespace cmdai

@@ -1,0 +1,72 @@
+// The CPU variant of the InferenceBackend: the model file mapped in place, a persistent thread
+// pool, one generator whose KV cache keeps the last prompt so a shared prefix (the system prompt)
+// is not computed again, and that prefix's KV state persisted on disk for the next process.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "backend/inference_backend.h"
+#include "base/thread_pool.h"
+#include "engine/generator.h"
+#include "gguf/gguf_file.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace cmdai {
+
+struct BackendOptions {
+  std::string model_path;
+  int threads = 0;                                  // 0 = one per core
+  model::Precision precision = model::Precision::kFast;
+  std::string prefix_cache_dir;                     // where prompt-prefix KV files live; "" = none
+};
+
+class CpuBackend : public InferenceBackend {
+ public:
+  explicit CpuBackend(BackendOptions options);
+  ~CpuBackend() override;
+
+  Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override;
+  Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
+                                   const PieceCallback& on_piece) override;
+  ModelVariant variant() const override { return ModelVariant::kCpu; }
+  MemoryType memory_type() const override { return MemoryType::kHostMapped; }
+  Status load() override;
+  Status unload() override;
+  bool is_loaded() const override;
+  InferenceTimings last_timings() const override;
+  std::string model_name() const override;
+
+  // CR-MLX-006: makes the next requests fail as a device fault would (`what` names it), so tests
+  // can prove that device errors surface as errors naming the device. "" turns it off.
+  void inject_device_fault(std::string what);
+
+ private:
+  Status load_locked();
+  Result<std::string> run_locked(std::string_view prompt, const EmbeddedConfig& config,
+                                 const PieceCallback& on_piece);
+  void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
+  void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
+
+  BackendOptions options_;
+  mutable std::mutex mutex_;  // one request at a time: the model's buffers and cache are shared
+  std::unique_ptr<gguf::GgufFile> file_;
+  std::optional<tokenizer::Tokenizer> tokenizer_;
+  std::unique_ptr<model::Model> model_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<engine::Generator> generator_;
+  InferenceTimings timings_;
+  std::string fault_;
+};
+
+// Creates the variant asked for. kCuda and kMlx return kPlatformUnsupported when this build or
+// machine cannot run them (CR-MLX-001), naming what is missing.
+Result<std::unique_ptr<InferenceBackend>> create_backend(ModelVariant variant, BackendOptions options);
+// The variant detection picks by default: the best device this build and machine have.
+ModelVariant detect_variant();
+Result<ModelVariant> parse_variant(std::string_view name);
+
+}  // namespace cmdai

@@ -1,0 +1,111 @@
+#include "generate/embedded_generator.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace cmdai {
+namespace {
+
+// A backend that replays scripted answers piece by piece and records what it was asked.
+class ScriptedBackend : public InferenceBackend {
+ public:
+  explicit ScriptedBackend(std::deque<std::vector<std::string>> answers) : answers_(std::move(answers)) {}
+
+  Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override {
+    return infer_stream(prompt, config, [](std::string_view) { return true; });
+  }
+  Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
+                                   const PieceCallback& on_piece) override {
+    prompts.emplace_back(prompt);
+    configs.push_back(config);
+    if (answers_.empty()) return make_error(ErrorCode::kInternal, "no scripted answer left");
+    std::string text;
+    for (const std::string& piece : answers_.front()) {
+      text += piece;
+      ++pieces_delivered;
+      if (!on_piece(piece)) break;
+    }
+    answers_.pop_front();
+    return text;
+  }
+  ModelVariant variant() const override { return ModelVariant::kCpu; }
+  MemoryType memory_type() const override { return MemoryType::kHostMapped; }
+  Status load() override {
+    loaded = true;
+    return ok_status();
+  }
+  Status unload() override {
+    loaded = false;
+    return ok_status();
+  }
+  bool is_loaded() const override { return loaded; }
+  InferenceTimings last_timings() const override { return {}; }
+  std::string model_name() const override { return "scripted"; }
+
+  std::vector<std::string> prompts;
+  std::vector<EmbeddedConfig> configs;
+  int pieces_delivered = 0;
+  bool loaded = false;
+
+ private:
+  std::deque<std::vector<std::string>> answers_;
+};
+
+GenerationRequest list_files(bool explain = false) {
+  GenerationRequest r;
+  r.text = "list files";
+  r.shell = "bash";
+  r.os = "Linux (GNU coreutils)";
+  r.cwd = "/tmp";
+  r.explain = explain;
+  return r;
+}
+
+TEST(EmbeddedGenerator, StopsDecodingOnceTheCommandStringCloses) {
+  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
+      {"ls", " -la", "\",", " \"explanation", "\": \"x\"}", "never reached"}});
+  EmbeddedGenerator generator(backend, SamplingSettings{});
+  auto out = generator.generate(list_files());
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->command, "ls -la");
+  EXPECT_EQ(backend->pieces_delivered, 3);
+  EXPECT_TRUE(backend->loaded);
+  EXPECT_GT(backend->configs[0].cacheable_prefix_bytes, 0u);
+}
+
+TEST(EmbeddedGenerator, ReadsExplanationWhenAsked) {
+  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
+      {"du -sh *", "\", \"explanation\": \"Sizes of entries.\"}", "more"}});
+  EmbeddedGenerator generator(backend, SamplingSettings{});
+  auto out = generator.generate(list_files(/*explain=*/true));
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->command, "du -sh *");
+  EXPECT_EQ(out->explanation, "Sizes of entries.");
+}
+
+TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
+  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
+      {"ls -la"}, {"ls\""}});
+  EmbeddedGenerator generator(backend, SamplingSettings{});
+  auto out = generator.generate(list_files());
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->command, "ls");
+  EXPECT_EQ(out->attempts, 2);
+  ASSERT_EQ(backend->configs.size(), 2u);
+  EXPECT_GT(backend->configs[1].temperature, 0.0f);
+  EXPECT_NE(backend->configs[1].seed, backend->configs[0].seed);
+}
+
+TEST(EmbeddedGenerator, TwoMalformedAnswersAreAnError) {
+  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
+      {"ls -la"}, {"   \""}});
+  EmbeddedGenerator generator(backend, SamplingSettings{});
+  auto out = generator.generate(list_files());
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kGenerationFailed);
+  EXPECT_NE(out.error().message.find("retry"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cmdai
