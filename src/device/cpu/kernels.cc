@@ -77,6 +77,15 @@ GemmFn KernelSet::gemm(TensorType weight_type) const {
   }
 }
 
+GemmFn KernelSet::gemv(TensorType weight_type) const {
+  switch (weight_type) {
+    case TensorType::kQ4_K: return gemv_q4_k;
+    case TensorType::kQ5_K: return gemv_q5_k;
+    case TensorType::kQ6_K: return gemv_q6_k;
+    default: return nullptr;
+  }
+}
+
 const KernelSet& scalar_kernels() {
   static const KernelSet ks = make_scalar_kernels();
   return ks;

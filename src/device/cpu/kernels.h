@@ -35,10 +35,13 @@ struct KernelSet {
   // Optional multi-row x multi-token tiles; a null entry means "loop over the VecDotFn".
   GemmFn gemm_q4_k = nullptr, gemm_q5_k = nullptr, gemm_q6_k = nullptr, gemm_q8_0 = nullptr;
   GemmFn gemm_q4_0 = nullptr, gemm_q5_0 = nullptr, gemm_f16 = nullptr, gemm_f32 = nullptr;
+  // Optional kernels for one token (decode), same contract and same bits as the GemmFn.
+  GemmFn gemv_q4_k = nullptr, gemv_q5_k = nullptr, gemv_q6_k = nullptr;
 
   VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported
   QuantizeFn quantize(TensorType activation_type) const;   // nullptr for F32 (used as is)
   GemmFn gemm(TensorType weight_type) const;               // nullptr: no tile kernel
+  GemmFn gemv(TensorType weight_type) const;               // nullptr: use gemm (or vec_dot)
 };
 
 // The portable table (wraps the quant/ reference code); always available.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "base/fp16.h"
 #include "device/cpu/kernels.h"
@@ -25,6 +26,9 @@ inline float hsum(__m256 v) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+
+// F16C conversion: same value as base/fp16.h's portable one, a single instruction.
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
@@ -71,8 +75,8 @@ inline void unpack_k4_nibbles(const uint8_t* qs, KBlock* u) {
 inline void unpack_q4_k(const BlockQ4_K& b, KBlock* u) {
   unpack_k_scales(b.scales, u);
   unpack_k4_nibbles(b.qs, u);
-  u->d = fp16_to_f32(b.d);
-  u->dmin = fp16_to_f32(b.dmin);
+  u->d = h2f(b.d);
+  u->dmin = h2f(b.dmin);
 }
 
 inline void unpack_q5_k(const BlockQ5_K& b, KBlock* u) {
@@ -83,8 +87,8 @@ inline void unpack_q5_k(const BlockQ5_K& b, KBlock* u) {
     const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(j)), bit);
     u->q[j] = _mm256_or_si256(u->q[j], _mm256_slli_epi16(h, 4));
   }
-  u->d = fp16_to_f32(b.d);
-  u->dmin = fp16_to_f32(b.dmin);
+  u->d = h2f(b.d);
+  u->dmin = h2f(b.dmin);
 }
 
 inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
@@ -107,7 +111,7 @@ inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
   for (int j = 0; j < 8; ++j) {
     u->scale[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
   }
-  u->d = fp16_to_f32(b.d);
+  u->d = h2f(b.d);
   u->dmin = 0.0f;
 }
 
@@ -179,6 +183,135 @@ void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
   gemm_k<BlockQ6_K, unpack_q6_k, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
+// ---- K-quant GEMV (one token): everything stays in registers ----
+//
+// Decode multiplies by one token, so unpacking a block into a tile buffer would be pure overhead.
+// These kernels form the same exact integer sums as k_block_sums and finish them with
+// k_block_value's float operations, so their outputs are bit-identical to the tile kernels'.
+
+// Shuffle control copying int16 lane j of each 128-bit half into all 8 lanes of that half.
+inline __m256i word_broadcast(int j_lo, int j_hi) {
+  return _mm256_setr_m128i(_mm_set1_epi16(static_cast<int16_t>(((2 * j_lo + 1) << 8) | (2 * j_lo))),
+                           _mm_set1_epi16(static_cast<int16_t>(((2 * j_hi + 1) << 8) | (2 * j_hi))));
+}
+
+inline void reduce_pair(__m256i acc, __m256i b, int* sumi, int* sumb) {
+  __m256i h = _mm256_hadd_epi32(acc, b);
+  h = _mm256_hadd_epi32(h, h);
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  *sumi = _mm_cvtsi128_si32(s);
+  *sumb = _mm_extract_epi32(s, 1);
+}
+
+template <bool kQ5>
+inline void k45_fused_sums(const uint8_t* packed, const uint8_t* qs, const uint8_t* qh,
+                           const BlockQ8_K& a, int* sumi, int* sumb) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof w);
+  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
+  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
+  const __m256i sc2 = _mm256_broadcastsi128_si256(sc);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256i hbits = _mm256_setzero_si256();
+  if constexpr (kQ5) hbits = load256(qh);
+  __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(qs + 32 * c);
+    __m256i lo = _mm256_and_si256(q, low4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    if constexpr (kQ5) {
+      const __m256i bit = _mm256_set1_epi8(0x01);
+      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
+      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
+    }
+    const __m256i s_lo = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c, 2 * c));
+    const __m256i s_hi = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c + 1, 2 * c + 1));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)), s_lo));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)), s_hi));
+  }
+  const __m256i bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
+  reduce_pair(acc, _mm256_madd_epi16(bias, load256(a.bsums)), sumi, sumb);
+}
+
+inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, int* sumb) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // lanes: scales 0..7 | 8..15
+  // Scale pair for the 32 quants of vector j = 4h + k: sub-blocks 2j (low half), 2j+1 (high half).
+  const __m256i first = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+  const __m256i second = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+  __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
+    const __m256i hb = load256(b.qh + 32 * h);
+    const __m256i q[4] = {
+        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
+        _mm256_or_si256(_mm256_and_si256(l1, low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), _mm256_set1_epi8(0x30))),
+    };
+    const __m256i half_scales = h == 0 ? first : second;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i s = _mm256_shuffle_epi8(half_scales, word_broadcast(2 * k, 2 * k + 1));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(a.qs + 128 * h + 32 * k)), s));
+    }
+  }
+  reduce_pair(acc, _mm256_madd_epi16(sc16, load256(a.bsums)), sumi, sumb);
+}
+
+template <typename Block, bool kQ6>
+inline float k_fused_value(const Block& b, const BlockQ8_K& a) {
+  int sumi, sumb;
+  if constexpr (kQ6) {
+    q6_k_fused_sums(b, a, &sumi, &sumb);
+    return h2f(b.d) * a.d * static_cast<float>(sumi - 32 * sumb);
+  } else {
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+      k45_fused_sums<true>(b.scales, b.qs, b.qh, a, &sumi, &sumb);
+    } else {
+      k45_fused_sums<false>(b.scales, b.qs, nullptr, a, &sumi, &sumb);
+    }
+    const float d = h2f(b.d) * a.d, dmin = h2f(b.dmin) * a.d;
+    return d * static_cast<float>(sumi) - dmin * static_cast<float>(sumb);
+  }
+}
+
+template <typename Block, bool kQ6>
+void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQKK;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride);
+      float sum = 0.0f;
+      for (int64_t i = 0; i < nb; ++i) sum += k_fused_value<Block, kQ6>(row[i], ab[i]);
+      y[t * y_stride + r] = sum;
+    }
+  }
+}
+
+void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ4_K, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemv_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ5_K, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemv_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ6_K, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
 // A single row and token through the tile kernel, so vec_dot and matmul agree bit for bit.
 template <GemmFn kGemm>
 float dot_via_gemm(int64_t n, const void* w, const void* a) {
@@ -237,12 +370,12 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
           const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
           wq[rr] = signed_quants(b);
           wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
-          wd[rr] = fp16_to_f32(b.d);
+          wd[rr] = h2f(b.d);
         }
         for (int t = 0; t < nt; ++t) {
           const BlockQ8_0& ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
           const __m256i aq = load256(ab.qs);
-          const float ad = fp16_to_f32(ab.d);
+          const float ad = h2f(ab.d);
           for (int rr = 0; rr < nr; ++rr) {
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
             acc[rr][t] = _mm256_fmadd_ps(_mm256_set1_ps(wd[rr] * ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
@@ -414,6 +547,9 @@ KernelSet make_avx2_kernels() {
   ks.gemm_q4_k = gemm_q4_k;
   ks.gemm_q5_k = gemm_q5_k;
   ks.gemm_q6_k = gemm_q6_k;
+  ks.gemv_q4_k = gemv_q4_k;
+  ks.gemv_q5_k = gemv_q5_k;
+  ks.gemv_q6_k = gemv_q6_k;
   ks.quantize_q8_0 = quantize_q8_0;
   ks.quantize_q8_k = quantize_q8_k;
   ks.quantize_f16 = quantize_f16;

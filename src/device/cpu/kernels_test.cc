@@ -96,6 +96,35 @@ TEST(KernelSets, KQuantDotProductsReturnTheReferenceBits) {
   }
 }
 
+TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
+  // matmul mixes these kernels depending on token count and thread split, so they must agree
+  // bit for bit with each other (and the table's vec_dot) for every output.
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (const auto& c : dot_cases()) {
+      const GemmFn kernels[2] = {ks->gemm(c.weight), ks->gemv(c.weight)};
+      const TensorType at = activation_type_for(c.weight);
+      const int64_t n = c.lengths.back(), rows = 7, tokens = 3;
+      std::vector<std::vector<uint8_t>> w, a;
+      for (int r = 0; r < rows; ++r) w.push_back(quantized(c.weight, gaussian(n, 50 + r, 0.1f)));
+      for (int t = 0; t < tokens; ++t) a.push_back(quantized(at, gaussian(n, 80 + t, 2.0f)));
+      std::vector<uint8_t> wm, am;
+      for (auto& r : w) wm.insert(wm.end(), r.begin(), r.end());
+      for (auto& t : a) am.insert(am.end(), t.begin(), t.end());
+      for (GemmFn kernel : kernels) {
+        if (kernel == nullptr) continue;
+        std::vector<float> y(rows * tokens);
+        kernel(n, wm.data(), w[0].size(), 0, rows, am.data(), a[0].size(), tokens, y.data(), rows);
+        for (int t = 0; t < tokens; ++t) {
+          for (int r = 0; r < rows; ++r) {
+            EXPECT_EQ(y[t * rows + r], ks->vec_dot(c.weight)(n, w[r].data(), a[t].data()))
+                << ks->name << " " << type_name(c.weight) << " r=" << r << " t=" << t;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelSets, ActivationQuantizersAreBitIdenticalToTheReference) {
   for (const KernelSet* ks : available_kernel_sets()) {
     for (TensorType at : {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {

@@ -32,7 +32,7 @@ void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float*
   const KernelSet& ks = best_kernels();
   const TensorType at = activation_type_for(w.type);
   const VecDotFn dot = ks.vec_dot(w.type);
-  const GemmFn gemm = ks.gemm(w.type);
+  const GemmFn gemm = n_tokens == 1 && ks.gemv(w.type) != nullptr ? ks.gemv(w.type) : ks.gemm(w.type);
   const QuantizeFn quantize = ks.quantize(at);
 
   const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
