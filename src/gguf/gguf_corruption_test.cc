@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <random>
 
+#include "base/mapped_file.h"
+#include "base/testdata.h"
 #include "gguf/alloc_probe.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_test_util.h"
@@ -123,6 +125,40 @@ TEST(GgufCorruptFile, RandomByteFlipsAndHugeFieldsNeverCrashOrAllocateAbsurdly) 
   // Both outcomes must occur, or the trials did not exercise the parser.
   EXPECT_GT(errors, 1000);
   EXPECT_GT(parsed, 10);
+}
+
+// The same damage to a real model's header (stories260K: 19 keys, 512-token vocab, 48 tensors).
+TEST(GgufCorruptFile, RandomDamageAndCutsToARealModelNeverCrashOrAllocateAbsurdly) {
+  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!dir) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  auto mapped = MappedFile::open((*dir / "stories260K.gguf").string());
+  ASSERT_TRUE(mapped.ok()) << mapped.error().to_string();
+  const std::vector<uint8_t> original(mapped->data(), mapped->data() + mapped->size());
+  const auto parsed = GgufFile::parse(original, kName);
+  ASSERT_TRUE(parsed.ok());
+  const size_t header_end = parsed->data_offset();
+  const uint64_t end = data_end(original);
+  // Arrays legitimately take a few bytes of index per byte of file.
+  const size_t max_allocation = 4 * original.size();
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 600; ++trial) {
+    auto bytes = original;
+    size_t length = bytes.size();
+    if (trial % 3 == 0) {
+      length = rng() % bytes.size();
+    } else {
+      poke<uint64_t>(bytes, rng() % (header_end - 8), trial % 2 ? ~0ull >> (rng() % 40) : rng());
+    }
+    size_t largest = 0;
+    auto file = parse_copy(bytes, length, &largest);
+    EXPECT_LE(largest, max_allocation) << "trial " << trial;
+    if (trial % 3 == 0) {
+      EXPECT_EQ(file.ok(), length >= end) << "cut at " << length;
+    }
+    if (!file.ok()) {
+      EXPECT_NE(file.error().message.find(kName), std::string::npos) << file.error().message;
+    }
+  }
 }
 
 void expect_rejected(const std::vector<uint8_t>& bytes, ErrorCode code,
