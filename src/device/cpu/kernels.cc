@@ -17,6 +17,20 @@ void reference_quantize(const float* x, void* dst, int64_t n) {
   quantize_row(kType, x, dst, n);
 }
 
+// Four independent partial sums keep the FPU busy; products of floats are exact in double.
+double scalar_exact_dot(const float* w, const float* x, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += static_cast<double>(w[k]) * x[k];
+    s1 += static_cast<double>(w[k + 1]) * x[k + 1];
+    s2 += static_cast<double>(w[k + 2]) * x[k + 2];
+    s3 += static_cast<double>(w[k + 3]) * x[k + 3];
+  }
+  for (; k < n; ++k) s0 += static_cast<double>(w[k]) * x[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
 KernelSet make_scalar_kernels() {
   KernelSet ks;
   ks.name = "scalar";
@@ -33,6 +47,7 @@ KernelSet make_scalar_kernels() {
   ks.quantize_q8_k = reference_quantize<TensorType::kQ8_K>;
   ks.quantize_f16 = reference_quantize<TensorType::kF16>;
   ks.quantize_bf16 = reference_quantize<TensorType::kBF16>;
+  ks.exact_dot = scalar_exact_dot;
   return ks;
 }
 
@@ -67,6 +82,7 @@ GemmFn KernelSet::gemm(TensorType weight_type) const {
   switch (weight_type) {
     case TensorType::kF32: return gemm_f32;
     case TensorType::kF16: return gemm_f16;
+    case TensorType::kBF16: return gemm_bf16;
     case TensorType::kQ4_0: return gemm_q4_0;
     case TensorType::kQ5_0: return gemm_q5_0;
     case TensorType::kQ8_0: return gemm_q8_0;

@@ -25,6 +25,9 @@ using GemmFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0
                         const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
                         int64_t y_stride);
 
+// sum_k w[k] * x[k] over f32 rows, accumulated in double (the kExact matmul's inner loop).
+using ExactDotFn = double (*)(const float* w, const float* x, int64_t n);
+
 struct KernelSet {
   const char* name = "scalar";
   VecDotFn dot_f32 = nullptr, dot_f16 = nullptr, dot_bf16 = nullptr;
@@ -34,9 +37,11 @@ struct KernelSet {
   QuantizeFn quantize_f16 = nullptr, quantize_bf16 = nullptr;
   // Optional multi-row x multi-token tiles; a null entry means "loop over the VecDotFn".
   GemmFn gemm_q4_k = nullptr, gemm_q5_k = nullptr, gemm_q6_k = nullptr, gemm_q8_0 = nullptr;
-  GemmFn gemm_q4_0 = nullptr, gemm_q5_0 = nullptr, gemm_f16 = nullptr, gemm_f32 = nullptr;
+  GemmFn gemm_q4_0 = nullptr, gemm_q5_0 = nullptr, gemm_f16 = nullptr, gemm_bf16 = nullptr,
+         gemm_f32 = nullptr;
   // Optional kernels for one token (decode), same contract and same bits as the GemmFn.
   GemmFn gemv_q4_k = nullptr, gemv_q5_k = nullptr, gemv_q6_k = nullptr;
+  ExactDotFn exact_dot = nullptr;
 
   VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported
   QuantizeFn quantize(TensorType activation_type) const;   // nullptr for F32 (used as is)

@@ -125,6 +125,22 @@ TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
   }
 }
 
+TEST(KernelSets, ExactDotAccumulatesInDoubleOnEveryPath) {
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (int64_t n : {1, 15, 16, 17, 256, 8960}) {
+      const auto w = gaussian(n, 61), x = gaussian(n, 62, 100.0f);
+      long double expected = 0, magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        expected += static_cast<long double>(w[i]) * x[i];
+        magnitude += std::fabs(static_cast<long double>(w[i]) * x[i]);
+      }
+      EXPECT_NEAR(ks->exact_dot(w.data(), x.data(), n), static_cast<double>(expected),
+                  1e-14 * static_cast<double>(magnitude))
+          << ks->name << " n=" << n;
+    }
+  }
+}
+
 TEST(KernelSets, ActivationQuantizersAreBitIdenticalToTheReference) {
   for (const KernelSet* ks : available_kernel_sets()) {
     for (TensorType at : {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {

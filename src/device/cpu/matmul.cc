@@ -69,28 +69,15 @@ void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float*
       kRowGrain);
 }
 
-// sum_k row[k] * x[k] in double, four independent partial sums to keep the FPU busy.
-double dot_exact(const float* row, const float* x, int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t k = 0;
-  for (; k + 4 <= n; k += 4) {
-    s0 += static_cast<double>(row[k]) * x[k];
-    s1 += static_cast<double>(row[k + 1]) * x[k + 1];
-    s2 += static_cast<double>(row[k + 2]) * x[k + 2];
-    s3 += static_cast<double>(row[k + 3]) * x[k + 3];
-  }
-  for (; k < n; ++k) s0 += static_cast<double>(row[k]) * x[k];
-  return (s0 + s1) + (s2 + s3);
-}
-
 void matmul_exact(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                   ThreadPool& pool) {
+  const ExactDotFn dot = best_kernels().exact_dot;
   pool.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(w.cols));  // each row decoded once, used by all tokens
     for (int64_t r = r0; r < r1; ++r) {
       dequantize_row(w.type, w.data + static_cast<size_t>(r) * w.row_bytes, row.data(), w.cols);
       for (int64_t t = 0; t < n_tokens; ++t) {
-        y[t * w.rows + r] = static_cast<float>(dot_exact(row.data(), x + t * w.cols, w.cols));
+        y[t * w.rows + r] = static_cast<float>(dot(row.data(), x + t * w.cols, w.cols));
       }
     }
   });
