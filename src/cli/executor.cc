@@ -45,7 +45,7 @@ std::string shell_program(const std::string& shell_name) {
   return "/bin/sh";
 }
 
-Result<int> run_in_shell(const std::string& command, const std::string& shell) {
+Result<int> run_in_shell(const std::string& command, const std::string& shell, bool stdout_to_stderr) {
   struct sigaction ignore {}, old_int {}, old_quit {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
@@ -65,8 +65,12 @@ Result<int> run_in_shell(const std::string& command, const std::string& shell) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (stdout_to_stderr) posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, shell.c_str(), nullptr, &attr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, shell.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   Result<int> result = make_error(ErrorCode::kIo, "cannot start '{}': {}", shell, std::strerror(rc));
   if (rc == 0) {

@@ -9,7 +9,10 @@ namespace cmdai::cli {
 
 // Runs `shell -c command` with the terminal in the foreground. cmdai ignores Ctrl-C while the child
 // runs (the child gets it, as in a shell). Returns the exit status, or 128 + signal number.
-Result<int> run_in_shell(const std::string& command, const std::string& shell);
+// With `stdout_to_stderr` the command's output goes to stderr, so that stdout carries only the
+// JSON/YAML object in those output modes.
+Result<int> run_in_shell(const std::string& command, const std::string& shell,
+                         bool stdout_to_stderr = false);
 
 // The program to run commands with: $SHELL when it names `shell_name`, else `shell_name` on PATH,
 // else /bin/sh.

@@ -64,8 +64,8 @@ const std::vector<KeySpec>& specs() {
       {{"threads", "CMDAI_THREADS", ValueKind::kInt,
         "CPU threads for inference, 0 to 1024; 0 = let cmdai choose"},
        &Config::threads, 0, 1024, {}},
-      {{"output", "CMDAI_OUTPUT", ValueKind::kString, "output format: plain or json"},
-       &Config::output, 0, 0, {"plain", "json"}},
+      {{"output", "CMDAI_OUTPUT", ValueKind::kString, "output format: plain, json or yaml"},
+       &Config::output, 0, 0, {"plain", "json", "yaml"}},
   };
   static_assert(std::tuple_size_v<decltype(Config::sources)> == kKeyCount);
   if (table.size() != kKeyCount) std::abort();  // Config::sources would be indexed out of range

@@ -1,0 +1,102 @@
+// `cmdai doctor`: what cmdai sees on this machine and what to fix before it can answer.
+#include <fmt/format.h>
+#include <sys/utsname.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "backend/inference_backend.h"
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "catalog/catalog.h"
+#include "catalog/paths.h"
+#include "cli/command_registry.h"
+
+namespace cmdai::cli {
+namespace {
+
+nlohmann::json collect_report() {
+  nlohmann::json report;
+  struct utsname name {};
+  uname(&name);
+  report["platform"] = {{"os", name.sysname}, {"release", name.release}, {"machine", name.machine}};
+  report["cpu"] = {{"features_in_use", cpu_features().to_string()},
+                   {"threads", ThreadPool::hardware_threads()}};
+  nlohmann::json devices = nlohmann::json::array();
+  devices.push_back({{"name", "cpu"}, {"available", true}, {"memory", "host-mapped"}});
+#if defined(CMDAI_HAVE_CUDA)
+  devices.push_back({{"name", "cuda"}, {"available", true}, {"note", "compiled in"}});
+#else
+  devices.push_back({{"name", "cuda"}, {"available", false}, {"note", "not part of this build"}});
+#endif
+  devices.push_back({{"name", "mlx"}, {"available", false}, {"note", "needs macOS on Apple Silicon"}});
+  report["devices"] = devices;
+
+  nlohmann::json fixes = nlohmann::json::array();
+  nlohmann::json models = nlohmann::json::array();
+  bool default_present = false;
+  for (const auto& entry : catalog::known_models()) {
+    const auto path = catalog::cached_path(entry);
+    std::error_code ec;
+    const bool present = std::filesystem::is_regular_file(path, ec);
+    if (entry.name == catalog::kDefaultModelName) default_present = present;
+    models.push_back({{"name", entry.name}, {"cached", present}, {"path", path.string()}});
+  }
+  report["model_cache"] = {{"dir", catalog::models_dir().string()}, {"models", models},
+                           {"default_model", std::string(catalog::kDefaultModelName)},
+                           {"default_model_cached", default_present}};
+  if (!default_present) {
+    fixes.push_back(fmt::format("the default model is not downloaded: run `cmdai model pull {}` while "
+                                "online, or pass --model /path/to/model.gguf",
+                                catalog::kDefaultModelName));
+  }
+  if (!cpu_features().avx2 && !cpu_features().neon) {
+    fixes.push_back("this CPU has no AVX2 or NEON: cmdai runs its scalar kernels and will be slow");
+  }
+  const auto config_file = catalog::config_dir() / "config.toml";
+  std::error_code ec;
+  report["config"] = {{"path", config_file.string()},
+                      {"exists", std::filesystem::is_regular_file(config_file, ec)}};
+  report["fixes"] = fixes;
+  report["ok"] = fixes.empty();
+  return report;
+}
+
+void print_plain(const nlohmann::json& r) {
+  fmt::print("platform     {} {} ({})\n", r["platform"]["os"].get<std::string>(),
+             r["platform"]["release"].get<std::string>(), r["platform"]["machine"].get<std::string>());
+  fmt::print("cpu          {} threads, kernels: {}\n", r["cpu"]["threads"].get<int>(),
+             r["cpu"]["features_in_use"].get<std::string>());
+  for (const auto& d : r["devices"]) {
+    fmt::print("device       {:<5} {}\n", d["name"].get<std::string>(),
+               d["available"].get<bool>() ? "available" : "unavailable: " + d["note"].get<std::string>());
+  }
+  fmt::print("model cache  {}\n", r["model_cache"]["dir"].get<std::string>());
+  for (const auto& m : r["model_cache"]["models"]) {
+    fmt::print("  {} {}\n", m["cached"].get<bool>() ? "[x]" : "[ ]", m["name"].get<std::string>());
+  }
+  fmt::print("config       {}{}\n", r["config"]["path"].get<std::string>(),
+             r["config"]["exists"].get<bool>() ? "" : " (not present; defaults apply)");
+  if (r["fixes"].empty()) {
+    fmt::print("\nall good\n");
+  } else {
+    fmt::print("\nto fix:\n");
+    for (const auto& f : r["fixes"]) fmt::print("  - {}\n", f.get<std::string>());
+  }
+}
+
+void setup_doctor(CLI::App& app, CliContext& context) {
+  static bool json = false;
+  CLI::App* doctor = app.add_subcommand("doctor", "Show what cmdai sees here (CPU, devices, models, config) and what to fix");
+  doctor->add_flag("--json", json, "print one JSON object");
+  doctor->callback([] {
+    const nlohmann::json report = collect_report();
+    if (json) fmt::print("{}\n", report.dump());
+    else print_plain(report);
+  });
+}
+
+CMDAI_REGISTER_COMMAND(setup_doctor);
+
+}  // namespace
+}  // namespace cmdai::cli

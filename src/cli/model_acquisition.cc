@@ -1,0 +1,46 @@
+#include "cli/model_acquisition.h"
+
+#include <fmt/format.h>
+
+#include "catalog/catalog.h"
+#include "catalog/download.h"
+#include "cli/download_progress.h"
+
+namespace cmdai::cli {
+
+Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::atomic<bool>* cancel) {
+  CMDAI_ASSIGN_OR_RETURN(catalog::ResolvedModel resolved, catalog::resolve_model(name_or_path));
+  AcquiredModel out;
+  out.path = resolved.path;
+  out.name = resolved.entry != nullptr ? resolved.entry->name : resolved.path.filename().string();
+  if (resolved.exists) return out;
+  if (resolved.entry == nullptr) {
+    return make_error(ErrorCode::kNotFound, "model file '{}' does not exist", resolved.path.string());
+  }
+  const catalog::ModelEntry& entry = *resolved.entry;
+  fmt::print(stderr, "cmdai: first use of {}: downloading {} (about {}) into {}\n", entry.name,
+             entry.file_name, format_bytes(entry.size_bytes), resolved.path.parent_path().string());
+  ProgressBar bar;
+  catalog::DownloadOptions options;
+  options.url = entry.url;
+  options.dest = resolved.path;
+  options.expected_sha256 = entry.sha256;
+  options.size_hint_bytes = entry.size_bytes;
+  options.model_name = entry.name;
+  options.cancel = cancel;
+  options.on_progress = [&bar](const catalog::DownloadProgress& p) { bar.update(p); };
+  auto result = catalog::download_file(options);
+  bar.finish();
+  if (!result.ok()) {
+    const Error& e = result.error();
+    if (e.code == ErrorCode::kCancelled || e.code == ErrorCode::kResourceExhausted) return e;
+    return make_error(ErrorCode::kNotFound,
+                      "cannot fetch the model {} into {}: {}. Connect to the network and run `cmdai "
+                      "model pull {}`, or use a GGUF file you have: cmdai --model /path/to/model.gguf",
+                      entry.name, resolved.path.string(), e.message, entry.name);
+  }
+  catalog::write_recorded_sha256(resolved.path, result->sha256).ok();
+  return out;
+}
+
+}  // namespace cmdai::cli
