@@ -10,7 +10,17 @@
 namespace cmdai {
 namespace {
 
-int round_even(float v) { return static_cast<int>(std::nearbyint(v)); }
+// Round half to even without a libm call and without undefined behaviour for NaN or huge inputs:
+// adding 1.5 * 2^23 makes the float unit round the value onto the last mantissa bit (the rule
+// ggml's nearest_int uses too). Inputs are clamped into the range where that is exact.
+int round_even(float v) {
+  v = v < 4194303.0f ? v : 4194303.0f;
+  v = v > -4194303.0f ? v : -4194303.0f;  // NaN stays NaN and decodes to some in-range int below
+  const float shifted = v + 12582912.0f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return (bits & 0x007fffff) - 0x00400000;
+}
 
 // ---- activation formats: rounding must match llama.cpp's x86 backend (see quantize.h) ----
 
@@ -55,6 +65,7 @@ void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t nb) {
 
 // Best s for x ≈ s * q, q = clamp(round(x / s), qmin, qmax): tries scales around the one that
 // maps the largest-magnitude value onto the wider end (qmin), refitting each by least squares.
+// Float sums are plenty for blocks of 16-32 values, and keep synthetic-model builds fast.
 float fit_symmetric(const float* x, int n, int qmin, int qmax) {
   float mx = 0.0f, amax = 0.0f;
   for (int j = 0; j < n; ++j) {
@@ -68,19 +79,19 @@ float fit_symmetric(const float* x, int n, int qmin, int qmax) {
   for (int k = -4; k <= 6; ++k) {
     float s = mx / (static_cast<float>(qmin) * (1.0f + 0.04f * static_cast<float>(k)));
     for (int pass = 0; pass < 2; ++pass) {
-      double sqx = 0, sqq = 0, err = 0;
+      const float inv = 1.0f / s;
+      float sqx = 0.0f, err = 0.0f;
+      int sqq = 0;
       for (int j = 0; j < n; ++j) {
-        const int q = std::clamp(round_even(x[j] / s), qmin, qmax);
-        sqx += static_cast<double>(q) * x[j];
-        sqq += static_cast<double>(q) * q;
-        err += (x[j] - s * q) * (x[j] - s * q);
+        const int q = std::clamp(round_even(x[j] * inv), qmin, qmax);
+        const float r = x[j] - s * static_cast<float>(q);
+        sqx += static_cast<float>(q) * x[j];
+        sqq += q * q;
+        err += r * r;
       }
-      if (err < best_err) {
-        best_err = static_cast<float>(err);
-        best_s = s;
-      }
+      if (err < best_err) best_err = err, best_s = s;
       if (sqq == 0) break;
-      s = static_cast<float>(sqx / sqq);
+      s = sqx / static_cast<float>(sqq);
     }
   }
   return best_s;
@@ -91,17 +102,22 @@ struct ScaleMin {
   float min = 0.0f;    // >= 0: the offset subtracted, so x ≈ scale * q - min with q in [0, nmax]
 };
 
-double affine_error(const float* x, int n, int nmax, float s, float lo, double* sums) {
-  double err = 0;
-  for (int k = 0; k < 5; ++k) sums[k] = 0;
+// Squared error of x ≈ s * q + lo with rounded q, and the sums for the least-squares refit.
+struct AffineFit {
+  float err = 0, sx = 0, sqx = 0;
+  int sq = 0, sqq = 0;
+};
+
+AffineFit affine_fit(const float* x, int n, int nmax, float s, float lo) {
+  AffineFit f;
+  const float inv = s > 0 ? 1.0f / s : 0.0f;
   for (int j = 0; j < n; ++j) {
-    const int q = s > 0 ? std::clamp(round_even((x[j] - lo) / s), 0, nmax) : 0;
-    const double r = x[j] - (s * q + lo);
-    err += r * r;
-    sums[0] += 1, sums[1] += q, sums[2] += static_cast<double>(q) * q, sums[3] += x[j];
-    sums[4] += static_cast<double>(q) * x[j];
+    const int q = std::clamp(round_even((x[j] - lo) * inv), 0, nmax);
+    const float r = x[j] - (s * static_cast<float>(q) + lo);
+    f.err += r * r;
+    f.sq += q, f.sqq += q * q, f.sx += x[j], f.sqx += static_cast<float>(q) * x[j];
   }
-  return err;
+  return f;
 }
 
 // Best (scale, min) for x ≈ scale * q - min, trying several spans and refitting by least squares.
@@ -109,19 +125,19 @@ ScaleMin fit_scale_min(const float* x, int n, int nmax) {
   float lo = 0.0f, hi = x[0];
   for (int j = 0; j < n; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
   if (hi <= lo) return {0.0f, -lo};
-  ScaleMin best{(hi - lo) / nmax, -lo};
-  double best_err = INFINITY, sums[5];
+  ScaleMin best{(hi - lo) / static_cast<float>(nmax), -lo};
+  float best_err = INFINITY;
   for (int k = -3; k <= 6; ++k) {
     float s = (hi - lo) / (static_cast<float>(nmax) + 0.3f * static_cast<float>(k));
     float l = lo;
     for (int pass = 0; pass < 2; ++pass) {
-      const double err = affine_error(x, n, nmax, s, l, sums);
-      if (err < best_err) best_err = err, best = {s, -l};
-      const double det = sums[0] * sums[2] - sums[1] * sums[1];
+      const AffineFit f = affine_fit(x, n, nmax, s, l);
+      if (f.err < best_err) best_err = f.err, best = {s, -l};
+      const double det = static_cast<double>(n) * f.sqq - static_cast<double>(f.sq) * f.sq;
       if (det <= 0) break;
-      s = static_cast<float>((sums[0] * sums[4] - sums[1] * sums[3]) / det);
-      l = static_cast<float>((sums[2] * sums[3] - sums[1] * sums[4]) / det);
-      if (l > 0.0f) l = 0.0f, s = static_cast<float>(sums[4] / sums[2]);
+      s = static_cast<float>((static_cast<double>(n) * f.sqx - static_cast<double>(f.sq) * f.sx) / det);
+      l = static_cast<float>((static_cast<double>(f.sqq) * f.sx - static_cast<double>(f.sq) * f.sqx) / det);
+      if (l > 0.0f) l = 0.0f, s = f.sqx / static_cast<float>(f.sqq);
       if (!(s > 0.0f)) break;
     }
   }
