@@ -73,8 +73,8 @@ Status run_logits(const LogitsOptions& options) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t vocab = model->hparams().vocab_size;
   if (n > model->hparams().context_length) {
-    return make_error(ErrorCode::kInvalidArgument, "{} tokens exceed the model's context of {}",
-                      n, model->hparams().context_length);
+    return make_error(ErrorCode::kInvalidArgument, "{} tokens exceed the model's context of {}", n,
+                      model->hparams().context_length);
   }
   CMDAI_ASSIGN_OR_RETURN(model::KvCache cache, model->make_cache(n));
   ThreadPool pool(options.threads);
@@ -108,9 +108,11 @@ Status run_logits(const LogitsOptions& options) {
 void setup_logits_command(CLI::App& app, CliContext& context) {
   static LogitsOptions options;
   CLI::App* cmd = app.add_subcommand(
-      "logits", "Run token ids through a GGUF model in one batch and print each position's top logits");
+      "logits",
+      "Run token ids through a GGUF model in one batch and print each position's top logits");
   cmd->add_option("--model", options.model_path, "GGUF model file")->required();
-  cmd->add_option("--tokens", options.tokens, "Comma-separated token ids, e.g. 1,403,407")->required();
+  cmd->add_option("--tokens", options.tokens, "Comma-separated token ids, e.g. 1,403,407")
+      ->required();
   cmd->add_option("--top", options.top, "How many logits to show per position (default 20)");
   cmd->add_option("--last-out", options.last_out,
                   "Write the last position's logits here as raw little-endian float32");

@@ -55,8 +55,10 @@ class EngineCli : public ::testing::Test {
 TEST_F(EngineCli, LogitsTopIdsMatchTheGoldenAtEveryPosition) {
   const auto golden = read_json(dir_ / "golden" / "stories260K.once-bos.json");
   const std::string last_out = ::testing::TempDir() + "engine_cli_last.f32";
-  const CliRun run = run_cmdai("logits --model '" + model_ + "' --tokens 1,403,407,261,378 --threads 2 "
-                            "--last-out '" + last_out + "' --json");
+  const CliRun run = run_cmdai("logits --model '" + model_ +
+                               "' --tokens 1,403,407,261,378 --threads 2 "
+                               "--last-out '" +
+                               last_out + "' --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto out = nlohmann::json::parse(run.out);
   EXPECT_EQ(out["n_vocab"], 512);
@@ -71,7 +73,8 @@ TEST_F(EngineCli, LogitsTopIdsMatchTheGoldenAtEveryPosition) {
   const auto& last = out["positions"].back()["top"];
   for (size_t i = 0; i < 20; ++i) {
     EXPECT_EQ(last[i]["id"], golden["top"].back()[i][0]) << "rank " << i;
-    EXPECT_NEAR(last[i]["logit"].template get<double>(), golden["top"].back()[i][1].template get<double>(), 0.06);
+    EXPECT_NEAR(last[i]["logit"].template get<double>(),
+                golden["top"].back()[i][1].template get<double>(), 0.06);
   }
   std::ifstream raw(last_out, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
@@ -92,9 +95,10 @@ TEST_F(EngineCli, GreedyGenerateIsDeterministicAndMatchesLlamaCpp) {
   EXPECT_EQ(a["tokens"], golden["greedy"]);
   EXPECT_EQ(a["tokens"], b["tokens"]);
   EXPECT_EQ(a["text"], b["text"]);
-  EXPECT_EQ(a["text"].template get<std::string>().rfind(", there was a little girl", 0), 0u) << a["text"];
-  for (const char* key : {"load_ms", "prefill_ms", "decode_ms", "prefill_tokens_per_s",
-                          "decode_tokens_per_s"}) {
+  EXPECT_EQ(a["text"].template get<std::string>().rfind(", there was a little girl", 0), 0u)
+      << a["text"];
+  for (const char* key :
+       {"load_ms", "prefill_ms", "decode_ms", "prefill_tokens_per_s", "decode_tokens_per_s"}) {
     EXPECT_TRUE(a["timings"].contains(key)) << key;
   }
 }

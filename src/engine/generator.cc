@@ -70,11 +70,16 @@ class StopTracker {
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kMaxTokens: return "max_tokens";
-    case StopReason::kEndOfGeneration: return "eog";
-    case StopReason::kStopSequence: return "stop_sequence";
-    case StopReason::kCallback: return "callback";
-    case StopReason::kContextFull: return "context_full";
+    case StopReason::kMaxTokens:
+      return "max_tokens";
+    case StopReason::kEndOfGeneration:
+      return "eog";
+    case StopReason::kStopSequence:
+      return "stop_sequence";
+    case StopReason::kCallback:
+      return "callback";
+    case StopReason::kContextFull:
+      return "context_full";
   }
   return "unknown";
 }
@@ -157,8 +162,7 @@ Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
       cached_tokens_.push_back(previous);
     }
     const int32_t token = sampler.sample(logits_, history);
-    if (std::find(request.eog_ids.begin(), request.eog_ids.end(), token) !=
-        request.eog_ids.end()) {
+    if (std::find(request.eog_ids.begin(), request.eog_ids.end(), token) != request.eog_ids.end()) {
       result.stop_reason = StopReason::kEndOfGeneration;
       break;
     }

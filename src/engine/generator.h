@@ -23,8 +23,8 @@ struct GenerateRequest {
   std::vector<int32_t> prompt;
   int32_t max_tokens = 128;
   SamplerConfig sampling;
-  std::vector<int32_t> eog_ids;    // generation ends at these (they are not part of the output)
-  std::vector<std::string> stop;   // generation ends before the first of these in the text
+  std::vector<int32_t> eog_ids;   // generation ends at these (they are not part of the output)
+  std::vector<std::string> stop;  // generation ends before the first of these in the text
   Deadline deadline = Deadline::never();
   const std::atomic<bool>* cancel = nullptr;
   // The bytes a token stands for; needed for `stop` and for the result's text.

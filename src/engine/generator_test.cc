@@ -1,8 +1,7 @@
 #include "engine/generator.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <memory>

@@ -120,7 +120,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return std::min_element(candidates_.begin(), candidates_.end(), before)->id;
   }
 
-  const bool use_top_k = config_.top_k > 0 && static_cast<size_t>(config_.top_k) < candidates_.size();
+  const bool use_top_k =
+      config_.top_k > 0 && static_cast<size_t>(config_.top_k) < candidates_.size();
   if (use_top_k) {
     std::partial_sort(candidates_.begin(), candidates_.begin() + config_.top_k, candidates_.end(),
                       before);

@@ -87,8 +87,8 @@ TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
     float min_p;
     std::vector<int32_t> kept;
   };
-  for (const Case& c : {Case{0.0f, {0, 1, 2}}, Case{0.05f, {0, 1, 2}}, Case{0.2f, {0, 1}},
-                        Case{0.6f, {0}}}) {
+  for (const Case& c :
+       {Case{0.0f, {0, 1, 2}}, Case{0.05f, {0, 1, 2}}, Case{0.2f, {0, 1}}, Case{0.6f, {0}}}) {
     std::vector<Candidate> sorted = base;
     Sampler::keep_min_p(sorted, c.min_p);
     EXPECT_EQ(ids_of(sorted), c.kept) << "min_p=" << c.min_p;

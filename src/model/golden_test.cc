@@ -38,7 +38,8 @@ struct GoldenCase {
 };
 
 std::string case_name(const ::testing::TestParamInfo<GoldenCase>& info) {
-  std::string name = info.param.stem + "_" + info.param.case_id + (info.param.exact ? "_exact" : "");
+  std::string name =
+      info.param.stem + "_" + info.param.case_id + (info.param.exact ? "_exact" : "");
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
@@ -106,10 +107,10 @@ std::vector<int32_t> top_ids(const float* logits, int64_t n, size_t k) {
 
 // What one case measured, printed so the numbers can be quoted.
 struct Measured {
-  double max_abs_top20 = 0;   // over the golden top-20 of every prompt row
-  double max_abs_last = 0;    // over all of last.f32
+  double max_abs_top20 = 0;  // over the golden top-20 of every prompt row
+  double max_abs_last = 0;   // over all of last.f32
   double rms_last = 0;
-  double overlap_sum = 0;     // top-20 overlap, summed over prompt rows
+  double overlap_sum = 0;  // top-20 overlap, summed over prompt rows
   int argmax_checked = 0, argmax_agree = 0;
   int greedy_checked = 0, greedy_agree = 0;
 };
@@ -204,10 +205,11 @@ TEST_P(GoldenLogits, PromptRowsAndTeacherForcedGreedyStepsMatch) {
     }
   }
 
-  std::printf("[golden] %-45s max|d| top20 %.2e  last max|d| %.2e rms %.2e  argmax %d/%d  "
-              "greedy %d/%d  top20 overlap %.3f\n",
-              golden_stem.c_str(), m.max_abs_top20, m.max_abs_last, m.rms_last, m.argmax_agree,
-              m.argmax_checked, m.greedy_agree, m.greedy_checked, overlap_avg);
+  std::printf(
+      "[golden] %-45s max|d| top20 %.2e  last max|d| %.2e rms %.2e  argmax %d/%d  "
+      "greedy %d/%d  top20 overlap %.3f\n",
+      golden_stem.c_str(), m.max_abs_top20, m.max_abs_last, m.rms_last, m.argmax_agree,
+      m.argmax_checked, m.greedy_agree, m.greedy_checked, overlap_avg);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCases, GoldenLogits, ::testing::ValuesIn(all_cases()), case_name);

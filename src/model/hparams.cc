@@ -15,8 +15,9 @@ constexpr int64_t kMaxVocab = 1 << 22;
 Status check_range(const gguf::GgufFile& file, const std::string& key, int64_t value, int64_t lo,
                    int64_t hi) {
   if (value < lo || value > hi) {
-    return make_error(ErrorCode::kCorruptFile, "{}: {} = {} is outside the supported range [{}, {}]",
-                      file.path(), key, value, lo, hi);
+    return make_error(ErrorCode::kCorruptFile,
+                      "{}: {} = {} is outside the supported range [{}, {}]", file.path(), key,
+                      value, lo, hi);
   }
   return ok_status();
 }
@@ -35,9 +36,10 @@ Result<Architecture> parse_architecture(const gguf::GgufFile& file, const std::s
 Status check_consistency(const gguf::GgufFile& file, const HParams& hp) {
   const std::string& a = hp.arch_name;
   if (hp.hidden_dim % hp.n_heads != 0) {
-    return make_error(ErrorCode::kCorruptFile,
-                      "{}: {}.embedding_length = {} is not divisible by {}.attention.head_count = {}",
-                      file.path(), a, hp.hidden_dim, a, hp.n_heads);
+    return make_error(
+        ErrorCode::kCorruptFile,
+        "{}: {}.embedding_length = {} is not divisible by {}.attention.head_count = {}",
+        file.path(), a, hp.hidden_dim, a, hp.n_heads);
   }
   if (hp.n_heads % hp.n_kv_heads != 0) {
     return make_error(ErrorCode::kCorruptFile,

@@ -64,14 +64,17 @@ void KvCache::copy_prefix(const KvCache& from, int32_t n) {
   n = std::clamp<int32_t>(n, 0, std::min<int32_t>(from.n_filled_, static_cast<int32_t>(n_ctx_)));
   const size_t bytes = static_cast<size_t>(n * kv_dim_) * element_bytes();
   for (int64_t layer = 0; layer < n_layers_; ++layer) {
-    std::memcpy(k_.data() + layer * layer_bytes(), from.k_.data() + layer * from.layer_bytes(), bytes);
-    std::memcpy(v_.data() + layer * layer_bytes(), from.v_.data() + layer * from.layer_bytes(), bytes);
+    std::memcpy(k_.data() + layer * layer_bytes(), from.k_.data() + layer * from.layer_bytes(),
+                bytes);
+    std::memcpy(v_.data() + layer * layer_bytes(), from.v_.data() + layer * from.layer_bytes(),
+                bytes);
   }
   n_filled_ = n;
 }
 
 void KvCache::store(int64_t layer, int32_t pos, int64_t n_tokens, const float* k, const float* v) {
-  const size_t offset = layer * layer_bytes() + static_cast<size_t>(pos * kv_dim_) * element_bytes();
+  const size_t offset =
+      layer * layer_bytes() + static_cast<size_t>(pos * kv_dim_) * element_bytes();
   write_rows(k_.data() + offset, type_, k, n_tokens * kv_dim_);
   write_rows(v_.data() + offset, type_, v, n_tokens * kv_dim_);
 }

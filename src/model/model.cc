@@ -29,8 +29,10 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::GgufFile& file) {
   options.require_qkv_bias = hp.arch == Architecture::kQwen2;
   CMDAI_ASSIGN_OR_RETURN(Weights weights, bind_weights(file, hp, options));
   switch (hp.arch) {
-    case Architecture::kQwen2: return make_qwen2_model(std::move(hp), std::move(weights));
-    case Architecture::kLlama: return make_llama_model(std::move(hp), std::move(weights));
+    case Architecture::kQwen2:
+      return make_qwen2_model(std::move(hp), std::move(weights));
+    case Architecture::kLlama:
+      return make_llama_model(std::move(hp), std::move(weights));
   }
   return make_error(ErrorCode::kInternal, "unhandled architecture {}", hp.arch_name);
 }
@@ -71,6 +73,25 @@ Status Model::check_request(std::span<const int32_t> tokens, int32_t pos,
 Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvCache& cache,
                       LogitsRequest request, float* logits, ThreadPool& pool) {
   CMDAI_TRY(check_request(tokens, pos, cache));
+  // Long prompts run in slices so activation memory stays bounded; every row's math is the same
+  // whatever the slicing, because attention reads earlier slices back from the cache.
+  const size_t n = tokens.size();
+  for (size_t begin = 0; begin < n; begin += kMaxBatchTokens) {
+    const size_t count = std::min(kMaxBatchTokens, n - begin);
+    const bool last_slice = begin + count == n;
+    if (request == LogitsRequest::kAllRows) {
+      run_batch(tokens.subspan(begin, count), pos + static_cast<int32_t>(begin), cache, false,
+                logits + begin * static_cast<size_t>(hp_.vocab_size), pool);
+    } else {
+      run_batch(tokens.subspan(begin, count), pos + static_cast<int32_t>(begin), cache, true,
+                last_slice ? logits : nullptr, pool);
+    }
+  }
+  return ok_status();
+}
+
+void Model::run_batch(std::span<const int32_t> tokens, int32_t pos, KvCache& cache,
+                      bool last_row_only, float* logits, ThreadPool& pool) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   a_.reserve(hp_, n);
   for (int64_t t = 0; t < n; ++t) {
@@ -80,18 +101,18 @@ Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvCache& cac
   Pass pass;
   pass.pos0 = pos;
   pass.n_tokens = n;
-  pass.last_row_only = request == LogitsRequest::kLastRow;
+  pass.last_row_only = last_row_only;
   pass.cache = &cache;
   pass.pool = &pool;
   run_layers(pass);
   cache.set_filled(pos + static_cast<int32_t>(n));
+  if (logits == nullptr) return;
 
   // run_layers leaves the rows whose logits are wanted at the front of x.
-  const int64_t n_out = pass.last_row_only ? 1 : n;
-  cpu::rms_norm(a_.x.data(), weights_.output_norm, n_out, hp_.hidden_dim, hp_.rms_eps,
-                a_.xn.data(), pool);
+  const int64_t n_out = last_row_only ? 1 : n;
+  cpu::rms_norm(a_.x.data(), weights_.output_norm, n_out, hp_.hidden_dim, hp_.rms_eps, a_.xn.data(),
+                pool);
   cpu::matmul(weights_.output, a_.xn.data(), n_out, logits, pool, matmul_precision());
-  return ok_status();
 }
 
 }  // namespace cmdai::model

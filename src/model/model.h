@@ -27,6 +27,9 @@ enum class Precision {
 
 enum class LogitsRequest { kLastRow, kAllRows };
 
+// The most tokens one pass of the layers takes at once; longer inputs run in slices.
+inline constexpr size_t kMaxBatchTokens = 512;
+
 // Activation buffers of one forward pass, grown to the largest batch seen and then reused.
 struct Activations {
   int64_t capacity = 0;     // tokens
@@ -90,6 +93,9 @@ class Model {
   Activations a_;
 
  private:
+  // One slice of forward(); logits may be null when no row of this slice is wanted.
+  void run_batch(std::span<const int32_t> tokens, int32_t pos, KvCache& cache, bool last_row_only,
+                 float* logits, ThreadPool& pool);
   Status check_request(std::span<const int32_t> tokens, int32_t pos, const KvCache& cache) const;
 };
 

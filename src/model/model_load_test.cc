@@ -2,6 +2,8 @@
 // damaged or foreign file must produce (built by patching bytes of a real file).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <string_view>
@@ -14,7 +16,8 @@ namespace {
 
 std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
 }
 
 // Offset just past a GGUF string (u64 length + bytes) equal to `s`, or 0.
@@ -117,6 +120,20 @@ TEST_F(ModelLoad, WrongTensorShapeNamesTheTensorAndBothShapes) {
   EXPECT_NE(message.find("[64, 64]"), std::string::npos) << message;
 }
 
+TEST_F(ModelLoad, TensorTypeWithoutKernelsIsUnsupportedAndNamed) {
+  const size_t name_end = find_gguf_string(bytes_, "blk.0.ffn_up.weight");
+  ASSERT_GT(name_end, 0u);
+  // After u32 n_dims and two u64 dims comes the u32 type: F32 -> Q4_1 (smaller, so still in
+  // bounds).
+  put<uint32_t>(bytes_, name_end + 4 + 16, 3);
+  auto model = load_patched();
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(model.error().message.find("blk.0.ffn_up.weight"), std::string::npos)
+      << model.error().message;
+  EXPECT_NE(model.error().message.find("q4_1"), std::string::npos) << model.error().message;
+}
+
 TEST_F(ModelLoad, HeadCountThatDoesNotDivideTheWidthNamesTheKeys) {
   const size_t key_end = find_gguf_string(bytes_, "llama.attention.head_count");
   ASSERT_GT(key_end, 0u);
@@ -158,6 +175,48 @@ TEST_F(ModelLoad, ForwardRejectsOutOfVocabularyTokensAndAFullContext) {
   const std::vector<int32_t> one = {1};
   status = (*model)->forward(one, 2, *cache, LogitsRequest::kLastRow, logits.data(), pool);
   EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);  // would leave a gap
+}
+
+TEST_F(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
+  auto model = load_patched();
+  ASSERT_TRUE(model.ok()) << model.error().to_string();
+  const int64_t n = static_cast<int64_t>(kMaxBatchTokens) + 88;  // forces internal slicing
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    tokens[static_cast<size_t>(i)] = static_cast<int32_t>((i * 37) % 509 + 3);
+  }
+  ThreadPool pool(2);
+  std::vector<float> whole(static_cast<size_t>(n * 512)), split(whole.size());
+
+  auto cache = (*model)->make_cache(n);
+  ASSERT_TRUE(cache.ok());
+  ASSERT_TRUE(
+      (*model)->forward(tokens, 0, *cache, LogitsRequest::kAllRows, whole.data(), pool).ok());
+
+  auto cache2 = (*model)->make_cache(n);
+  ASSERT_TRUE(cache2.ok());
+  const std::span<const int32_t> all(tokens);
+  ASSERT_TRUE((*model)
+                  ->forward(all.first(100), 0, *cache2, LogitsRequest::kAllRows, split.data(), pool)
+                  .ok());
+  ASSERT_TRUE((*model)
+                  ->forward(all.subspan(100), 100, *cache2, LogitsRequest::kAllRows,
+                            split.data() + 100 * 512, pool)
+                  .ok());
+  EXPECT_EQ(cache2->n_filled(), n);
+  float max_delta = 0;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    max_delta = std::max(max_delta, std::fabs(whole[i] - split[i]));
+  }
+  EXPECT_LE(max_delta, 1e-4f);
+
+  // Asking for the last row only gives that same row.
+  auto cache3 = (*model)->make_cache(n);
+  ASSERT_TRUE(cache3.ok());
+  std::vector<float> last(512);
+  ASSERT_TRUE(
+      (*model)->forward(tokens, 0, *cache3, LogitsRequest::kLastRow, last.data(), pool).ok());
+  for (int i = 0; i < 512; ++i) EXPECT_NEAR(last[i], whole[(n - 1) * 512 + i], 1e-4f) << i;
 }
 
 }  // namespace

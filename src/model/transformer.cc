@@ -19,8 +19,8 @@ void Transformer::attention_block(const Pass& pass, int64_t layer, cpu::RopeMode
   if (w.attn_k_bias) cpu::add_bias(a_.k.data(), w.attn_k_bias, n, hp_.kv_dim());
   if (w.attn_v_bias) cpu::add_bias(a_.v.data(), w.attn_v_bias, n, hp_.kv_dim());
 
-  cpu::RopeParams rope{hp_.n_heads, hp_.head_dim, hp_.n_rot, hp_.rope_freq_base, rope_mode,
-                       precision_ == Precision::kExact};
+  cpu::RopeParams rope{hp_.n_heads,        hp_.head_dim, hp_.n_rot,
+                       hp_.rope_freq_base, rope_mode,    precision_ == Precision::kExact};
   cpu::rope(a_.q.data(), n, pass.pos0, rope, pool);
   rope.n_heads = hp_.n_kv_heads;
   cpu::rope(a_.k.data(), n, pass.pos0, rope, pool);

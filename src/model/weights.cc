@@ -34,8 +34,8 @@ Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& file, const s
   return info;
 }
 
-Result<cpu::WeightMatrix> matrix(const gguf::GgufFile& file, const std::string& name,
-                                 int64_t rows, int64_t cols) {
+Result<cpu::WeightMatrix> matrix(const gguf::GgufFile& file, const std::string& name, int64_t rows,
+                                 int64_t cols) {
   CMDAI_ASSIGN_OR_RETURN(const gguf::TensorInfo* info, find_checked(file, name, {cols, rows}));
   if (!traits_of(info->type).has_kernels) {
     return make_error(ErrorCode::kUnsupported,
@@ -77,9 +77,11 @@ Result<LayerWeights> bind_layer(const gguf::GgufFile& file, const HParams& hp, i
   CMDAI_ASSIGN_OR_RETURN(w.attn_output,
                          matrix(file, p + "attn_output.weight", hp.hidden_dim, hp.q_dim()));
   CMDAI_ASSIGN_OR_RETURN(w.ffn_norm, vector(file, p + "ffn_norm.weight", hp.hidden_dim));
-  CMDAI_ASSIGN_OR_RETURN(w.ffn_gate, matrix(file, p + "ffn_gate.weight", hp.ffn_dim, hp.hidden_dim));
+  CMDAI_ASSIGN_OR_RETURN(w.ffn_gate,
+                         matrix(file, p + "ffn_gate.weight", hp.ffn_dim, hp.hidden_dim));
   CMDAI_ASSIGN_OR_RETURN(w.ffn_up, matrix(file, p + "ffn_up.weight", hp.ffn_dim, hp.hidden_dim));
-  CMDAI_ASSIGN_OR_RETURN(w.ffn_down, matrix(file, p + "ffn_down.weight", hp.hidden_dim, hp.ffn_dim));
+  CMDAI_ASSIGN_OR_RETURN(w.ffn_down,
+                         matrix(file, p + "ffn_down.weight", hp.hidden_dim, hp.ffn_dim));
   return w;
 }
 

@@ -13,24 +13,24 @@
 namespace cmdai::model {
 
 struct LayerWeights {
-  const float* attn_norm = nullptr;  // [hidden_dim]
-  cpu::WeightMatrix attn_q;          // [q_dim rows, hidden_dim cols]
-  cpu::WeightMatrix attn_k;          // [kv_dim, hidden_dim]
-  cpu::WeightMatrix attn_v;          // [kv_dim, hidden_dim]
+  const float* attn_norm = nullptr;    // [hidden_dim]
+  cpu::WeightMatrix attn_q;            // [q_dim rows, hidden_dim cols]
+  cpu::WeightMatrix attn_k;            // [kv_dim, hidden_dim]
+  cpu::WeightMatrix attn_v;            // [kv_dim, hidden_dim]
   const float* attn_q_bias = nullptr;  // [q_dim], or null when the model has none
   const float* attn_k_bias = nullptr;  // [kv_dim]
   const float* attn_v_bias = nullptr;  // [kv_dim]
-  cpu::WeightMatrix attn_output;     // [hidden_dim, q_dim]
-  const float* ffn_norm = nullptr;   // [hidden_dim]
-  cpu::WeightMatrix ffn_gate;        // [ffn_dim, hidden_dim]
-  cpu::WeightMatrix ffn_up;          // [ffn_dim, hidden_dim]
-  cpu::WeightMatrix ffn_down;        // [hidden_dim, ffn_dim]
+  cpu::WeightMatrix attn_output;       // [hidden_dim, q_dim]
+  const float* ffn_norm = nullptr;     // [hidden_dim]
+  cpu::WeightMatrix ffn_gate;          // [ffn_dim, hidden_dim]
+  cpu::WeightMatrix ffn_up;            // [ffn_dim, hidden_dim]
+  cpu::WeightMatrix ffn_down;          // [hidden_dim, ffn_dim]
 };
 
 struct Weights {
-  cpu::WeightMatrix token_embd;      // [vocab_size, hidden_dim]
+  cpu::WeightMatrix token_embd;        // [vocab_size, hidden_dim]
   const float* output_norm = nullptr;  // [hidden_dim]
-  cpu::WeightMatrix output;          // [vocab_size, hidden_dim]; token_embd when tied
+  cpu::WeightMatrix output;            // [vocab_size, hidden_dim]; token_embd when tied
   bool tied_output = false;
   std::vector<LayerWeights> layers;
 };

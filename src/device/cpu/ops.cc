@@ -87,11 +87,11 @@ void axpy_f16_scalar(float a, const uint16_t* x, float* y, int64_t n) {
 
 // Where one query row meets the cache: n_keys rows of K and V for one kv head.
 struct HeadSlice {
-  const float* q;   // [head_dim]
+  const float* q;  // [head_dim]
   int64_t n_keys;
   int64_t kv_offset;  // of this kv head inside a cache row
   int64_t kv_stride;  // elements per cache row
-  float* out;       // [head_dim]
+  float* out;         // [head_dim]
 };
 
 // ggml's CPU path: q and probabilities rounded to f16, float accumulation.

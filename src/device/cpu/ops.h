@@ -22,7 +22,7 @@ enum class RopeMode {
 struct RopeParams {
   int64_t n_heads = 0;
   int64_t head_dim = 0;
-  int64_t n_rot = 0;          // leading dimensions of each head that rotate; the rest pass through
+  int64_t n_rot = 0;  // leading dimensions of each head that rotate; the rest pass through
   float freq_base = 10000.0f;
   RopeMode mode = RopeMode::kNormal;
   // false: angles built in float by repeated multiplication, as ggml does; true: in double.
@@ -54,10 +54,10 @@ struct KvLayerView {
 
 struct AttentionParams {
   int64_t n_heads = 0;
-  int64_t n_kv_heads = 0;     // n_heads / n_kv_heads query heads share one kv head
+  int64_t n_kv_heads = 0;  // n_heads / n_kv_heads query heads share one kv head
   int64_t head_dim = 0;
-  int32_t pos0 = 0;           // query row t sits at pos0 + t and sees keys 0 ..= pos0 + t
-  float scale = 1.0f;         // applied to q.k before the softmax
+  int32_t pos0 = 0;    // query row t sits at pos0 + t and sees keys 0 ..= pos0 + t
+  float scale = 1.0f;  // applied to q.k before the softmax
   // true: q and the softmax probabilities are rounded to f16 before meeting K and V, and dot
   // products accumulate in float (ggml's CPU path); false: no rounding, double accumulation.
   bool round_to_f16 = true;

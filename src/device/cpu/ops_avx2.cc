@@ -26,7 +26,8 @@ float dot_f16(const float* x, const uint16_t* y, int64_t n) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), load_f16x8(y + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), load_f16x8(y + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), load_f16x8(y + i), acc0);
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), load_f16x8(y + i), acc0);
   float sum = hsum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) sum += x[i] * fp16_to_f32(y[i]);
   return sum;

@@ -28,8 +28,8 @@ TEST(RmsNorm, ScalesEachRowToUnitRmsTimesWeight) {
   rms_norm(x.data(), w.data(), 2, 4, 1e-5f, y.data(), pool);
   const float s0 = 1.0f / std::sqrt((1 + 4 + 9 + 16) / 4.0f + 1e-5f);
   const float s1 = 1.0f / std::sqrt((4 + 4) / 4.0f + 1e-5f);
-  const std::vector<float> want = {1 * s0, 2 * s0 * 0.5f, 3 * s0 * 2, 4 * s0,
-                                   -2 * s1, 0, 0, 2 * s1};
+  const std::vector<float> want = {1 * s0, 2 * s0 * 0.5f, 3 * s0 * 2, 4 * s0, -2 * s1, 0,
+                                   0,      2 * s1};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-6f) << i;
 }
 
@@ -58,7 +58,8 @@ TEST_P(RopeMatchesHandComputation, ForBothAngleModes) {
       want[a] = static_cast<float>(in[a] * std::cos(angles[i]) - in[b] * std::sin(angles[i]));
       want[b] = static_cast<float>(in[a] * std::sin(angles[i]) + in[b] * std::cos(angles[i]));
     }
-    for (int i = 0; i < 4; ++i) EXPECT_NEAR(x[i], want[i], 2e-6f) << "exact=" << exact << " i=" << i;
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(x[i], want[i], 2e-6f) << "exact=" << exact << " i=" << i;
   }
 }
 
@@ -114,7 +115,8 @@ std::vector<float> naive_attention(const std::vector<float>& q, int64_t n_tokens
       double max_s = -1e300, sum = 0;
       for (int64_t j = 0; j < n_keys; ++j) {
         double dot = 0;
-        for (int64_t d = 0; d < hd; ++d) dot += double(q[t * qs + h * hd + d]) * k[j * ks + kvh * hd + d];
+        for (int64_t d = 0; d < hd; ++d)
+          dot += double(q[t * qs + h * hd + d]) * k[j * ks + kvh * hd + d];
         s[j] = dot * p.scale;
         max_s = std::max(max_s, s[j]);
       }
