@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "quant/quantize.h"
@@ -64,15 +65,20 @@ TensorType weight_type(const std::string& quant, const std::string& name, int64_
   return more && q4km_more_bits(layer, n_layers) ? TensorType::kQ6_K : TensorType::kQ4_K;
 }
 
-std::vector<uint8_t> random_matrix(Random& rng, TensorType type, int64_t rows, int64_t cols,
-                                   float std) {
+// Each row draws from its own stream (seed, tensor, row), so rows can be made in parallel and the
+// file is the same whatever the thread count.
+std::vector<uint8_t> random_matrix(uint64_t seed, uint64_t tensor_index, TensorType type, int64_t rows,
+                                   int64_t cols, float std, ThreadPool& pool) {
   const size_t row_size = *row_bytes(type, cols);
   std::vector<uint8_t> data(row_size * rows);
-  std::vector<float> row(cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (auto& x : row) x = rng.normal(0.0f, std);
-    quantize_row(type, row.data(), data.data() + r * row_size, cols);
-  }
+  pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(cols);
+    for (int64_t r = begin; r < end; ++r) {
+      Random rng(seed * 0x9e3779b97f4a7c15ull + (tensor_index << 40) + static_cast<uint64_t>(r));
+      for (auto& x : row) x = rng.normal(0.0f, std);
+      quantize_row(type, row.data(), data.data() + r * row_size, cols);
+    }
+  }, 16);
   return data;
 }
 
@@ -183,6 +189,8 @@ Result<SynthSummary> write_synthetic_model(const SynthOptions& o) {
   }
 
   Random rng(o.seed);
+  ThreadPool pool(0);
+  uint64_t tensor_index = 0;
   SynthSummary summary;
   summary.vocab_size = vocab_size;
   const int64_t h = s.hidden_dim;
@@ -190,7 +198,8 @@ Result<SynthSummary> write_synthetic_model(const SynthOptions& o) {
   auto add_matrix = [&](const std::string& name, int64_t layer, int64_t rows, int64_t cols) {
     const TensorType type = weight_type(o.quant, name, layer, s.n_layers);
     const float std = 1.0f / std::sqrt(static_cast<float>(cols));
-    writer.add_tensor(name, type, {cols, rows}, random_matrix(rng, type, rows, cols, std));
+    writer.add_tensor(name, type, {cols, rows},
+                      random_matrix(o.seed, ++tensor_index, type, rows, cols, std, pool));
     summary.n_params += rows * cols;
   };
   auto add_vector = [&](const std::string& name, int64_t n, float mean, float std) {
