@@ -115,34 +115,29 @@ inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
   u->dmin = 0.0f;
 }
 
-// The exact integer sums of one unpacked super-block with one Q8_K block: {sum of scaled quant
-// products, sum of bias-weighted bsums}.
-inline void k_block_sums(const KBlock& u, const BlockQ8_K& a, int* sumi, int* sumb) {
-  __m256i acc = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[0], load256(a.qs)), u.scale[0]);
+// The raw (unreduced) integer sum vectors of one unpacked super-block with one Q8_K block.
+inline void k_block_vectors(const KBlock& u, const BlockQ8_K& a, __m256i* acc, __m256i* bias) {
+  __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[0], load256(a.qs)), u.scale[0]);
   for (int j = 1; j < 8; ++j) {
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[j], load256(a.qs + 32 * j)), u.scale[j]));
+    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[j], load256(a.qs + 32 * j)), u.scale[j]));
   }
-  const __m256i b = _mm256_madd_epi16(u.bias, load256(a.bsums));
-  __m256i h = _mm256_hadd_epi32(acc, b);  // lanes: acc pairs, b pairs per 128-bit half
-  h = _mm256_hadd_epi32(h, h);
-  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  *sumi = _mm_cvtsi128_si32(s);
-  *sumb = _mm_extract_epi32(s, 1);
+  *acc = s;
+  *bias = _mm256_madd_epi16(u.bias, load256(a.bsums));
 }
 
-// One block's contribution, rounded exactly as quant/vec_dot.cc rounds it.
-template <bool kQ6>
-inline float k_block_value(const KBlock& u, const BlockQ8_K& a) {
-  int sumi, sumb;
-  k_block_sums(u, a, &sumi, &sumb);
-  if constexpr (kQ6) {
-    return u.d * a.d * static_cast<float>(sumi - 32 * sumb);
-  } else {
-    const float d = u.d * a.d, dmin = u.dmin * a.d;
-    return d * static_cast<float>(sumi) - dmin * static_cast<float>(sumb);
-  }
+// Lane t of the result = the sum of the 8 lanes of v[t].
+inline __m256i reduce8(const __m256i* v) {
+  const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+  const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+  const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+  const __m128i t0123 = _mm_add_epi32(_mm256_castsi256_si128(h0123), _mm256_extracti128_si256(h0123, 1));
+  const __m128i t4567 = _mm_add_epi32(_mm256_castsi256_si128(h4567), _mm256_extracti128_si256(h4567, 1));
+  return _mm256_setr_m128i(t0123, t4567);
 }
 
+// The tile keeps one 8-lane float sum per row, lane t for token t: the per-block integer sums of
+// 8 tokens are reduced together and scaled with vector float operations that round exactly like
+// quant/vec_dot.cc's scalar ones, lane by lane.
 template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6>
 void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
@@ -152,19 +147,46 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
     for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
       const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
-      float sum[kRows][kTokens] = {};
+      __m256 sum[kRows];
+      for (auto& v : sum) v = _mm256_setzero_ps();
       for (int64_t i = 0; i < nb; ++i) {
         KBlock u[kRows];
         for (int rr = 0; rr < nr; ++rr) {
           kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
         }
+        const BlockQ8_K* ab[kTokens];
+        alignas(32) float ad_lanes[kTokens] = {};
         for (int t = 0; t < nt; ++t) {
-          const BlockQ8_K& ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
-          for (int rr = 0; rr < nr; ++rr) sum[rr][t] += k_block_value<kQ6>(u[rr], ab);
+          ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride) + i;
+          ad_lanes[t] = ab[t]->d;
+        }
+        const __m256 ad = _mm256_load_ps(ad_lanes);
+        for (int rr = 0; rr < nr; ++rr) {
+          __m256i acc[kTokens], bias[kTokens];
+          for (int t = 0; t < kTokens; ++t) {
+            if (t < nt) {
+              k_block_vectors(u[rr], *ab[t], &acc[t], &bias[t]);
+            } else {
+              acc[t] = bias[t] = _mm256_setzero_si256();
+            }
+          }
+          const __m256i sumi = reduce8(acc), sumb = reduce8(bias);
+          const __m256 d = _mm256_mul_ps(_mm256_set1_ps(u[rr].d), ad);
+          __m256 value;
+          if constexpr (kQ6) {
+            value = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, _mm256_slli_epi32(sumb, 5))));
+          } else {
+            const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(u[rr].dmin), ad);
+            value = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi)),
+                                  _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(sumb)));
+          }
+          sum[rr] = _mm256_add_ps(sum[rr], value);
         }
       }
-      for (int t = 0; t < nt; ++t) {
-        for (int rr = 0; rr < nr; ++rr) y[(t0 + t) * y_stride + rb + rr] = sum[rr][t];
+      for (int rr = 0; rr < nr; ++rr) {
+        alignas(32) float out[kTokens];
+        _mm256_store_ps(out, sum[rr]);
+        for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
       }
     }
   }
@@ -186,8 +208,8 @@ void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
 // ---- K-quant GEMV (one token): everything stays in registers ----
 //
 // Decode multiplies by one token, so unpacking a block into a tile buffer would be pure overhead.
-// These kernels form the same exact integer sums as k_block_sums and finish them with
-// k_block_value's float operations, so their outputs are bit-identical to the tile kernels'.
+// These kernels form the same exact integer sums as the tiles and finish them with the same float
+// operations, so their outputs are bit-identical to the tile kernels' (and the reference's).
 
 // Shuffle control copying int16 lane j of each 128-bit half into all 8 lanes of that half.
 inline __m256i word_broadcast(int j_lo, int j_hi) {
