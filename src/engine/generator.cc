@@ -129,6 +129,22 @@ Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused)
   return ok_status();
 }
 
+// The prompt after the reused prefix, in slices so that a cancel or deadline is noticed during a
+// long prompt too; the cache keeps whatever slices completed.
+Status Generator::prefill(const GenerateRequest& request, int32_t reused) {
+  const std::span<const int32_t> prompt(request.prompt);
+  for (size_t begin = static_cast<size_t>(reused); begin < prompt.size();
+       begin += kPrefillSliceTokens) {
+    CMDAI_TRY(check_interrupts(request));
+    const size_t count = std::min(kPrefillSliceTokens, prompt.size() - begin);
+    CMDAI_TRY(model_.forward(prompt.subspan(begin, count), static_cast<int32_t>(begin), *cache_,
+                             model::LogitsRequest::kLastRow, logits_.data(), pool_));
+    cached_tokens_.assign(prompt.begin(),
+                          prompt.begin() + static_cast<std::ptrdiff_t>(begin + count));
+  }
+  return ok_status();
+}
+
 Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
   CMDAI_TRY(check_interrupts(request));
   GenerateResult result;
@@ -138,11 +154,7 @@ Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
   result.timings.cached_prompt_tokens = reused;
 
   const double prefill_start = now_ms();
-  const std::span<const int32_t> fresh(request.prompt.data() + reused,
-                                       request.prompt.size() - reused);
-  CMDAI_TRY(model_.forward(fresh, reused, *cache_, model::LogitsRequest::kLastRow, logits_.data(),
-                           pool_));
-  cached_tokens_ = request.prompt;
+  CMDAI_TRY(prefill(request, reused));
   result.timings.prefill_ms = now_ms() - prefill_start;
 
   const double decode_start = now_ms();

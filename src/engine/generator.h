@@ -54,6 +54,9 @@ struct GenerateResult {
 
 class Generator {
  public:
+  // Prompt tokens per forward pass during prefill: interrupts are checked between slices.
+  static constexpr size_t kPrefillSliceTokens = 128;
+
   // The model and pool are borrowed and must outlive the generator.
   Generator(model::Model& model, ThreadPool& pool);
 
@@ -65,6 +68,7 @@ class Generator {
   const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
 
  private:
+  Status prefill(const GenerateRequest& request, int32_t reused);
   Status prepare_cache(const GenerateRequest& request, int32_t* reused);
   Status check_interrupts(const GenerateRequest& request) const;
 

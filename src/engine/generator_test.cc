@@ -135,6 +135,31 @@ TEST_F(GeneratorOnStories, CancelAndDeadlineAreErrors) {
   EXPECT_EQ(timed_out.error().code, ErrorCode::kTimeout);
 }
 
+TEST_F(GeneratorOnStories, LongPromptsPrefillInSlicesWithTheSameResult) {
+  GenerateRequest request = greedy_request(8);
+  for (int i = 0; i < 300; ++i) request.prompt.push_back(greedy_[static_cast<size_t>(i % 32)]);
+  model::Model& model = *model_;
+  Generator generator(model, pool_);
+  auto sliced = generator.generate(request);
+  ASSERT_TRUE(sliced.ok()) << sliced.error().to_string();
+  // The same prompt as one forward pass, then greedy decode by hand.
+  auto cache = model.make_cache(static_cast<int64_t>(request.prompt.size()) + 8);
+  ASSERT_TRUE(cache.ok());
+  std::vector<float> logits(512);
+  ASSERT_TRUE(model.forward(request.prompt, 0, *cache, model::LogitsRequest::kLastRow,
+                            logits.data(), pool_).ok());
+  std::vector<int32_t> want;
+  for (int step = 0; step < 8; ++step) {
+    if (step > 0) {
+      const int32_t previous = want.back();
+      ASSERT_TRUE(model.forward(std::span<const int32_t>(&previous, 1), cache->n_filled(), *cache,
+                                model::LogitsRequest::kLastRow, logits.data(), pool_).ok());
+    }
+    want.push_back(argmax(logits));
+  }
+  EXPECT_EQ(sliced->tokens, want);
+}
+
 TEST_F(GeneratorOnStories, SeededSamplingIsReproducible) {
   GenerateRequest request = greedy_request(16);
   request.sampling.temperature = 0.9f;

@@ -173,8 +173,9 @@ void rms_norm(const float* x, const float* weight, int64_t n_tokens, int64_t dim
 void rope(float* x, int64_t n_tokens, int32_t pos0, const RopeParams& p, ThreadPool& pool) {
   const int64_t row_size = p.n_heads * p.head_dim;
   auto rows = [&](int64_t begin, int64_t end) {
-    std::vector<float> cos_a(static_cast<size_t>(p.n_rot / 2));
-    std::vector<float> sin_a(static_cast<size_t>(p.n_rot / 2));
+    thread_local std::vector<float> cos_a, sin_a;  // reused: no allocation per call
+    cos_a.resize(static_cast<size_t>(p.n_rot / 2));
+    sin_a.resize(static_cast<size_t>(p.n_rot / 2));
     for (int64_t t = begin; t < end; ++t) {
       rope_angles(pos0 + static_cast<int32_t>(t), p, cos_a.data(), sin_a.data());
       for (int64_t h = 0; h < p.n_heads; ++h) {
