@@ -98,6 +98,9 @@ GemmFn KernelSet::gemv(TensorType weight_type) const {
     case TensorType::kQ4_K: return gemv_q4_k;
     case TensorType::kQ5_K: return gemv_q5_k;
     case TensorType::kQ6_K: return gemv_q6_k;
+    case TensorType::kQ8_0: return gemv_q8_0;
+    case TensorType::kQ4_0: return gemv_q4_0;
+    case TensorType::kQ5_0: return gemv_q5_0;
     default: return nullptr;
   }
 }

@@ -41,6 +41,7 @@ struct KernelSet {
          gemm_f32 = nullptr;
   // Optional kernels for one token (decode), same contract and same bits as the GemmFn.
   GemmFn gemv_q4_k = nullptr, gemv_q5_k = nullptr, gemv_q6_k = nullptr;
+  GemmFn gemv_q8_0 = nullptr, gemv_q4_0 = nullptr, gemv_q5_0 = nullptr;
   ExactDotFn exact_dot = nullptr;
 
   VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported

@@ -411,6 +411,40 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
   }
 }
 
+// One token, kRows rows at once with every accumulator in a register: the same per-(row, token)
+// fmadd sequence as gemm_q8_0_family, so the bits match; kRows independent chains hide latency.
+template <typename Block, int kRows>
+inline void gemv_q8_0_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
+                           const BlockQ8_0* ab, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kRows];
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i aq = load256(ab[i].qs);
+    const float ad = h2f(ab[i].d);
+    for (int rr = 0; rr < kRows; ++rr) {
+      const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride)[i];
+      const __m256i wq = signed_quants(b);
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
+      acc[rr] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b.d) * ad), _mm256_cvtepi32_ps(p), acc[rr]);
+    }
+  }
+  for (int rr = 0; rr < kRows; ++rr) out[rr] = hsum(acc[rr]);
+}
+
+template <typename Block>
+void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQK;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
+    float* yt = y + t * y_stride;
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) gemv_q8_0_rows<Block, 4>(nb, w, w_stride, r, ab, yt + r);
+    for (; r < r1; ++r) gemv_q8_0_rows<Block, 1>(nb, w, w_stride, r, ab, yt + r);
+  }
+}
+
 void gemm_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
   gemm_q8_0_family<BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
@@ -422,6 +456,18 @@ void gemm_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
 void gemm_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
   gemm_q8_0_family<BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemv_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemv_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+void gemv_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 // ---- float formats ----
@@ -627,6 +673,9 @@ KernelSet make_avx2_kernels() {
   ks.gemv_q4_k = gemv_q4_k;
   ks.gemv_q5_k = gemv_q5_k;
   ks.gemv_q6_k = gemv_q6_k;
+  ks.gemv_q8_0 = gemv_q8_0;
+  ks.gemv_q4_0 = gemv_q4_0;
+  ks.gemv_q5_0 = gemv_q5_0;
   ks.quantize_q8_0 = quantize_q8_0;
   ks.quantize_q8_k = quantize_q8_k;
   ks.quantize_f16 = quantize_f16;
