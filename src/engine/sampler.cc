@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace cmdai::engine {
 namespace {
@@ -51,11 +52,41 @@ uint64_t Rng::next() {
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 int32_t argmax(std::span<const float> logits) {
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i) {
-    if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+  if (logits.empty()) return 0;
+  // Four independent running maxima keep the loop free of a serial dependency; strict '>' per
+  // lane plus the final lowest-index tie-break keeps "ties go to the lower id".
+  constexpr size_t kLanes = 4;
+  float best_value[kLanes];
+  size_t best_index[kLanes];
+  for (size_t lane = 0; lane < kLanes; ++lane) {
+    best_value[lane] = -std::numeric_limits<float>::infinity();
+    best_index[lane] = lane < logits.size() ? lane : 0;
   }
-  return best;
+  size_t i = 0;
+  for (; i + kLanes <= logits.size(); i += kLanes) {
+    for (size_t lane = 0; lane < kLanes; ++lane) {
+      if (logits[i + lane] > best_value[lane]) {
+        best_value[lane] = logits[i + lane];
+        best_index[lane] = i + lane;
+      }
+    }
+  }
+  size_t best = best_index[0];
+  float value = logits[best];
+  for (; i < logits.size(); ++i) {
+    if (logits[i] > value) {
+      value = logits[i];
+      best = i;
+    }
+  }
+  for (size_t lane = 0; lane < kLanes; ++lane) {
+    const size_t index = best_index[lane];
+    if (logits[index] > value || (logits[index] == value && index < best)) {
+      value = logits[index];
+      best = index;
+    }
+  }
+  return static_cast<int32_t>(best);
 }
 
 Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.seed) {}

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace cmdai::engine {
@@ -35,6 +36,23 @@ TEST(Sampler, GreedyTakesArgmaxAndBreaksTiesToTheLowerId) {
   const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f};
   EXPECT_EQ(sampler.sample(logits, {}), 1);
   EXPECT_EQ(argmax(logits), 1);
+}
+
+TEST(Argmax, FindsTheFirstMaximumAtEveryPositionAndLength) {
+  for (size_t n = 1; n <= 11; ++n) {
+    for (size_t at = 0; at < n; ++at) {
+      std::vector<float> logits(n, -1.0f);
+      logits[at] = 2.0f;
+      EXPECT_EQ(argmax(logits), static_cast<int32_t>(at)) << n << " " << at;
+      for (size_t later = at + 1; later < n; ++later) {
+        std::vector<float> tied = logits;
+        tied[later] = 2.0f;
+        EXPECT_EQ(argmax(tied), static_cast<int32_t>(at))
+            << "tie " << n << " " << at << " " << later;
+      }
+    }
+  }
+  EXPECT_EQ(argmax(std::vector<float>(5, -std::numeric_limits<float>::infinity())), 0);
 }
 
 TEST(Sampler, SameSeedAndSettingsGiveTheSameTokens) {
