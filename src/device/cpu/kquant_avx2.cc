@@ -1,0 +1,327 @@
+// AVX2 K-quant (q4_K, q5_K, q6_K) x Q8_K kernels: prefill tiles and one-token GEMV.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "device/cpu/kernels_avx2.h"
+#include "device/cpu/simd_avx2.h"
+#include "quant/blocks.h"
+
+// Scalar multiply-adds must round like the reference (compiled without FMA): see simd_avx2.h.
+#pragma GCC optimize("fp-contract=off")
+
+namespace cmdai::cpu::avx2 {
+namespace {
+
+// ---- K-quants x Q8_K ----
+//
+// Tiles: a group of kRows weight rows against kTokens tokens. Each weight super-block is unpacked
+// once per tile (nibbles to bytes, 6-bit scales to int16 lanes) and then reused by every token of
+// the tile, so prefill does integer work instead of re-decoding weights per token. Every output
+// goes through the same per-block operations in the same order whatever the tile shape, so a row
+// split across threads, or a lone token, gives the same bits (and those equal the reference's).
+
+// One super-block ready for dot products with Q8_K blocks.
+struct KBlock {
+  __m256i q[8];      // quants of 32 consecutive elements each, as unsigned bytes
+  __m256i scale[8];  // int16 weights for q[j]'s maddubs pairs (two sub-blocks of 16 for Q6_K)
+  __m256i bias;      // int16 weights for the 16 activation bsums: the mins (Q4/5_K), scales (Q6_K)
+  float d, dmin;
+};
+
+// The 12 packed bytes of 6-bit scales/mins, decoded with 32-bit masks instead of per-byte branches.
+inline void unpack_k_scales(const uint8_t* packed, KBlock* u) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof w);
+  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
+  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
+  alignas(16) int16_t s16[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(s16), sc);
+  for (int j = 0; j < 8; ++j) u->scale[j] = _mm256_set1_epi16(s16[j]);
+  u->bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
+}
+
+inline void unpack_k4_nibbles(const uint8_t* qs, KBlock* u) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(qs + 32 * c);
+    u->q[2 * c] = _mm256_and_si256(q, low4);
+    u->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+  }
+}
+
+inline void unpack_q4_k(const BlockQ4_K& b, KBlock* u) {
+  unpack_k_scales(b.scales, u);
+  unpack_k4_nibbles(b.qs, u);
+  u->d = h2f(b.d);
+  u->dmin = h2f(b.dmin);
+}
+
+inline void unpack_q5_k(const BlockQ5_K& b, KBlock* u) {
+  unpack_k_scales(b.scales, u);
+  unpack_k4_nibbles(b.qs, u);
+  const __m256i hbits = load256(b.qh), bit = _mm256_set1_epi8(0x01);
+  for (int j = 0; j < 8; ++j) {  // sub-block j's fifth bit is bit j of qh[l]
+    const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(j)), bit);
+    u->q[j] = _mm256_or_si256(u->q[j], _mm256_slli_epi16(h, 4));
+  }
+  u->d = h2f(b.d);
+  u->dmin = h2f(b.dmin);
+}
+
+inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
+    const __m256i hb = load256(b.qh + 32 * h);
+    auto high = [&](int shift) {
+      return _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), two), 4);
+    };
+    u->q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), high(0));
+    u->q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), high(2));
+    u->q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), high(4));
+    u->q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), high(6));
+  }
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  u->bias = _mm256_cvtepi8_epi16(sc8);
+  alignas(16) int8_t s[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(s), sc8);
+  for (int j = 0; j < 8; ++j) {
+    u->scale[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
+  }
+  u->d = h2f(b.d);
+  u->dmin = 0.0f;
+}
+
+// The raw (unreduced) integer sum vectors of one unpacked super-block with one Q8_K block.
+inline void k_block_vectors(const KBlock& u, const BlockQ8_K& a, __m256i* acc, __m256i* bias) {
+  __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[0], load256(a.qs)), u.scale[0]);
+  for (int j = 1; j < 8; ++j) {
+    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[j], load256(a.qs + 32 * j)), u.scale[j]));
+  }
+  *acc = s;
+  *bias = _mm256_madd_epi16(u.bias, load256(a.bsums));
+}
+
+// Lane t of the result = the sum of the 8 lanes of v[t].
+inline __m256i reduce8(const __m256i* v) {
+  const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+  const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+  const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+  const __m128i t0123 = _mm_add_epi32(_mm256_castsi256_si128(h0123), _mm256_extracti128_si256(h0123, 1));
+  const __m128i t4567 = _mm_add_epi32(_mm256_castsi256_si128(h4567), _mm256_extracti128_si256(h4567, 1));
+  return _mm256_setr_m128i(t0123, t4567);
+}
+
+// The tile keeps one 8-lane float sum per row, lane t for token t: the per-block integer sums of
+// 8 tokens are reduced together and scaled with vector float operations that round exactly like
+// quant/vec_dot.cc's scalar ones, lane by lane.
+template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6>
+void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  constexpr int kRows = 4, kTokens = 8;
+  const int64_t nb = n / kQKK;
+  for (int64_t rb = r0; rb < r1; rb += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
+      __m256 sum[kRows];
+      for (auto& v : sum) v = _mm256_setzero_ps();
+      for (int64_t i = 0; i < nb; ++i) {
+        KBlock u[kRows];
+        for (int rr = 0; rr < nr; ++rr) {
+          kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
+        }
+        const BlockQ8_K* ab[kTokens];
+        alignas(32) float ad_lanes[kTokens] = {};
+        for (int t = 0; t < nt; ++t) {
+          ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride) + i;
+          ad_lanes[t] = ab[t]->d;
+        }
+        const __m256 ad = _mm256_load_ps(ad_lanes);
+        for (int rr = 0; rr < nr; ++rr) {
+          __m256i acc[kTokens], bias[kTokens];
+          for (int t = 0; t < kTokens; ++t) {
+            if (t < nt) {
+              k_block_vectors(u[rr], *ab[t], &acc[t], &bias[t]);
+            } else {
+              acc[t] = bias[t] = _mm256_setzero_si256();
+            }
+          }
+          const __m256i sumi = reduce8(acc), sumb = reduce8(bias);
+          const __m256 d = _mm256_mul_ps(_mm256_set1_ps(u[rr].d), ad);
+          __m256 value;
+          if constexpr (kQ6) {
+            value = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, _mm256_slli_epi32(sumb, 5))));
+          } else {
+            const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(u[rr].dmin), ad);
+            value = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi)),
+                                  _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(sumb)));
+          }
+          sum[rr] = _mm256_add_ps(sum[rr], value);
+        }
+      }
+      for (int rr = 0; rr < nr; ++rr) {
+        alignas(32) float out[kTokens];
+        _mm256_store_ps(out, sum[rr]);
+        for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+      }
+    }
+  }
+}
+
+
+// ---- K-quant GEMV (one token): everything stays in registers ----
+//
+// Decode multiplies by one token, so unpacking a block into a tile buffer would be pure overhead.
+// These kernels form the same exact integer sums as the tiles and finish them with the same float
+// operations, so their outputs are bit-identical to the tile kernels' (and the reference's).
+
+// Shuffle control copying int16 lane j of each 128-bit half into all 8 lanes of that half.
+inline __m256i word_broadcast(int j_lo, int j_hi) {
+  return _mm256_setr_m128i(_mm_set1_epi16(static_cast<int16_t>(((2 * j_lo + 1) << 8) | (2 * j_lo))),
+                           _mm_set1_epi16(static_cast<int16_t>(((2 * j_hi + 1) << 8) | (2 * j_hi))));
+}
+
+inline void reduce_pair(__m256i acc, __m256i b, int* sumi, int* sumb) {
+  __m256i h = _mm256_hadd_epi32(acc, b);
+  h = _mm256_hadd_epi32(h, h);
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  *sumi = _mm_cvtsi128_si32(s);
+  *sumb = _mm_extract_epi32(s, 1);
+}
+
+template <bool kQ5>
+inline void k45_fused_sums(const uint8_t* packed, const uint8_t* qs, const uint8_t* qh,
+                           const BlockQ8_K& a, int* sumi, int* sumb) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof w);
+  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
+  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
+  const __m256i sc2 = _mm256_broadcastsi128_si256(sc);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256i hbits = _mm256_setzero_si256();
+  if constexpr (kQ5) hbits = load256(qh);
+  __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(qs + 32 * c);
+    __m256i lo = _mm256_and_si256(q, low4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    if constexpr (kQ5) {
+      const __m256i bit = _mm256_set1_epi8(0x01);
+      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
+      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
+    }
+    const __m256i s_lo = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c, 2 * c));
+    const __m256i s_hi = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c + 1, 2 * c + 1));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)), s_lo));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)), s_hi));
+  }
+  const __m256i bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
+  reduce_pair(acc, _mm256_madd_epi16(bias, load256(a.bsums)), sumi, sumb);
+}
+
+inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, int* sumb) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // lanes: scales 0..7 | 8..15
+  // Scale pair for the 32 quants of vector j = 4h + k: sub-blocks 2j (low half), 2j+1 (high half).
+  const __m256i first = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+  const __m256i second = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+  __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
+    const __m256i hb = load256(b.qh + 32 * h);
+    const __m256i q[4] = {
+        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
+        _mm256_or_si256(_mm256_and_si256(l1, low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), _mm256_set1_epi8(0x30))),
+    };
+    const __m256i half_scales = h == 0 ? first : second;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i s = _mm256_shuffle_epi8(half_scales, word_broadcast(2 * k, 2 * k + 1));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(a.qs + 128 * h + 32 * k)), s));
+    }
+  }
+  reduce_pair(acc, _mm256_madd_epi16(sc16, load256(a.bsums)), sumi, sumb);
+}
+
+template <typename Block, bool kQ6>
+inline float k_fused_value(const Block& b, const BlockQ8_K& a) {
+  int sumi, sumb;
+  if constexpr (kQ6) {
+    q6_k_fused_sums(b, a, &sumi, &sumb);
+    return h2f(b.d) * a.d * static_cast<float>(sumi - 32 * sumb);
+  } else {
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+      k45_fused_sums<true>(b.scales, b.qs, b.qh, a, &sumi, &sumb);
+    } else {
+      k45_fused_sums<false>(b.scales, b.qs, nullptr, a, &sumi, &sumb);
+    }
+    const float d = h2f(b.d) * a.d, dmin = h2f(b.dmin) * a.d;
+    return d * static_cast<float>(sumi) - dmin * static_cast<float>(sumb);
+  }
+}
+
+template <typename Block, bool kQ6>
+void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQKK;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride);
+      float sum = 0.0f;
+      for (int64_t i = 0; i < nb; ++i) sum += k_fused_value<Block, kQ6>(row[i], ab[i]);
+      y[t * y_stride + r] = sum;
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ4_K, unpack_q4_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ5_K, unpack_q5_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_k<BlockQ6_K, unpack_q6_k, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ4_K, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ5_K, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_k<BlockQ6_K, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+}  // namespace cmdai::cpu::avx2

@@ -1,0 +1,152 @@
+// AVX2 kernels for the 32-element block formats (q8_0, q4_0, q5_0) x Q8_0 activations.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "device/cpu/kernels_avx2.h"
+#include "device/cpu/simd_avx2.h"
+#include "quant/blocks.h"
+
+// Scalar multiply-adds must round like the reference (compiled without FMA): see simd_avx2.h.
+#pragma GCC optimize("fp-contract=off")
+
+namespace cmdai::cpu::avx2 {
+namespace {
+
+// ---- 32-element blocks x Q8_0 ----
+//
+// Same tiling; each (row, token) keeps an 8-lane float accumulator that takes one fmadd per block,
+// reduced once at the end: the order is fixed, so tiles and threads do not change results.
+
+inline __m256i unpack_nibbles(const uint8_t* qs) {  // elements 0..15 low nibbles, 16..31 high
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_setr_m128i(raw, _mm_srli_epi16(raw, 4));
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 0x10 in byte j where bit j of the 32-bit word is set.
+inline __m256i spread_bits(uint32_t bits) {
+  const __m256i select = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i mask = _mm256_set1_epi64x(0x8040201008040201LL);
+  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), select);
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, mask), mask);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+inline __m256i signed_quants(const BlockQ8_0& b) { return load256(b.qs); }
+inline __m256i signed_quants(const BlockQ4_0& b) {
+  return _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
+}
+inline __m256i signed_quants(const BlockQ5_0& b) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, sizeof qh);
+  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh)), _mm256_set1_epi8(16));
+}
+
+template <typename Block>
+void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  constexpr int kRows = 2, kTokens = 4;
+  const int64_t nb = n / kQK;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t rb = r0; rb < r1; rb += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
+      __m256 acc[kRows][kTokens];
+      for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
+      for (int64_t i = 0; i < nb; ++i) {
+        __m256i wq[kRows], wabs[kRows];
+        float wd[kRows];
+        for (int rr = 0; rr < nr; ++rr) {
+          const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+          wq[rr] = signed_quants(b);
+          wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
+          wd[rr] = h2f(b.d);
+        }
+        for (int t = 0; t < nt; ++t) {
+          const BlockQ8_0& ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
+          const __m256i aq = load256(ab.qs);
+          const float ad = h2f(ab.d);
+          for (int rr = 0; rr < nr; ++rr) {
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
+            acc[rr][t] = _mm256_fmadd_ps(_mm256_set1_ps(wd[rr] * ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
+          }
+        }
+      }
+      for (int t = 0; t < nt; ++t) {
+        for (int rr = 0; rr < nr; ++rr) y[(t0 + t) * y_stride + rb + rr] = hsum(acc[rr][t]);
+      }
+    }
+  }
+}
+
+// One token, kRows rows at once with every accumulator in a register: the same per-(row, token)
+// fmadd sequence as gemm_q8_0_family, so the bits match; kRows independent chains hide latency.
+template <typename Block, int kRows>
+inline void gemv_q8_0_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
+                           const BlockQ8_0* ab, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kRows];
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i aq = load256(ab[i].qs);
+    const float ad = h2f(ab[i].d);
+    for (int rr = 0; rr < kRows; ++rr) {
+      const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride)[i];
+      const __m256i wq = signed_quants(b);
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
+      acc[rr] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b.d) * ad), _mm256_cvtepi32_ps(p), acc[rr]);
+    }
+  }
+  for (int rr = 0; rr < kRows; ++rr) out[rr] = hsum(acc[rr]);
+}
+
+template <typename Block>
+void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQK;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
+    float* yt = y + t * y_stride;
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) gemv_q8_0_rows<Block, 4>(nb, w, w_stride, r, ab, yt + r);
+    for (; r < r1; ++r) gemv_q8_0_rows<Block, 1>(nb, w, w_stride, r, ab, yt + r);
+  }
+}
+
+}  // namespace
+
+void gemm_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemm_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemm_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemm_q8_0_family<BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+void gemv_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
+               size_t as, int64_t nt, float* y, int64_t ys) {
+  gemv_q8_0_family<BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);
+}
+
+}  // namespace cmdai::cpu::avx2
