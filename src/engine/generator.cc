@@ -129,6 +129,33 @@ Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused)
   return ok_status();
 }
 
+Result<std::vector<uint8_t>> Generator::save_prefix(size_t n_tokens) const {
+  if (!cache_ || n_tokens > cached_tokens_.size()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot save a prefix of {} tokens: only {} are cached", n_tokens,
+                      cached_tokens_.size());
+  }
+  return cache_->serialize(std::span<const int32_t>(cached_tokens_.data(), n_tokens));
+}
+
+Status Generator::restore_prefix(std::span<const uint8_t> bytes) {
+  const model::HParams& hp = model_.hparams();
+  std::vector<int32_t> tokens;
+  const int64_t n_ctx = cache_ ? cache_->n_ctx() : 0;
+  CMDAI_ASSIGN_OR_RETURN(model::KvCache cache,
+                         model::KvCache::deserialize(bytes, hp.n_layers, hp.kv_dim(),
+                                                     model_.kv_type(), n_ctx, &tokens));
+  for (int32_t id : tokens) {
+    if (id < 0 || id >= hp.vocab_size) {
+      return make_error(ErrorCode::kCorruptFile, "KV snapshot holds token id {} outside [0, {})",
+                        id, hp.vocab_size);
+    }
+  }
+  cache_.emplace(std::move(cache));
+  cached_tokens_ = std::move(tokens);
+  return ok_status();
+}
+
 // The prompt after the reused prefix, in slices so that a cancel or deadline is noticed during a
 // long prompt too; the cache keeps whatever slices completed.
 Status Generator::prefill(const GenerateRequest& request, int32_t reused) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,13 @@ class Generator {
 
   // Prompt tokens whose keys and values are still cached (the next request's reusable prefix).
   const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
+
+  // The KV state of the first n cached tokens as bytes (model::KvCache::serialize), to persist a
+  // fixed prompt prefix; kInvalidArgument when fewer than n tokens are cached.
+  Result<std::vector<uint8_t>> save_prefix(size_t n_tokens) const;
+  // Installs a state saved by save_prefix for this model; the next request reuses it as far as
+  // its prompt agrees with the saved tokens.
+  Status restore_prefix(std::span<const uint8_t> bytes);
 
  private:
   Status prefill(const GenerateRequest& request, int32_t reused);

@@ -71,6 +71,26 @@ TEST_F(GeneratorOnStories, ReusesTheCachedPrefixAndGetsTheSameTokens) {
   EXPECT_EQ(continued->tokens, std::vector<int32_t>(greedy_.begin() + 6, greedy_.begin() + 10));
 }
 
+TEST_F(GeneratorOnStories, SavedPrefixRestoresIntoAFreshGenerator) {
+  Generator first(*model_, pool_);
+  ASSERT_TRUE(first.generate(greedy_request(4)).ok());
+  auto saved = first.save_prefix(4);
+  ASSERT_TRUE(saved.ok()) << saved.error().to_string();
+  EXPECT_FALSE(first.save_prefix(1000).ok());
+
+  Generator second(*model_, pool_);
+  ASSERT_TRUE(second.restore_prefix(*saved).ok());
+  EXPECT_EQ(second.cached_tokens(), std::vector<int32_t>(prompt_.begin(), prompt_.begin() + 4));
+  auto result = second.generate(greedy_request(8));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->timings.cached_prompt_tokens, 4);
+  EXPECT_EQ(result->tokens, std::vector<int32_t>(greedy_.begin(), greedy_.begin() + 8));
+
+  std::vector<uint8_t> damaged = *saved;
+  damaged.resize(damaged.size() / 2);
+  EXPECT_EQ(second.restore_prefix(damaged).error().code, ErrorCode::kCorruptFile);
+}
+
 TEST_F(GeneratorOnStories, StopsAtEndOfGenerationTokenWithoutEmittingIt) {
   Generator generator(*model_, pool_);
   GenerateRequest request = greedy_request(32);
@@ -146,14 +166,17 @@ TEST_F(GeneratorOnStories, LongPromptsPrefillInSlicesWithTheSameResult) {
   auto cache = model.make_cache(static_cast<int64_t>(request.prompt.size()) + 8);
   ASSERT_TRUE(cache.ok());
   std::vector<float> logits(512);
-  ASSERT_TRUE(model.forward(request.prompt, 0, *cache, model::LogitsRequest::kLastRow,
-                            logits.data(), pool_).ok());
+  ASSERT_TRUE(
+      model.forward(request.prompt, 0, *cache, model::LogitsRequest::kLastRow, logits.data(), pool_)
+          .ok());
   std::vector<int32_t> want;
   for (int step = 0; step < 8; ++step) {
     if (step > 0) {
       const int32_t previous = want.back();
-      ASSERT_TRUE(model.forward(std::span<const int32_t>(&previous, 1), cache->n_filled(), *cache,
-                                model::LogitsRequest::kLastRow, logits.data(), pool_).ok());
+      ASSERT_TRUE(model
+                      .forward(std::span<const int32_t>(&previous, 1), cache->n_filled(), *cache,
+                               model::LogitsRequest::kLastRow, logits.data(), pool_)
+                      .ok());
     }
     want.push_back(argmax(logits));
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/result.h"
@@ -43,6 +44,17 @@ class KvCache {
   void store(int64_t layer, int32_t pos, int64_t n_tokens, const float* k, const float* v);
 
   cpu::KvLayerView layer(int64_t layer) const;
+
+  // A self-describing byte image of positions 0 .. tokens.size()-1 and the token ids they hold
+  // (tokens.size() <= n_filled()), so a fixed prompt prefix can be computed once and kept on disk.
+  std::vector<uint8_t> serialize(std::span<const int32_t> tokens) const;
+
+  // Rebuilds a cache of capacity max(n_ctx, stored positions) from serialize()'s bytes; *tokens
+  // receives the stored ids. kCorruptFile when the bytes are damaged, kInvalidArgument when they
+  // were made for another shape (n_layers, kv_dim, type), which callers pass to check.
+  static Result<KvCache> deserialize(std::span<const uint8_t> bytes, int64_t n_layers,
+                                     int64_t kv_dim, KvType type, int64_t n_ctx,
+                                     std::vector<int32_t>* tokens);
 
  private:
   size_t element_bytes() const { return type_ == KvType::kF16 ? 2 : 4; }

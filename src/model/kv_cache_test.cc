@@ -62,5 +62,37 @@ TEST(KvCache, GrowingKeepsThePrefixRows) {
   EXPECT_EQ(lk[4], 0.0f);  // position 2 was not copied
 }
 
+TEST(KvCache, SnapshotRoundTripsAndRejectsDamageOrAnotherShape) {
+  auto cache = KvCache::create(2, 6, 3, KvType::kF16);
+  ASSERT_TRUE(cache.ok());
+  const float k[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, v[9] = {-1, -2, -3, -4, -5, -6, -7, -8, -9};
+  cache->store(0, 0, 3, k, v);
+  cache->store(1, 0, 3, v, k);
+  cache->set_filled(3);
+  const std::vector<int32_t> tokens = {11, 12};  // only the first two positions are saved
+  const std::vector<uint8_t> bytes = cache->serialize(tokens);
+
+  std::vector<int32_t> restored_tokens;
+  auto restored = KvCache::deserialize(bytes, 2, 3, KvType::kF16, 10, &restored_tokens);
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  EXPECT_EQ(restored_tokens, tokens);
+  EXPECT_EQ(restored->n_filled(), 2);
+  EXPECT_EQ(restored->n_ctx(), 10);
+  const auto* rk = static_cast<const uint16_t*>(restored->layer(1).k);
+  EXPECT_EQ(fp16_to_f32(rk[5]), -6.0f);
+
+  std::vector<uint8_t> truncated(bytes.begin(), bytes.end() - 1);
+  EXPECT_EQ(KvCache::deserialize(truncated, 2, 3, KvType::kF16, 10, &restored_tokens).error().code,
+            ErrorCode::kCorruptFile);
+  std::vector<uint8_t> bad_magic = bytes;
+  bad_magic[0] = 'X';
+  EXPECT_EQ(KvCache::deserialize(bad_magic, 2, 3, KvType::kF16, 10, &restored_tokens).error().code,
+            ErrorCode::kCorruptFile);
+  EXPECT_EQ(KvCache::deserialize(bytes, 2, 3, KvType::kF32, 10, &restored_tokens).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(KvCache::deserialize(bytes, 3, 3, KvType::kF16, 10, &restored_tokens).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cmdai::model
