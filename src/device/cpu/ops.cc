@@ -256,11 +256,15 @@ void causal_attention_with(const AttentionKernels& kernels, const float* q, int6
                            ThreadPool& pool) {
   const int64_t q_stride = p.n_heads * p.head_dim;
   const int64_t group = p.n_heads / p.n_kv_heads;
-  auto items = [&](int64_t begin, int64_t end) {
+  const int64_t n_items = n_tokens * p.n_heads;
+  // Later rows attend to more keys, so items are dealt out round-robin rather than in contiguous
+  // ranges: every thread gets a similar mix of short and long rows.
+  const int n_threads = static_cast<int>(std::min<int64_t>(pool.size(), n_items));
+  auto worker = [&](int thread_index) {
     // Reused across items and calls: attention allocates only when the context grows.
     thread_local std::vector<float> scratch;
     thread_local std::vector<double> acc;
-    for (int64_t item = begin; item < end; ++item) {
+    for (int64_t item = thread_index; item < n_items; item += n_threads) {
       const int64_t t = item / p.n_heads;
       const int64_t h = item % p.n_heads;
       HeadSlice slice;
@@ -276,7 +280,13 @@ void causal_attention_with(const AttentionKernels& kernels, const float* q, int6
       }
     }
   };
-  pool.parallel_for(n_tokens * p.n_heads, items, 1);
+  if (n_threads <= 1) {
+    worker(0);
+  } else {
+    pool.run([&](int thread_index) {
+      if (thread_index < n_threads) worker(thread_index);
+    });
+  }
 }
 
 }  // namespace cmdai::cpu
