@@ -1,8 +1,13 @@
 #include "backend/cpu_backend.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/mapped_file.h"
 
 namespace cmdai {
 
@@ -141,8 +146,71 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   return std::move(result->text);
 }
 
-void CpuBackend::restore_prefix_locked(const std::vector<int32_t>&, size_t) {}
-void CpuBackend::persist_prefix_locked(const std::vector<int32_t>&, size_t) {}
+namespace {
+
+// FNV-1a: a stable cache key (the snapshot itself checks the tokens and the model shape).
+uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+}  // namespace
+
+std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
+                                           size_t prefix_tokens) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto size = fs::file_size(options_.model_path, ec);
+  const auto mtime = fs::last_write_time(options_.model_path, ec).time_since_epoch().count();
+  uint64_t key = fnv1a(options_.model_path.data(), options_.model_path.size());
+  key = fnv1a(&size, sizeof size, key);
+  key = fnv1a(&mtime, sizeof mtime, key);
+  const int precision = static_cast<int>(options_.precision);
+  key = fnv1a(&precision, sizeof precision, key);
+  key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
+  return (fs::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
+}
+
+void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+  if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 || prefix_tokens > prompt_tokens.size()) return;
+  const auto& cached = generator_->cached_tokens();
+  if (cached.size() >= prefix_tokens &&
+      std::equal(prompt_tokens.begin(), prompt_tokens.begin() + prefix_tokens, cached.begin())) {
+    return;  // already in memory
+  }
+  const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
+  auto mapped = MappedFile::open(path);
+  if (!mapped.ok()) return;  // not persisted yet
+  if (!generator_->restore_prefix(mapped->bytes()).ok()) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);  // stale or damaged: it is rebuilt after this request
+  }
+}
+
+void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+  if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 || prefix_tokens > prompt_tokens.size()) return;
+  namespace fs = std::filesystem;
+  const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
+  std::error_code ec;
+  if (fs::exists(path, ec)) return;
+  auto bytes = generator_->save_prefix(prefix_tokens);
+  if (!bytes.ok()) return;
+  // Best effort: a cache that cannot be written (full disk, read-only home) only costs speed.
+  fs::create_directories(options_.prefix_cache_dir, ec);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+    if (!out.good()) {
+      out.close();
+      fs::remove(tmp, ec);
+      return;
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) fs::remove(tmp, ec);
+}
 
 ModelVariant detect_variant() {
 #if defined(__APPLE__) && defined(__aarch64__) && defined(CMDAI_HAVE_MLX)

@@ -50,6 +50,8 @@ class CpuBackend : public InferenceBackend {
                                  const PieceCallback& on_piece);
   void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
+  // <prefix_cache_dir>/<key>.kv, keyed by the model file (path, size, mtime), precision and tokens.
+  std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) const;
 
   BackendOptions options_;
   mutable std::mutex mutex_;  // one request at a time: the model's buffers and cache are shared

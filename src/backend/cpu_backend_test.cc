@@ -199,3 +199,39 @@ TEST(CpuBackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
 
 }  // namespace
 }  // namespace cmdai
+
+namespace cmdai {
+namespace {
+
+TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_cache_test";
+  std::filesystem::remove_all(dir);
+  BackendOptions options;
+  options.model_path = path;
+  options.threads = 2;
+  options.prefix_cache_dir = dir.string();
+  const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
+  const std::string prompt = system + "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
+  EmbeddedConfig config = short_config(0.0f);
+  config.cacheable_prefix_bytes = system.size();
+  std::string first_text;
+  {
+    CpuBackend first(options);
+    auto out = first.infer(prompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    first_text = *out;
+    EXPECT_EQ(first.last_timings().cached_prompt_tokens, 0);
+  }
+  ASSERT_FALSE(std::filesystem::is_empty(dir)) << "the prefix state was not persisted";
+  CpuBackend second(options);  // a fresh backend, as in the next cmdai process
+  auto out = second.infer(prompt, config);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_GE(second.last_timings().cached_prompt_tokens, 10);
+  EXPECT_EQ(*out, first_text) << "restored state must give the same greedy answer";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cmdai
