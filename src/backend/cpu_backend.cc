@@ -71,6 +71,7 @@ Status CpuBackend::unload() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Order matters: the generator borrows the model, the model views the mapped file.
   generator_.reset();
+  json_constraint_.reset();
   model_.reset();
   pool_.reset();
   tokenizer_.reset();
@@ -127,8 +128,16 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     tok.append_piece(id, /*render_special=*/false, /*at_start=*/false, piece);
     return piece;
   };
+  if (config.answer_is_json_string) {
+    if (!json_constraint_) json_constraint_ = std::make_unique<JsonStringConstraint>(*tokenizer_);
+    json_constraint_->reset();
+    request.logit_filter = [this](std::span<float> logits, int32_t step, int32_t steps_left) {
+      json_constraint_->apply(logits, step, steps_left);
+    };
+  }
   double first_token_ms = 0;
-  request.on_token = [&](int32_t, std::string_view released) {
+  request.on_token = [&](int32_t token, std::string_view released) {
+    if (json_constraint_ && config.answer_is_json_string) json_constraint_->observe(token);
     if (first_token_ms == 0) first_token_ms = now_ms() - start_ms;
     return released.empty() || on_piece(released);
   };

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "backend/inference_backend.h"
+#include "backend/json_string_constraint.h"
 #include "base/thread_pool.h"
 #include "engine/generator.h"
 #include "gguf/gguf_file.h"
@@ -60,6 +61,7 @@ class CpuBackend : public InferenceBackend {
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Generator> generator_;
+  std::unique_ptr<JsonStringConstraint> json_constraint_;  // built on first use per load
   InferenceTimings timings_;
   std::string fault_;
 };

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <set>
 #include <thread>
 
@@ -231,6 +232,68 @@ TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   EXPECT_GE(second.last_timings().cached_prompt_tokens, 10);
   EXPECT_EQ(*out, first_text) << "restored state must give the same greedy answer";
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cmdai
+
+namespace cmdai {
+namespace {
+
+TEST(JsonStringAnswer, RandomModelStillClosesAWellFormedStringByTheTokenLimit) {
+  const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
+  REQUIRE_MODEL(path);
+  auto backend = backend_for(path);
+  const std::string prompt = std::string(kPrompt) + "{\"command\": \"";
+  for (int max_tokens : {1, 3, 12}) {
+    for (float temperature : {0.0f, 1.0f}) {
+      EmbeddedConfig config = short_config(temperature);
+      config.max_tokens = max_tokens;
+      config.answer_is_json_string = true;
+      std::string text;
+      auto out = backend->infer_stream(prompt, config, [&](std::string_view piece) {
+        text.append(piece);
+        return text.find('"') == std::string::npos;  // stop once closed, as the generator does
+      });
+      ASSERT_TRUE(out.ok()) << out.error().to_string();
+      const size_t close = text.find('"');
+      ASSERT_NE(close, std::string::npos) << "max_tokens " << max_tokens << ": '" << text << "'";
+      EXPECT_GT(close, 0u) << "the command must not be empty";
+      for (size_t i = 0; i < close; ++i) {
+        EXPECT_GE(static_cast<unsigned char>(text[i]), 0x20) << "control byte in '" << text << "'";
+      }
+    }
+  }
+}
+
+TEST(JsonStringAnswer, ForbidsControlTokensAndEndOfGenerationBeforeTheQuote) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  auto file = gguf::GgufFile::open(path);
+  ASSERT_TRUE(file.ok());
+  auto tok = tokenizer::Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tok.ok());
+  JsonStringConstraint constraint(*tok);
+  std::vector<float> logits(tok->vocab_size(), 0.0f);
+  constraint.apply(logits, 0, 10);
+  const int32_t im_end = *tok->find_token("<|im_end|>");
+  const int32_t newline = tok->encode("\n", false, false)[0];
+  const int32_t ls = tok->encode("ls", false, false)[0];
+  EXPECT_TRUE(std::isinf(logits[im_end]));
+  EXPECT_TRUE(std::isinf(logits[newline]));
+  EXPECT_FALSE(std::isinf(logits[ls]));
+  // On the last step only tokens that close the string remain.
+  std::fill(logits.begin(), logits.end(), 0.0f);
+  constraint.apply(logits, 3, 1);
+  EXPECT_TRUE(std::isinf(logits[ls]));
+  const int32_t quote = tok->encode("\"", false, false)[0];
+  EXPECT_FALSE(std::isinf(logits[quote]));
+  // After a backslash, only valid escapes may follow.
+  constraint.observe(tok->encode("\\", false, false)[0]);
+  std::fill(logits.begin(), logits.end(), 0.0f);
+  constraint.apply(logits, 4, 5);
+  EXPECT_FALSE(std::isinf(logits[quote]));
+  EXPECT_TRUE(std::isinf(logits[tok->encode("q", false, false)[0]]));
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct EmbeddedConfig {
   // their KV state is computed once, kept in memory and persisted on disk. 0 = no prefix caching.
   size_t cacheable_prefix_bytes = 0;
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Ctrl-C)
+  // The prompt ends inside a JSON string: keep the answer a well-formed string and close it by
+  // the last allowed token (see backend/json_string_constraint.h).
+  bool answer_is_json_string = false;
 };
 
 // Timings of the last request, for benchmarks and the CLI's --verbose / JSON output.

@@ -200,6 +200,7 @@ Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
                                model::LogitsRequest::kLastRow, logits_.data(), pool_));
       cached_tokens_.push_back(previous);
     }
+    if (request.logit_filter) request.logit_filter(logits_, step, request.max_tokens - step);
     const int32_t token = sampler.sample(logits_, history);
     if (std::find(request.eog_ids.begin(), request.eog_ids.end(), token) != request.eog_ids.end()) {
       result.stop_reason = StopReason::kEndOfGeneration;

@@ -33,6 +33,9 @@ struct GenerateRequest {
   // After every generated token: its id and the text it releases (held back while it could
   // still be the start of a stop sequence or an incomplete UTF-8 character). false stops.
   std::function<bool(int32_t id, std::string_view released_text)> on_token;
+  // Before each sampling step: may set logits to -infinity to forbid tokens (e.g. to keep an
+  // answer well-formed). `steps_left` counts this step, so 1 means the last token.
+  std::function<void(std::span<float> logits, int32_t step, int32_t steps_left)> logit_filter;
 };
 
 enum class StopReason { kMaxTokens, kEndOfGeneration, kStopSequence, kCallback, kContextFull };

@@ -19,6 +19,7 @@ Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& req
   const BuiltPrompt prompt = build_prompt(request);
   EmbeddedConfig with_prefix = config;
   with_prefix.cacheable_prefix_bytes = prompt.cacheable_prefix_bytes;
+  with_prefix.answer_is_json_string = true;
   std::string continuation;
   auto text = backend_->infer_stream(prompt.text, with_prefix, [&](std::string_view piece) {
     continuation.append(piece);
