@@ -141,6 +141,28 @@ TEST(KernelSets, ExactDotAccumulatesInDoubleOnEveryPath) {
   }
 }
 
+TEST(KernelSets, ArbitraryWeightBytesNeverCrashAndKQuantsStayExact) {
+  // Weight blocks straight from a (possibly corrupt) file: any byte pattern, NaN/Inf scales
+  // included. Activations always come from our quantizer.
+  std::mt19937 rng(77);
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (const auto& c : dot_cases()) {
+      const int64_t n = c.lengths.back();
+      std::vector<uint8_t> w(*row_bytes(c.weight, n));
+      for (auto& b : w) b = static_cast<uint8_t>(rng());
+      const auto aq = quantized(activation_type_for(c.weight), gaussian(n, 5, 2.0f));
+      const float got = ks->vec_dot(c.weight)(n, w.data(), aq.data());
+      const float expected = vec_dot(c.weight, n, w.data(), aq.data());
+      const bool k_quant = c.weight == TensorType::kQ4_K || c.weight == TensorType::kQ5_K ||
+                           c.weight == TensorType::kQ6_K;
+      if (k_quant) {
+        EXPECT_TRUE((std::isnan(got) && std::isnan(expected)) || got == expected)
+            << ks->name << " " << type_name(c.weight) << ": " << got << " vs " << expected;
+      }
+    }
+  }
+}
+
 TEST(KernelSets, ActivationQuantizersAreBitIdenticalToTheReference) {
   for (const KernelSet* ks : available_kernel_sets()) {
     for (TensorType at : {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {
