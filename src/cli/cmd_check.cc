@@ -1,0 +1,111 @@
+// `cmdai check [--json] [--safety LEVEL] COMMAND...`: rate a shell command without running it.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/command_registry.h"
+#include "cli/exit_codes.h"
+#include "safety/validator.h"
+
+namespace cmdai::cli {
+namespace {
+
+using safety::SafetyLevel;
+using safety::SafetyVerdict;
+
+struct CheckOptions {
+  bool json = false;
+  std::vector<std::string> words;  // the command, as separate words or one quoted argument
+  std::string safety;  // empty: $CMDAI_SAFETY, else moderate
+};
+
+// --safety wins over $CMDAI_SAFETY, which wins over the default (moderate).
+std::optional<SafetyLevel> resolve_level(const std::string& flag, std::string* error) {
+  if (!flag.empty()) return safety::parse_safety_level(flag);  // CLI11 already checked it
+  const char* env = std::getenv("CMDAI_SAFETY");
+  if (env == nullptr || *env == '\0') return SafetyLevel::kModerate;
+  std::optional<SafetyLevel> level = safety::parse_safety_level(env);
+  if (!level) {
+    *error = fmt::format("CMDAI_SAFETY={} is not a safety level; use strict, moderate or "
+                         "permissive (or unset it)",
+                         env);
+  }
+  return level;
+}
+
+void print_plain(const SafetyVerdict& verdict) {
+  fmt::print("command: {}\n", verdict.command);
+  fmt::print("risk: {}\n", safety::risk_name(verdict.risk));
+  fmt::print("blocked: {}\n", verdict.blocked ? "yes" : "no");
+  for (const safety::RuleMatch& match : verdict.rules) {
+    fmt::print("  [{}] {}: {}\n", match.id, safety::risk_name(match.risk), match.reason);
+  }
+}
+
+void print_json(const SafetyVerdict& verdict, SafetyLevel level) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const safety::RuleMatch& match : verdict.rules) {
+    rules.push_back({{"id", match.id},
+                     {"risk", safety::risk_name(match.risk)},
+                     {"reason", match.reason}});
+  }
+  const nlohmann::json out = {{"command", verdict.command},
+                              {"risk", safety::risk_name(verdict.risk)},
+                              {"blocked", verdict.blocked},
+                              {"needs_confirmation", verdict.needs_confirmation},
+                              {"safety_level", safety::safety_level_name(level)},
+                              {"rules", rules}};
+  // Invalid UTF-8 in the command must not abort the dump: replace it instead.
+  fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void run_check(const CheckOptions& options, const std::vector<std::string>& words,
+               CliContext& context) {
+  if (words.empty()) {
+    fmt::print(stderr, "cmdai: error: check needs a command, e.g. cmdai check -- rm -rf /tmp/x\n");
+    context.exit_code = kExitUsage;
+    return;
+  }
+  std::string error;
+  const std::optional<SafetyLevel> level = resolve_level(options.safety, &error);
+  if (!level) {
+    fmt::print(stderr, "cmdai: error: {}\n", error);
+    context.exit_code = kExitUsage;
+    return;
+  }
+  // Several words are joined with spaces; quote the command as one argument to keep its quoting.
+  std::string command;
+  for (const std::string& word : words) command += (command.empty() ? "" : " ") + word;
+  const SafetyVerdict verdict = safety::check_command(command, *level);
+  if (options.json) {
+    print_json(verdict, *level);
+  } else {
+    print_plain(verdict);
+  }
+  context.exit_code = kExitOk;
+}
+
+void setup_check_command(CLI::App& app, CliContext& context) {
+  static CheckOptions options;
+  CLI::App* check = app.add_subcommand(
+      "check", "Rate a shell command's risk without running it (exit 0 whatever the verdict)");
+  check->add_flag("--json", options.json, "print one JSON object");
+  check->add_option("--safety", options.safety,
+                    "safety level: strict, moderate or permissive (default: $CMDAI_SAFETY, "
+                    "else moderate)")
+      ->check(CLI::IsMember({"strict", "moderate", "permissive"}));
+  check->add_option("command", options.words, "the command to rate");
+  // From the first word of the command on, nothing is read as a cmdai option, so
+  // `cmdai check rm -rf /tmp/x` works without `--` (and with it).
+  check->positionals_at_end();
+  check->callback([&context] { run_check(options, options.words, context); });
+}
+
+CMDAI_REGISTER_COMMAND(setup_check_command);
+
+}  // namespace
+}  // namespace cmdai::cli

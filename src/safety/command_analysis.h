@@ -1,0 +1,17 @@
+// Command analysis: from a command line to every program it would run, with wrappers (sudo, env,
+// xargs, find -exec, bash -c, eval, ssh, ...) peeled and nested command strings followed.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "safety/invocation.h"
+
+namespace cmdai::safety {
+
+// Never fails: a line (or nested string) that cannot be parsed yields an Invocation whose
+// parse_error says why, so the rules can rate it. Nesting is followed 12 levels deep and at most
+// 4096 invocations are returned; beyond that a parse_error invocation says the line was cut.
+std::vector<Invocation> analyze_command_line(std::string_view line);
+
+}  // namespace cmdai::safety

@@ -1,0 +1,982 @@
+#include "safety/rules.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <string>
+
+#include "safety/arg_scan.h"
+#include "safety/effects.h"
+#include "safety/paths.h"
+
+namespace cmdai::safety {
+namespace {
+
+using R = RiskLevel;
+
+bool is_any(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool program_is(const Invocation& inv, std::initializer_list<std::string_view> names) {
+  return is_any(inv.program, names);
+}
+
+bool has_arg(const Invocation& inv, std::string_view arg) {
+  return std::find(inv.args.begin(), inv.args.end(), arg) != inv.args.end();
+}
+
+bool is_shell(std::string_view program) {
+  return is_any(program, {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh",
+                          "tcsh", "yash", "rbash"});
+}
+
+bool is_interpreter(std::string_view program) {
+  return is_any(program, {"python", "python2", "python3", "perl", "ruby", "node", "nodejs",
+                          "php", "lua", "pwsh"});
+}
+
+std::string to_upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string joined_args(const Invocation& inv) {
+  std::string joined;
+  for (const std::string& arg : inv.args) joined += arg + " ";
+  return joined;
+}
+
+// The first operand, i.e. a subcommand such as `git push` or `systemctl stop`.
+std::string first_operand(const Invocation& inv, std::string_view value_shorts = {},
+                          const std::vector<std::string_view>& value_longs = {}) {
+  const ScannedArgs scanned = scan_args(inv.args, value_shorts, value_longs, true);
+  return scanned.operands.empty() ? std::string() : scanned.operands[0];
+}
+
+// ---- rm ----
+
+bool rm_recursive(const Invocation& inv) {
+  if (inv.program != "rm") return false;
+  const ScannedArgs scanned = scan_args(inv.args);
+  return scanned.has('r') || scanned.has('R') || scanned.has_long("recursive");
+}
+
+bool rm_recursive_hits(const Invocation& inv, TreeClass wanted) {
+  if (!rm_recursive(inv)) return false;
+  for (const std::string& target : scan_args(inv.args).operands) {
+    if (classify_tree(target) == wanted) return true;
+  }
+  return false;
+}
+
+// ---- chmod / chown ----
+
+struct PermView {
+  bool recursive = false;
+  std::string mode;  // chmod only
+  std::vector<std::string> targets;
+};
+
+std::optional<PermView> perm_view(const Invocation& inv) {
+  if (!program_is(inv, {"chmod", "chown", "chgrp"})) return std::nullopt;
+  std::vector<std::string> args;
+  std::vector<std::string> modes;
+  for (const std::string& arg : inv.args) {
+    // `chmod -w file`: a symbolic mode that looks like an option.
+    if (inv.program == "chmod" && arg.size() > 1 && arg[0] == '-' &&
+        arg.find_first_not_of("rwxXst", 1) == std::string::npos) {
+      modes.push_back(arg);
+    } else {
+      args.push_back(arg);
+    }
+  }
+  const ScannedArgs scanned = scan_args(args, "", {"reference", "from"});
+  PermView view;
+  view.recursive = scanned.has('R') || scanned.has_long("recursive");
+  view.targets = scanned.operands;
+  const bool has_reference = scanned.value("reference") != nullptr;
+  if (!modes.empty()) {
+    view.mode = modes[0];
+  } else if (!has_reference && !view.targets.empty()) {
+    if (inv.program == "chmod") view.mode = view.targets.front();
+    view.targets.erase(view.targets.begin());
+  }
+  return view;
+}
+
+bool perm_hits(const Invocation& inv, bool (*test)(const std::string&), bool need_recursive) {
+  const std::optional<PermView> view = perm_view(inv);
+  if (!view || (need_recursive && !view->recursive)) return false;
+  return std::any_of(view->targets.begin(), view->targets.end(), test);
+}
+
+bool mode_is_world_writable(const std::string& mode) {
+  if (!mode.empty() && mode.find_first_not_of("01234567") == std::string::npos) {
+    return ((mode.back() - '0') & 2) != 0;
+  }
+  size_t start = 0;
+  while (start <= mode.size()) {
+    size_t end = mode.find(',', start);
+    if (end == std::string::npos) end = mode.size();
+    const std::string clause = mode.substr(start, end - start);
+    const size_t op = clause.find_first_of("+=");
+    if (op != std::string::npos) {
+      const std::string who = clause.substr(0, op);
+      const bool others = who.find_first_of("oa") != std::string::npos;
+      if (others && clause.find('w', op) != std::string::npos) return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+bool mode_sets_setuid(const std::string& mode) {
+  if (mode.size() == 4 && mode.find_first_not_of("01234567") == std::string::npos) {
+    return ((mode[0] - '0') & 6) != 0;
+  }
+  const size_t op = mode.find_first_of("+=");
+  return op != std::string::npos && mode.find('s', op) != std::string::npos;
+}
+
+bool tree_is_root_or_system(const std::string& path) {
+  const TreeClass tree = classify_tree(path);
+  return tree == TreeClass::kRoot || tree == TreeClass::kSystemDir;
+}
+
+// ---- paths written ----
+
+bool writes_any(const Invocation& inv, bool (*test)(std::string_view)) {
+  for (const std::string& path : written_paths(inv)) {
+    if (test(path)) return true;
+  }
+  return false;
+}
+
+bool writes_or_destroys_any(const Invocation& inv, bool (*test)(std::string_view)) {
+  if (writes_any(inv, test)) return true;
+  for (const std::string& path : destroyed_paths(inv)) {
+    if (test(path)) return true;
+  }
+  return false;
+}
+
+// ---- subcommand helpers ----
+
+std::string git_subcommand(const Invocation& inv) {
+  if (inv.program != "git") return "";
+  return first_operand(inv, "Cc", {"git-dir", "work-tree", "namespace", "exec-path"});
+}
+
+ScannedArgs git_args(const Invocation& inv) { return scan_args(inv.args, "Cc", {}); }
+
+bool git_is(const Invocation& inv, std::string_view subcommand) {
+  return git_subcommand(inv) == subcommand;
+}
+
+std::vector<std::string> operands_of(const Invocation& inv) {
+  return scan_args(inv.args).operands;
+}
+
+bool operands_start_with(const Invocation& inv, std::initializer_list<std::string_view> words) {
+  const std::vector<std::string> operands = operands_of(inv);
+  size_t i = 0;
+  for (std::string_view word : words) {
+    if (i >= operands.size() || operands[i] != word) return false;
+    ++i;
+  }
+  return true;
+}
+
+bool is_container_tool(const Invocation& inv) { return program_is(inv, {"docker", "podman"}); }
+
+bool systemctl_verb_on(const Invocation& inv, std::initializer_list<std::string_view> verbs,
+                       std::initializer_list<std::string_view> units) {
+  std::vector<std::string> operands;
+  if (inv.program == "systemctl") {
+    operands = operands_of(inv);
+  } else if (inv.program == "service" && inv.args.size() >= 2) {
+    operands = {inv.args[1], inv.args[0]};  // `service ufw stop` reads as `systemctl stop ufw`
+  } else {
+    return false;
+  }
+  if (operands.empty() || !is_any(operands[0], verbs)) return false;
+  for (size_t i = 1; i < operands.size(); ++i) {
+    std::string unit = operands[i];
+    if (unit.size() > 8 && unit.substr(unit.size() - 8) == ".service") {
+      unit.resize(unit.size() - 8);
+    }
+    if (is_any(unit, units)) return true;
+  }
+  return false;
+}
+
+bool inline_code_has(const Invocation& inv, std::initializer_list<std::string_view> needles) {
+  if (!is_interpreter(inv.program)) return false;
+  const std::string code = joined_args(inv);
+  for (std::string_view needle : needles) {
+    if (code.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool assigns(const std::string& text, std::string_view name, bool only_empty_or_zero) {
+  if (text.rfind(std::string(name) + "=", 0) != 0) return false;
+  if (!only_empty_or_zero) return true;
+  const std::string value = text.substr(name.size() + 1);
+  return value.empty() || value == "0" || value == "/dev/null";
+}
+
+bool tampers_history_variables(const Invocation& inv) {
+  std::vector<std::string> texts = inv.assignments;
+  if (program_is(inv, {"export", "declare", "typeset", "local", "readonly"})) {
+    texts.insert(texts.end(), inv.args.begin(), inv.args.end());
+  }
+  for (const std::string& text : texts) {
+    if (assigns(text, "HISTFILE", true) || assigns(text, "HISTSIZE", true) ||
+        assigns(text, "HISTFILESIZE", true) || assigns(text, "SAVEHIST", true)) {
+      return true;
+    }
+  }
+  if (inv.program == "unset") {
+    for (const std::string& arg : inv.args) {
+      if (is_any(arg, {"HISTFILE", "HISTSIZE", "HISTFILESIZE"})) return true;
+    }
+  }
+  return false;
+}
+
+bool kills_everything(const Invocation& inv) {
+  if (inv.program == "killall5") return true;
+  if (inv.program != "kill") return false;
+  bool signal_seen = false;
+  for (size_t i = 0; i < inv.args.size(); ++i) {
+    const std::string& arg = inv.args[i];
+    if (arg == "-s" || arg == "-n") {
+      ++i;
+      signal_seen = true;
+      continue;
+    }
+    if (arg == "--") {
+      signal_seen = true;
+      continue;
+    }
+    if (arg.size() > 1 && arg[0] == '-' && !signal_seen) {
+      signal_seen = true;  // -9, -KILL, -SIGTERM: the signal, not a pid
+      continue;
+    }
+    if (arg == "-1" || arg == "1") return true;
+    signal_seen = true;
+  }
+  return false;
+}
+
+bool partitions_disk(const Invocation& inv) {
+  if (!program_is(inv, {"fdisk", "gdisk", "cfdisk", "cgdisk", "sfdisk", "parted", "sgdisk"})) {
+    return false;
+  }
+  const ScannedArgs scanned = scan_args(inv.args);
+  if (scanned.has('l') || scanned.has_long("list") || scanned.has('p') ||
+      scanned.has_long("print") || scanned.has_long("version") || scanned.has_long("help")) {
+    return false;
+  }
+  const std::vector<std::string>& operands = scanned.operands;
+  return std::find(operands.begin(), operands.end(), "print") == operands.end();
+}
+
+bool wipes_disk(const Invocation& inv) {
+  const ScannedArgs scanned = scan_args(inv.args, "o", {"offset"});
+  if (inv.program == "wipefs") return scanned.has('a') || scanned.has_long("all") || scanned.value("o");
+  if (inv.program == "blkdiscard") return true;
+  if (inv.program == "sgdisk") {
+    return scanned.has('Z') || scanned.has('z') || scanned.has('o') ||
+           scanned.has_long("zap-all") || scanned.has_long("zap") || scanned.has_long("clear");
+  }
+  if (inv.program == "sfdisk") return scanned.has_long("delete");
+  if (inv.program == "parted") {
+    for (const std::string& op : scanned.operands) {
+      if (is_any(op, {"mklabel", "mktable", "rm"})) return true;
+    }
+  }
+  if (inv.program == "cryptsetup") {
+    for (const std::string& op : scanned.operands) {
+      if (is_any(op, {"luksFormat", "erase", "luksErase"})) return true;
+    }
+  }
+  if (inv.program == "hdparm") {
+    return scanned.has_long("security-erase") || scanned.has_long("security-erase-enhanced");
+  }
+  if (inv.program == "nvme") return operands_start_with(inv, {"format"}) ||
+                                    operands_start_with(inv, {"sanitize"});
+  if (inv.program == "mdadm") return scanned.has_long("zero-superblock");
+  return false;
+}
+
+bool is_mkfs(const Invocation& inv) {
+  return inv.program.rfind("mkfs", 0) == 0 ||
+         program_is(inv, {"mke2fs", "mkswap", "mkntfs", "mkdosfs", "mkexfatfs", "newfs",
+                          "mkfs.ext4"});
+}
+
+bool mv_moves_tree(const Invocation& inv) {
+  if (inv.program != "mv") return false;
+  for (const std::string& source : destroyed_paths(inv)) {
+    const TreeClass tree = classify_tree(source);
+    if (tree == TreeClass::kRoot || tree == TreeClass::kSystemDir || tree == TreeClass::kHome) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_download_to_file(const Invocation& inv) {
+  if (inv.program == "curl") {
+    const ScannedArgs scanned = scan_args(inv.args, "oHdXAeuTrwKxEF", {"output", "header", "data"});
+    return scanned.has('O') || scanned.has_long("remote-name") ||
+           scanned.has_long("remote-name-all") || !written_paths(inv).empty();
+  }
+  if (inv.program == "wget") {
+    const ScannedArgs scanned = scan_args(inv.args, "OPaoU", {"output-document"});
+    if (scanned.has_long("spider")) return false;
+    const std::string* output = scanned.value("O");
+    if (!output) output = scanned.value("output-document");
+    return !output || (*output != "-" && !is_harmless_sink(*output));
+  }
+  return program_is(inv, {"aria2c", "scp", "rsync", "sftp"});
+}
+
+bool changes_packages(const Invocation& inv) {
+  const std::string sub = first_operand(inv);
+  if (program_is(inv, {"apt", "apt-get", "aptitude", "dnf", "yum", "zypper", "apk", "brew",
+                       "snap", "flatpak", "port", "pkg", "conda", "mamba", "pipx", "gem",
+                       "cargo", "go", "yarn", "pnpm", "nix-env", "choco", "winget"})) {
+    return is_any(sub, {"install", "remove", "purge", "autoremove", "upgrade", "dist-upgrade",
+                        "full-upgrade", "uninstall", "add", "del", "update", "reinstall",
+                        "erase", "in", "rm", "refresh", "global"});
+  }
+  if (program_is(inv, {"pip", "pip3", "npm"})) {
+    return is_any(sub, {"install", "uninstall", "i", "ci", "remove", "rm", "update", "upgrade",
+                        "un", "link", "unlink"});
+  }
+  if (inv.program == "pacman" || inv.program == "yay" || inv.program == "paru") {
+    const ScannedArgs scanned = scan_args(inv.args);
+    return scanned.has('S') || scanned.has('R') || scanned.has('U');
+  }
+  if (inv.program == "dpkg") {
+    const ScannedArgs scanned = scan_args(inv.args);
+    return scanned.has('i') || scanned.has('r') || scanned.has('P') ||
+           scanned.has_long("install") || scanned.has_long("remove") || scanned.has_long("purge");
+  }
+  if (inv.program == "rpm") {
+    const ScannedArgs scanned = scan_args(inv.args);
+    return scanned.has('i') || scanned.has('U') || scanned.has('e') || scanned.has('F');
+  }
+  return false;
+}
+
+bool is_firewall_teardown(const Invocation& inv) {
+  if (inv.program == "ufw") return is_any(first_operand(inv), {"disable", "reset"});
+  if (program_is(inv, {"iptables", "ip6tables", "iptables-legacy", "iptables-nft"})) {
+    const ScannedArgs scanned = scan_args(inv.args, "tPjsdiopAIDRNE", {"table", "policy"});
+    if (scanned.has('F') || scanned.has('X') || scanned.has_long("flush") ||
+        scanned.has_long("delete-chain")) {
+      return true;
+    }
+    const std::string* policy = scanned.value("P");
+    return policy && has_arg(inv, "ACCEPT");
+  }
+  if (inv.program == "nft") {
+    return operands_start_with(inv, {"flush", "ruleset"}) ||
+           operands_start_with(inv, {"delete", "table"});
+  }
+  if (inv.program == "pfctl") return has_arg(inv, "-d");
+  return systemctl_verb_on(inv, {"stop", "disable", "mask", "kill"},
+                           {"firewalld", "ufw", "nftables", "iptables", "ip6tables",
+                            "netfilter-persistent"});
+}
+
+bool changes_firewall_rules(const Invocation& inv) {
+  if (program_is(inv, {"iptables", "ip6tables", "iptables-legacy", "iptables-nft"})) {
+    const ScannedArgs scanned = scan_args(inv.args, "tjsdiop", {"table"});
+    return scanned.has('A') || scanned.has('I') || scanned.has('D') || scanned.has('R') ||
+           scanned.has('N') || scanned.has('E') || scanned.has('P') || scanned.has('Z') ||
+           scanned.has_long("append") || scanned.has_long("insert") || scanned.has_long("delete");
+  }
+  if (program_is(inv, {"iptables-restore", "ip6tables-restore"})) return true;
+  if (inv.program == "nft") {
+    return is_any(first_operand(inv), {"add", "insert", "delete", "replace", "flush", "create",
+                                       "destroy", "-f"}) ||
+           has_arg(inv, "-f");
+  }
+  return false;
+}
+
+bool container_prunes_data(const Invocation& inv) {
+  if (!is_container_tool(inv) && inv.program != "docker-compose") return false;
+  const ScannedArgs scanned = scan_args(inv.args, "f", {"filter"});
+  const bool all = scanned.has('a') || scanned.has_long("all");
+  if (operands_start_with(inv, {"system", "prune"})) return all || scanned.has_long("volumes");
+  if (operands_start_with(inv, {"volume", "prune"}) || operands_start_with(inv, {"volume", "rm"})) {
+    return true;
+  }
+  const bool down = operands_start_with(inv, {"compose", "down"}) ||
+                    (inv.program == "docker-compose" && operands_start_with(inv, {"down"}));
+  return down && (scanned.has('v') || scanned.has_long("volumes"));
+}
+
+bool container_privileged(const Invocation& inv) {
+  if (!is_container_tool(inv) || !is_any(first_operand(inv), {"run", "create", "exec"})) {
+    return false;
+  }
+  for (size_t i = 0; i < inv.args.size(); ++i) {
+    const std::string& arg = inv.args[i];
+    if (arg == "--privileged" || arg == "--pid=host") return true;
+    const bool volume_flag = arg == "-v" || arg == "--volume";
+    const std::string mount = volume_flag && i + 1 < inv.args.size() ? inv.args[i + 1]
+                              : arg.rfind("--volume=", 0) == 0      ? arg.substr(9)
+                                                                    : "";
+    if (mount.rfind("/:", 0) == 0) return true;
+  }
+  return false;
+}
+
+bool container_mutates(const Invocation& inv) {
+  if (!is_container_tool(inv) && inv.program != "docker-compose") return false;
+  const std::vector<std::string> operands = operands_of(inv);
+  if (operands.empty()) return false;
+  const std::string& sub = operands[0];
+  if (is_any(sub, {"rm", "rmi", "stop", "kill", "run", "exec", "restart", "create", "prune",
+                   "down", "up", "pause", "build", "push", "load", "import", "commit", "cp",
+                   "update"})) {
+    return true;
+  }
+  const std::string action = operands.size() >= 2 ? operands[1] : "";
+  return is_any(action, {"prune", "rm", "remove", "stop", "down", "up", "kill", "restart"});
+}
+
+bool edits_in_place(const Invocation& inv) {
+  if (inv.program == "sed") {
+    const ScannedArgs scanned = scan_args(inv.args, "efl", {"expression", "file"});
+    return scanned.has('i') || scanned.has_long("in-place") || scanned.value("in-place");
+  }
+  if (inv.program == "perl") return scan_args(inv.args, "eE", {}).has('i');
+  return false;
+}
+
+bool truncates_to_empty(const Invocation& inv) {
+  if (inv.program == "truncate") {
+    const ScannedArgs scanned = scan_args(inv.args, "sr", {"size", "reference"});
+    const std::string* size = scanned.value("s");
+    if (!size) size = scanned.value("size");
+    return size && (*size == "0" || *size == "0K" || *size == "0M");
+  }
+  if (inv.program == "cp") {
+    const std::vector<std::string> operands = scan_args(inv.args).operands;
+    return operands.size() == 2 && operands[0] == "/dev/null" && !is_harmless_sink(operands[1]);
+  }
+  // `> file`, `: > file`, `cat /dev/null > file`, `echo -n > file`: empty output into a file.
+  const bool empty_output =
+      inv.program.empty() || (program_is(inv, {":", "true", "false"}) && inv.args.empty()) ||
+      (inv.program == "cat" && inv.args == std::vector<std::string>{"/dev/null"}) ||
+      (inv.program == "echo" && inv.args == std::vector<std::string>{"-n"});
+  if (!empty_output) return false;
+  for (const RedirectionTarget& redirection : inv.redirections) {
+    if ((redirection.op == ">" || redirection.op == ">|" || redirection.op == "&>") &&
+        !redirection.target.empty() && !is_harmless_sink(redirection.target)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool opens_root_shell(const Invocation& inv) {
+  if (program_is(inv, {"sudo", "doas", "pkexec"})) {
+    if (inv.args.empty()) return inv.program != "sudo";
+    const ScannedArgs scanned = scan_args(inv.args, "ugC", {"user"});
+    return scanned.has('i') || scanned.has('s') || scanned.has_long("login") ||
+           scanned.has_long("shell");
+  }
+  if (inv.program == "su") return true;
+  return inv.elevated && is_shell(inv.program) && inv.args.empty() && inv.redirections.empty() &&
+         !inv.stdin_opaque_pipe;
+}
+
+bool adds_admin_group(const Invocation& inv) {
+  if (!program_is(inv, {"usermod", "gpasswd", "adduser", "addgroup"})) return false;
+  for (const std::string& arg : inv.args) {
+    for (std::string_view group : {"sudo", "wheel", "root", "admin", "adm", "docker"}) {
+      if (arg == group || arg.find(std::string(group) + ",") == 0 ||
+          arg.find("," + std::string(group)) != std::string::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool destructive_sql(const Invocation& inv) {
+  if (program_is(inv, {"dropdb", "dropuser"})) return true;
+  if (!program_is(inv, {"mysql", "psql", "sqlite3", "redis-cli", "mongo", "mongosh",
+                        "clickhouse-client", "mysqladmin", "mariadb"})) {
+    return false;
+  }
+  const std::string text = to_upper(joined_args(inv));
+  for (std::string_view needle : {"DROP DATABASE", "DROP TABLE", "DROP SCHEMA", "TRUNCATE",
+                                  "FLUSHALL", "FLUSHDB", "DROPDATABASE", "DROP "}) {
+    if (text.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool powers_off(const Invocation& inv) {
+  if (program_is(inv, {"shutdown"})) return !has_arg(inv, "-c");
+  if (program_is(inv, {"reboot", "halt", "poweroff", "kexec"})) return true;
+  if (program_is(inv, {"init", "telinit"})) return has_arg(inv, "0") || has_arg(inv, "6");
+  if (inv.program == "systemctl") {
+    return is_any(first_operand(inv), {"poweroff", "reboot", "halt", "kexec", "emergency",
+                                       "rescue", "soft-reboot"});
+  }
+  return false;
+}
+
+bool disables_mac(const Invocation& inv) {
+  if (inv.program == "setenforce") return has_arg(inv, "0") || has_arg(inv, "Permissive");
+  if (program_is(inv, {"aa-teardown", "aa-disable", "aa-complain"})) return true;
+  return systemctl_verb_on(inv, {"stop", "disable", "mask", "kill"}, {"apparmor", "selinux"});
+}
+
+bool is_remote_shell(const Invocation& inv) {
+  for (const RedirectionTarget& redirection : inv.redirections) {
+    if (redirection.target.rfind("/dev/tcp/", 0) == 0 ||
+        redirection.target.rfind("/dev/udp/", 0) == 0) {
+      return true;
+    }
+  }
+  if (!program_is(inv, {"nc", "ncat", "netcat", "nc.traditional", "socat"})) return false;
+  if (inv.program == "socat") {
+    return joined_args(inv).find("EXEC:") != std::string::npos ||
+           joined_args(inv).find("SYSTEM:") != std::string::npos;
+  }
+  const ScannedArgs scanned = scan_args(inv.args, "ecpswi", {"exec", "sh-exec"});
+  return scanned.value("e") || scanned.value("c") || scanned.value("exec") ||
+         scanned.value("sh-exec");
+}
+
+const std::vector<Rule>& build_table() {
+  static const std::vector<Rule> table = {
+      // ---- Parsing ----
+      {"parse.unparseable", R::kHigh, "parse",
+       "cannot parse the command (unbalanced quotes or brackets?), so it cannot be checked",
+       [](const Invocation& inv) { return !inv.parse_error.empty(); }},
+
+      // ---- Deleting trees ----
+      {"fs.rm_no_preserve_root", R::kCritical, "fs.rm",
+       "--no-preserve-root turns off rm's guard against deleting /",
+       [](const Invocation& inv) {
+         return inv.program == "rm" && scan_args(inv.args).has_long("no-preserve-root");
+       }},
+      {"fs.rm_recursive_root", R::kCritical, "fs.rm",
+       "recursively deletes the root filesystem",
+       [](const Invocation& inv) { return rm_recursive_hits(inv, TreeClass::kRoot); }},
+      {"fs.rm_recursive_home", R::kCritical, "fs.rm",
+       "recursively deletes a home directory",
+       [](const Invocation& inv) { return rm_recursive_hits(inv, TreeClass::kHome); }},
+      {"fs.rm_recursive_system_dir", R::kCritical, "fs.rm",
+       "recursively deletes a system directory",
+       [](const Invocation& inv) { return rm_recursive_hits(inv, TreeClass::kSystemDir); }},
+      {"fs.rm_recursive_cwd_all", R::kCritical, "fs.rm",
+       "recursively deletes everything in the current or a parent directory",
+       [](const Invocation& inv) { return rm_recursive_hits(inv, TreeClass::kCwdAll); }},
+      {"fs.rm_recursive", R::kHigh, "fs.rm", "recursively deletes a directory tree",
+       [](const Invocation& inv) { return rm_recursive(inv); }},
+      {"fs.rm_system_files", R::kHigh, "fs.rm", "deletes files from a system directory",
+       [](const Invocation& inv) {
+         if (!program_is(inv, {"rm", "unlink"})) return false;
+         for (const std::string& target : operands_of(inv)) {
+           const TreeClass tree = classify_tree(target);
+           if (is_system_path(target) || tree == TreeClass::kRoot ||
+               tree == TreeClass::kSystemDir || tree == TreeClass::kHome) {
+             return true;
+           }
+         }
+         return false;
+       }},
+      {"fs.rm_files", R::kModerate, "fs.rm", "deletes files",
+       [](const Invocation& inv) { return program_is(inv, {"rm", "unlink"}); }},
+      {"fs.find_delete_everything", R::kCritical, "fs.find",
+       "find -delete with no filter over /, a home, a system or the current directory "
+       "deletes all of it",
+       [](const Invocation& inv) {
+         if (inv.program != "find") return false;
+         const FindExpression find = parse_find(inv.args);
+         return find.deletes && !find.filtered &&
+                std::any_of(find.roots.begin(), find.roots.end(), [](const std::string& root) {
+                  return classify_tree(root) != TreeClass::kOther;
+                });
+       }},
+      {"fs.find_delete_broad", R::kHigh, "fs.find",
+       "find -delete over /, a home or a system directory",
+       [](const Invocation& inv) {
+         if (inv.program != "find") return false;
+         const FindExpression find = parse_find(inv.args);
+         return find.deletes &&
+                std::any_of(find.roots.begin(), find.roots.end(), [](const std::string& root) {
+                  const TreeClass tree = classify_tree(root);
+                  return tree == TreeClass::kRoot || tree == TreeClass::kSystemDir ||
+                         tree == TreeClass::kHome || is_system_path(root);
+                });
+       }},
+      {"fs.find_delete", R::kModerate, "fs.find", "find -delete removes every file it matches",
+       [](const Invocation& inv) { return inv.program == "find" && parse_find(inv.args).deletes; }},
+
+      // ---- Disks ----
+      {"disk.write_device", R::kCritical, "disk.write",
+       "writes directly onto a disk device, destroying its filesystem",
+       [](const Invocation& inv) { return writes_any(inv, is_block_device); }},
+      {"disk.mkfs", R::kCritical, "disk.format", "creates a filesystem, erasing the device",
+       [](const Invocation& inv) { return is_mkfs(inv); }},
+      {"disk.wipe", R::kCritical, "disk.format",
+       "erases partition tables, filesystem signatures or the whole device",
+       [](const Invocation& inv) { return wipes_disk(inv); }},
+      {"disk.partition", R::kHigh, "disk.format", "edits a disk's partition table",
+       [](const Invocation& inv) { return partitions_disk(inv); }},
+      {"disk.volume_destroy", R::kHigh, "disk.format",
+       "destroys a logical volume, pool or subvolume and its data",
+       [](const Invocation& inv) {
+         if (program_is(inv, {"lvremove", "vgremove", "pvremove"})) return true;
+         if (program_is(inv, {"zfs", "zpool"})) {
+           return is_any(first_operand(inv), {"destroy", "labelclear"});
+         }
+         return inv.program == "btrfs" && operands_start_with(inv, {"subvolume", "delete"});
+       }},
+      {"disk.dd", R::kModerate, "disk.write", "dd copies raw bytes and overwrites its output",
+       [](const Invocation& inv) { return inv.program == "dd"; }},
+      {"fs.shred", R::kHigh, "fs.shred", "shred destroys file contents beyond recovery",
+       [](const Invocation& inv) { return inv.program == "shred"; }},
+
+      // ---- Processes and power ----
+      {"proc.fork_bomb", R::kCritical, "proc.fork",
+       "a fork bomb: the function spawns copies of itself until the machine stalls",
+       [](const Invocation& inv) {
+         return inv.spawns_itself || inline_code_has(inv, {"fork while fork", "while fork",
+                                                           "while(fork", "while (fork"});
+       }},
+      {"proc.kill_all", R::kCritical, "proc.kill", "kills every process (or init), taking the "
+       "system down",
+       [](const Invocation& inv) { return kills_everything(inv); }},
+      {"proc.kill", R::kModerate, "proc.kill", "terminates processes",
+       [](const Invocation& inv) {
+         return program_is(inv, {"kill", "pkill", "killall", "skill", "xkill"});
+       }},
+      {"sys.power", R::kHigh, "sys.power", "shuts down or reboots the machine",
+       [](const Invocation& inv) { return powers_off(inv); }},
+      {"proc.sysrq", R::kCritical, "sys.kernel",
+       "writing to /proc/sysrq-trigger can crash or reboot the machine at once",
+       [](const Invocation& inv) {
+         return writes_any(inv, [](std::string_view path) {
+           return normalize_path(path) == "/proc/sysrq-trigger";
+         });
+       }},
+      {"sys.kernel_write", R::kHigh, "sys.kernel", "changes kernel settings under /proc/sys or /sys",
+       [](const Invocation& inv) { return writes_any(inv, is_kernel_control); }},
+
+      // ---- System files ----
+      {"fs.credentials_write", R::kCritical, "fs.system",
+       "overwrites or removes a system account, password or sudo file",
+       [](const Invocation& inv) { return writes_or_destroys_any(inv, is_credential_file); }},
+      {"boot.overwrite", R::kCritical, "fs.system",
+       "overwrites or removes boot loader or kernel files",
+       [](const Invocation& inv) { return writes_or_destroys_any(inv, is_boot_path); }},
+      {"fs.system_write", R::kHigh, "fs.system", "writes into a system directory",
+       [](const Invocation& inv) { return writes_any(inv, is_system_path); }},
+      {"fs.mv_system_tree", R::kCritical, "fs.mv", "moves /, a home or a system directory away",
+       [](const Invocation& inv) { return mv_moves_tree(inv); }},
+      {"fs.mv_to_dev_null", R::kHigh, "fs.mv",
+       "mv onto /dev/null replaces the device node and loses the file",
+       [](const Invocation& inv) {
+         const std::vector<std::string> operands = operands_of(inv);
+         return inv.program == "mv" && !operands.empty() &&
+                normalize_path(operands.back()).rfind("/dev/", 0) == 0;
+       }},
+      {"fs.mv", R::kModerate, "fs.mv", "moves or renames files, replacing any existing target",
+       [](const Invocation& inv) { return inv.program == "mv"; }},
+      {"fs.cp_force", R::kModerate, "fs.cp", "cp --force overwrites existing files",
+       [](const Invocation& inv) {
+         if (inv.program != "cp") return false;
+         const ScannedArgs scanned = scan_args(inv.args, "tS", {"target-directory", "suffix"});
+         return scanned.has('f') || scanned.has_long("force") ||
+                scanned.has_long("remove-destination");
+       }},
+      {"fs.truncate_empty", R::kHigh, "fs.truncate", "empties a file, destroying its content",
+       [](const Invocation& inv) { return truncates_to_empty(inv); }},
+      {"fs.truncate", R::kModerate, "fs.truncate", "changes a file's size, cutting off content",
+       [](const Invocation& inv) { return inv.program == "truncate"; }},
+      {"fs.overwrite_redirect", R::kModerate, "fs.redirect",
+       "output redirection overwrites or appends to a file",
+       [](const Invocation& inv) { return !redirected_files(inv).empty(); }},
+      {"fs.edit_in_place", R::kModerate, "fs.edit", "edits files in place",
+       [](const Invocation& inv) { return edits_in_place(inv); }},
+
+      // ---- Permissions ----
+      {"perm.recursive_system", R::kCritical, "perm",
+       "recursively changes permissions or ownership of / or a system directory",
+       [](const Invocation& inv) { return perm_hits(inv, tree_is_root_or_system, true); }},
+      {"perm.world_writable_recursive", R::kHigh, "perm",
+       "makes a whole directory tree writable by every user",
+       [](const Invocation& inv) {
+         const std::optional<PermView> view = perm_view(inv);
+         return view && view->recursive && mode_is_world_writable(view->mode);
+       }},
+      {"perm.setuid", R::kHigh, "perm", "sets the setuid/setgid bit, a privilege escalation path",
+       [](const Invocation& inv) {
+         const std::optional<PermView> view = perm_view(inv);
+         return view && inv.program == "chmod" && mode_sets_setuid(view->mode);
+       }},
+      {"perm.system_files", R::kHigh, "perm",
+       "changes permissions or ownership of system files",
+       [](const Invocation& inv) {
+         return perm_hits(inv, [](const std::string& path) {
+           return is_system_path(path) || tree_is_root_or_system(path);
+         }, false);
+       }},
+      {"perm.change", R::kModerate, "perm", "changes file permissions or ownership",
+       [](const Invocation& inv) { return program_is(inv, {"chmod", "chown", "chgrp"}); }},
+
+      // ---- Code from elsewhere ----
+      {"net.pipe_to_shell", R::kCritical, "exec.stdin",
+       "pipes a download straight into a shell or interpreter, running unseen code",
+       [](const Invocation& inv) {
+         return (is_shell(inv.program) || is_interpreter(inv.program)) && inv.stdin_from_download;
+       }},
+      {"net.exec_download", R::kCritical, "exec.remote",
+       "runs code fetched from the network without showing it",
+       [](const Invocation& inv) {
+         const bool runs_operand = is_shell(inv.program) || is_interpreter(inv.program) ||
+                                   program_is(inv, {"source", ".", "eval"});
+         return inv.program_from_download || (runs_operand && inv.operand_from_download);
+       }},
+      {"net.remote_shell", R::kHigh, "exec.remote",
+       "connects a shell to a network socket (a reverse or bind shell)",
+       [](const Invocation& inv) { return is_remote_shell(inv); }},
+      {"exec.pipe_to_shell", R::kHigh, "exec.stdin",
+       "pipes generated text into a shell, so what runs cannot be checked",
+       [](const Invocation& inv) {
+         return (is_shell(inv.program) || is_interpreter(inv.program)) && inv.stdin_opaque_pipe;
+       }},
+      {"exec.dynamic_command", R::kHigh, "exec.dynamic",
+       "the program to run comes from a command substitution, so it cannot be checked",
+       [](const Invocation& inv) { return inv.program_from_substitution; }},
+      {"exec.variable_command", R::kModerate, "exec.dynamic",
+       "the program to run comes from a variable, so it cannot be checked",
+       [](const Invocation& inv) { return inv.program_dynamic; }},
+      {"exec.inline_code_destructive", R::kHigh, "exec.inline",
+       "inline script code deletes files or runs shell commands",
+       [](const Invocation& inv) {
+         return inline_code_has(inv, {"rmtree", "rm -rf", "rm -r ", "os.remove", "os.unlink",
+                                      "unlink(", "os.system", "subprocess", "system(",
+                                      "child_process", "mkfs"});
+       }},
+
+      // ---- Privilege and accounts ----
+      {"priv.root_shell", R::kHigh, "priv", "opens an interactive root shell",
+       [](const Invocation& inv) { return opens_root_shell(inv); }},
+      {"priv.sudo", R::kModerate, "priv", "runs with root privileges",
+       [](const Invocation& inv) {
+         // `sudo -l` or `sudo -v` alone only queries sudo itself.
+         return inv.elevated || inv.program == "sudoedit" ||
+                (program_is(inv, {"sudo", "doas", "pkexec"}) && opens_root_shell(inv));
+       }},
+      {"acct.password", R::kHigh, "acct", "changes account passwords",
+       [](const Invocation& inv) {
+         if (program_is(inv, {"passwd", "chpasswd"})) return !has_arg(inv, "-S");
+         return inv.program == "usermod" &&
+                (has_arg(inv, "-p") || has_arg(inv, "--password"));
+       }},
+      {"acct.delete", R::kHigh, "acct", "deletes a user account or group",
+       [](const Invocation& inv) {
+         return program_is(inv, {"userdel", "deluser", "groupdel", "delgroup"});
+       }},
+      {"acct.privilege", R::kHigh, "acct", "adds a user to an administrator group",
+       [](const Invocation& inv) { return adds_admin_group(inv); }},
+      {"acct.change", R::kModerate, "acct", "creates or changes user accounts",
+       [](const Invocation& inv) {
+         return program_is(inv, {"useradd", "adduser", "usermod", "groupadd", "addgroup",
+                                 "gpasswd", "chsh", "chage", "visudo"});
+       }},
+
+      // ---- Security controls ----
+      {"net.firewall_disable", R::kHigh, "net.firewall", "disables or flushes the firewall",
+       [](const Invocation& inv) { return is_firewall_teardown(inv); }},
+      {"net.firewall_change", R::kHigh, "net.firewall", "changes firewall rules",
+       [](const Invocation& inv) { return changes_firewall_rules(inv); }},
+      {"net.firewall_rule", R::kModerate, "net.firewall", "changes firewall rules",
+       [](const Invocation& inv) {
+         return inv.program == "ufw" &&
+                is_any(first_operand(inv), {"allow", "deny", "reject", "limit", "delete",
+                                            "insert", "enable", "default", "route"});
+       }},
+      {"sec.mac_disable", R::kHigh, "sec.mac", "turns off SELinux or AppArmor protection",
+       [](const Invocation& inv) { return disables_mac(inv); }},
+      {"sec.history_tamper", R::kHigh, "sec.history", "erases or disables the shell history",
+       [](const Invocation& inv) {
+         if (inv.program == "history") {
+           const ScannedArgs scanned = scan_args(inv.args, "d", {});
+           return scanned.has('c') || scanned.has('d') || scanned.has('w');
+         }
+         if (inv.program == "set" && has_arg(inv, "+o") && has_arg(inv, "history")) return true;
+         if (tampers_history_variables(inv)) return true;
+         if (writes_or_destroys_any(inv, is_history_file)) return true;
+         return inv.program == "ln" && !operands_of(inv).empty() &&
+                is_history_file(operands_of(inv).back());
+       }},
+      {"sched.crontab_remove", R::kHigh, "sched", "removes every cron job of the user",
+       [](const Invocation& inv) {
+         return inv.program == "crontab" && scan_args(inv.args, "u", {}).has('r');
+       }},
+
+      // ---- Version control, containers, clusters, databases ----
+      {"git.force_push", R::kHigh, "git", "force-push rewrites the remote branch's history",
+       [](const Invocation& inv) {
+         if (!git_is(inv, "push")) return false;
+         const ScannedArgs scanned = git_args(inv);
+         if (scanned.has('f') || scanned.has_long("force") || scanned.has_long("mirror")) {
+           return true;
+         }
+         return std::any_of(scanned.operands.begin() + 1, scanned.operands.end(),
+                            [](const std::string& ref) { return !ref.empty() && ref[0] == '+'; });
+       }},
+      {"git.reset_hard", R::kHigh, "git", "git reset --hard discards uncommitted work",
+       [](const Invocation& inv) {
+         return git_is(inv, "reset") && git_args(inv).has_long("hard");
+       }},
+      {"git.clean_force", R::kHigh, "git", "git clean -f deletes untracked files for good",
+       [](const Invocation& inv) {
+         if (!git_is(inv, "clean")) return false;
+         const ScannedArgs scanned = git_args(inv);
+         return (scanned.has('f') || scanned.has_long("force")) && !scanned.has('n') &&
+                !scanned.has_long("dry-run");
+       }},
+      {"git.history_rewrite", R::kHigh, "git", "rewrites or expires repository history",
+       [](const Invocation& inv) {
+         const std::string sub = git_subcommand(inv);
+         return sub == "filter-branch" || sub == "filter-repo" ||
+                (sub == "reflog" && has_arg(inv, "expire"));
+       }},
+      {"git.change", R::kModerate, "git", "changes the repository, working tree or remote",
+       [](const Invocation& inv) {
+         const std::string sub = git_subcommand(inv);
+         if (is_any(sub, {"commit", "checkout", "switch", "merge", "rebase", "pull", "push",
+                          "reset", "restore", "rm", "mv", "cherry-pick", "revert", "am", "apply",
+                          "gc", "prune", "clean"})) {
+           return true;
+         }
+         const ScannedArgs scanned = git_args(inv);
+         if (sub == "stash") {
+           return scanned.operands.size() < 2 ||
+                  !is_any(scanned.operands[1], {"list", "show", "create"});
+         }
+         if (sub == "branch") {
+           return scanned.has('d') || scanned.has('D') || scanned.has('m') || scanned.has('M') ||
+                  scanned.has_long("delete") || scanned.has_long("force");
+         }
+         return sub == "tag" && (scanned.has('d') || scanned.has_long("delete"));
+       }},
+      {"container.prune_data", R::kHigh, "container",
+       "deletes all unused containers, images or volumes, with their data",
+       [](const Invocation& inv) { return container_prunes_data(inv); }},
+      {"container.privileged", R::kHigh, "container",
+       "runs a container with full access to the host",
+       [](const Invocation& inv) { return container_privileged(inv); }},
+      {"container.change", R::kModerate, "container", "starts, stops or removes containers",
+       [](const Invocation& inv) { return container_mutates(inv); }},
+      {"k8s.delete", R::kHigh, "k8s", "deletes cluster resources",
+       [](const Invocation& inv) {
+         if (inv.program == "kubectl" || inv.program == "oc") {
+           return is_any(first_operand(inv, "ns", {"namespace", "context"}), {"delete", "drain"});
+         }
+         return inv.program == "helm" && is_any(first_operand(inv), {"uninstall", "delete"});
+       }},
+      {"k8s.change", R::kModerate, "k8s", "changes cluster resources",
+       [](const Invocation& inv) {
+         if (inv.program == "kubectl" || inv.program == "oc") {
+           return is_any(first_operand(inv, "ns", {"namespace", "context"}),
+                         {"apply", "create", "edit", "patch", "replace", "scale", "rollout",
+                          "cordon", "uncordon", "label", "annotate", "set", "exec", "taint"});
+         }
+         return inv.program == "helm" &&
+                is_any(first_operand(inv), {"install", "upgrade", "rollback"});
+       }},
+      {"db.destructive", R::kHigh, "db", "drops or empties a database",
+       [](const Invocation& inv) { return destructive_sql(inv); }},
+
+      // ---- Everyday changes ----
+      {"pkg.change", R::kModerate, "pkg", "installs, removes or upgrades software packages",
+       [](const Invocation& inv) { return changes_packages(inv); }},
+      {"svc.change", R::kModerate, "svc", "starts, stops or reconfigures system services",
+       [](const Invocation& inv) {
+         if (inv.program == "systemctl") {
+           return is_any(first_operand(inv), {"start", "stop", "restart", "reload", "enable",
+                                              "disable", "mask", "unmask", "kill", "isolate",
+                                              "daemon-reload", "try-restart", "reload-or-restart"});
+         }
+         if (inv.program == "service") return inv.args.size() >= 2;
+         return inv.program == "launchctl" &&
+                is_any(first_operand(inv), {"load", "unload", "bootout", "remove", "stop"});
+       }},
+      {"sys.mount", R::kModerate, "sys", "mounts, unmounts or changes swap",
+       [](const Invocation& inv) {
+         if (program_is(inv, {"mount"})) return !inv.args.empty();
+         return program_is(inv, {"umount", "swapoff", "swapon", "losetup", "fsck", "e2fsck"});
+       }},
+      {"sys.kernel_change", R::kModerate, "sys", "loads kernel modules or changes kernel settings",
+       [](const Invocation& inv) {
+         if (program_is(inv, {"modprobe", "insmod", "rmmod"})) return true;
+         return inv.program == "sysctl" &&
+                (has_arg(inv, "-w") || has_arg(inv, "-p") ||
+                 std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+                   return arg.find('=') != std::string::npos;
+                 }));
+       }},
+      {"sys.network_down", R::kModerate, "sys", "takes a network interface down",
+       [](const Invocation& inv) {
+         if (program_is(inv, {"ifdown"})) return true;
+         if (program_is(inv, {"ip", "ifconfig", "nmcli"})) {
+           return has_arg(inv, "down") || has_arg(inv, "off");
+         }
+         return false;
+       }},
+      {"net.download_to_file", R::kModerate, "net.download", "downloads files to disk",
+       [](const Invocation& inv) { return is_download_to_file(inv); }},
+      {"sched.crontab_replace", R::kModerate, "sched", "replaces or edits the user's crontab",
+       [](const Invocation& inv) {
+         return inv.program == "crontab" && !scan_args(inv.args, "u", {}).has('l');
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<Rule>& rule_table() { return build_table(); }
+
+std::vector<RuleMatch> match_rules(const Invocation& invocation) {
+  std::map<std::string_view, const Rule*> riskiest_per_family;
+  std::vector<std::string_view> family_order;
+  for (const Rule& rule : rule_table()) {
+    if (!rule.matches(invocation)) continue;
+    auto [it, inserted] = riskiest_per_family.emplace(rule.family, &rule);
+    if (inserted) {
+      family_order.push_back(rule.family);
+    } else if (rule.risk > it->second->risk) {
+      it->second = &rule;
+    }
+  }
+  std::vector<RuleMatch> matches;
+  for (std::string_view family : family_order) {
+    const Rule* rule = riskiest_per_family[family];
+    matches.push_back(RuleMatch{std::string(rule->id), rule->risk, std::string(rule->reason)});
+  }
+  return matches;
+}
+
+}  // namespace cmdai::safety

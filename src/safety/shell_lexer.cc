@@ -1,0 +1,907 @@
+#include "safety/shell_lexer.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace cmdai::safety {
+namespace {
+
+constexpr size_t kMaxLineBytes = 64 * 1024;
+constexpr int kMaxDepth = 64;
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_meta(char c) {
+  return is_blank(c) || c == '\n' || c == ';' || c == '&' || c == '|' || c == '<' || c == '>' ||
+         c == '(' || c == ')';
+}
+bool is_name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x110000) {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+enum class TokenKind { kWord, kOperator, kNewline, kEnd };
+
+struct Token {
+  TokenKind kind = TokenKind::kEnd;
+  std::string op;  // for kOperator
+  int fd = -1;     // for redirection operators written as `2>`
+  Word word;       // for kWord
+  size_t begin = 0;
+};
+
+bool is_redirection(const std::string& op) {
+  static constexpr std::array<std::string_view, 11> kOps = {
+      ">", ">>", ">|", "<", "<>", "&>", "&>>", ">&", "<&", "<<", "<<<"};
+  for (std::string_view candidate : kOps) {
+    if (op == candidate) return true;
+  }
+  return op == "<<-";
+}
+
+enum class Stop { kEnd, kCloseParen, kCloseBrace, kCaseItem };
+
+// Recursive-descent parser over the raw text; a nested instance parses each $( ... ).
+class Parser {
+ public:
+  Parser(std::string_view src, size_t pos, int depth) : src_(src), pos_(pos), depth_(depth) {}
+
+  Result<ParsedLine> parse_line() {
+    parse_list(Stop::kEnd);
+    if (!error_.empty()) return make_error(ErrorCode::kInvalidArgument, "{}", error_);
+    if (peek().kind != TokenKind::kEnd) fail("unexpected ')' with no matching '('");
+    if (!error_.empty()) return make_error(ErrorCode::kInvalidArgument, "{}", error_);
+    return std::move(line_);
+  }
+
+  // Parses the body of `$(` up to its `)`; returns the position just past it, or npos.
+  size_t parse_until_close_paren(std::string* error) {
+    parse_list(Stop::kCloseParen);
+    if (error_.empty()) {
+      const Token& close = peek();
+      if (close.kind == TokenKind::kOperator && close.op == ")") {
+        next();
+        if (error_.empty()) {
+          return pos_;
+        }
+      } else {
+        fail("unterminated '$(' or '(': missing ')'");
+      }
+    }
+    *error = error_;
+    return std::string_view::npos;
+  }
+
+ private:
+  void fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+  }
+  bool failed() const { return !error_.empty(); }
+
+  // ---- Tokens ----
+
+  const Token& peek() {
+    if (!lookahead_) lookahead_ = lex_token();
+    return *lookahead_;
+  }
+  Token next() {
+    peek();
+    Token token = std::move(*lookahead_);
+    lookahead_.reset();
+    return token;
+  }
+
+  Token lex_token() {
+    Token token;
+    while (pos_ < src_.size()) {
+      if (is_blank(src_[pos_])) {
+        ++pos_;
+      } else if (src_[pos_] == '\\' && pos_ + 1 < src_.size() && src_[pos_ + 1] == '\n') {
+        pos_ += 2;
+      } else if (src_[pos_] == '#') {
+        while (pos_ < src_.size() && src_[pos_] != '\n') ++pos_;
+      } else {
+        break;
+      }
+    }
+    token.begin = pos_;
+    if (failed() || pos_ >= src_.size()) return token;
+    const char c = src_[pos_];
+    if (c == '\n') {
+      ++pos_;
+      if (heredoc_resume_ != std::string_view::npos && heredoc_resume_ > pos_) pos_ = heredoc_resume_;
+      heredoc_resume_ = std::string_view::npos;
+      token.kind = TokenKind::kNewline;
+      return token;
+    }
+    if ((c == '<' || c == '>') && pos_ + 1 < src_.size() && src_[pos_ + 1] == '(') {
+      token.kind = TokenKind::kWord;
+      token.word = lex_word();
+      return token;
+    }
+    size_t digits = 0;
+    while (pos_ + digits < src_.size() && is_digit(src_[pos_ + digits])) ++digits;
+    if (digits > 0 && digits <= 4 && pos_ + digits < src_.size() &&
+        (src_[pos_ + digits] == '<' || src_[pos_ + digits] == '>')) {
+      token.fd = std::stoi(std::string(src_.substr(pos_, digits)));
+      pos_ += digits;
+      token.kind = TokenKind::kOperator;
+      token.op = lex_operator();
+      return token;
+    }
+    if (is_meta(c)) {
+      token.kind = TokenKind::kOperator;
+      token.op = lex_operator();
+      return token;
+    }
+    token.kind = TokenKind::kWord;
+    token.word = lex_word();
+    return token;
+  }
+
+  std::string lex_operator() {
+    static constexpr std::array<std::string_view, 21> kOps = {
+        "&>>", "<<<", "<<-", "&&", "||", "|&", ";;", ";&", "&>", ">>", ">&", ">|", "<<",
+        "<&",  "<>",  "|",   "&",  ";",  "(",  ")",  "<"};
+    for (std::string_view op : kOps) {
+      if (src_.substr(pos_, op.size()) == op) {
+        pos_ += op.size();
+        return std::string(op == ";&" ? ";;" : op);
+      }
+    }
+    if (src_[pos_] == '>') {
+      ++pos_;
+      return ">";
+    }
+    fail("internal: no operator at this position");
+    ++pos_;
+    return "?";
+  }
+
+  // ---- Words ----
+
+  static void add_literal(Word& word, std::string_view text, bool quoted) {
+    if (!word.parts.empty() && word.parts.back().kind == PartKind::kLiteral &&
+        word.parts.back().quoted == quoted) {
+      word.parts.back().text += text;
+      return;
+    }
+    word.parts.push_back(WordPart{PartKind::kLiteral, std::string(text), quoted});
+  }
+
+  Word lex_word() {
+    Word word;
+    while (pos_ < src_.size() && !failed()) {
+      const char c = src_[pos_];
+      if ((c == '<' || c == '>') && pos_ + 1 < src_.size() && src_[pos_ + 1] == '(') {
+        pos_ += 2;
+        word.parts.push_back(WordPart{PartKind::kProcessSubst, nested_substitution(), false});
+        continue;
+      }
+      if (is_meta(c)) break;
+      if (c == '\\') {
+        if (pos_ + 1 >= src_.size()) {
+          add_literal(word, "\\", false);
+          ++pos_;
+        } else if (src_[pos_ + 1] == '\n') {
+          pos_ += 2;
+        } else {
+          add_literal(word, src_.substr(pos_ + 1, 1), true);
+          pos_ += 2;
+        }
+      } else if (c == '\'') {
+        const size_t close = src_.find('\'', pos_ + 1);
+        if (close == std::string_view::npos) {
+          fail("unterminated single quote");
+          break;
+        }
+        add_literal(word, src_.substr(pos_ + 1, close - pos_ - 1), true);
+        pos_ = close + 1;
+      } else if (c == '"') {
+        ++pos_;
+        lex_double_quoted(word);
+      } else if (c == '$') {
+        lex_dollar(word, false);
+      } else if (c == '`') {
+        lex_backtick(word);
+      } else {
+        add_literal(word, src_.substr(pos_, 1), false);
+        ++pos_;
+      }
+    }
+    return word;
+  }
+
+  // After the opening quote; consumes the closing one.
+  void lex_double_quoted(Word& word) {
+    // An empty "" still makes the word exist, so record an empty quoted literal.
+    add_literal(word, "", true);
+    while (!failed()) {
+      if (pos_ >= src_.size()) {
+        fail("unterminated double quote");
+        return;
+      }
+      const char c = src_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return;
+      }
+      if (c == '\\' && pos_ + 1 < src_.size()) {
+        const char escaped = src_[pos_ + 1];
+        if (escaped == '\n') {
+          pos_ += 2;
+        } else if (escaped == '$' || escaped == '`' || escaped == '"' || escaped == '\\') {
+          add_literal(word, src_.substr(pos_ + 1, 1), true);
+          pos_ += 2;
+        } else {
+          add_literal(word, "\\", true);
+          ++pos_;
+        }
+      } else if (c == '$') {
+        lex_dollar(word, true);
+      } else if (c == '`') {
+        lex_backtick(word);
+      } else {
+        add_literal(word, src_.substr(pos_, 1), true);
+        ++pos_;
+      }
+    }
+  }
+
+  void lex_dollar(Word& word, bool quoted) {
+    const char n = pos_ + 1 < src_.size() ? src_[pos_ + 1] : '\0';
+    if (n == '\'' && !quoted) {
+      pos_ += 2;
+      lex_ansi_c(word);
+    } else if (n == '"' && !quoted) {
+      pos_ += 2;
+      lex_double_quoted(word);
+    } else if (n == '(' && pos_ + 2 < src_.size() && src_[pos_ + 2] == '(') {
+      lex_arithmetic(word);
+    } else if (n == '(') {
+      pos_ += 2;
+      word.parts.push_back(WordPart{PartKind::kCommandSubst, nested_substitution(), quoted});
+    } else if (n == '{') {
+      lex_braced_variable(word, quoted);
+    } else if (is_name_start(n)) {
+      size_t end = pos_ + 1;
+      while (end < src_.size() && is_name_char(src_[end])) ++end;
+      word.parts.push_back(
+          WordPart{PartKind::kVariable, std::string(src_.substr(pos_ + 1, end - pos_ - 1)), quoted});
+      pos_ = end;
+    } else if (is_digit(n) || (n != '\0' && std::string_view("@*#?$!-").find(n) != std::string_view::npos)) {
+      word.parts.push_back(WordPart{PartKind::kVariable, std::string(1, n), quoted});
+      pos_ += 2;
+    } else {
+      add_literal(word, "$", quoted);
+      ++pos_;
+    }
+  }
+
+  // At "$((": finds the matching "))" by counting parentheses.
+  void lex_arithmetic(Word& word) {
+    size_t i = pos_ + 3;
+    int open = 2;
+    while (i < src_.size() && open > 0) {
+      if (src_[i] == '(') ++open;
+      if (src_[i] == ')') --open;
+      ++i;
+    }
+    if (open > 0) {
+      fail("unterminated '$((' arithmetic expansion");
+      return;
+    }
+    word.parts.push_back(
+        WordPart{PartKind::kArithmetic, std::string(src_.substr(pos_ + 3, i - pos_ - 5)), false});
+    pos_ = i;
+  }
+
+  void lex_braced_variable(Word& word, bool quoted) {
+    size_t i = pos_ + 2;
+    int open = 1;
+    char quote = '\0';
+    while (i < src_.size() && open > 0) {
+      const char c = src_[i];
+      if (c == '\\') {
+        i += 2;
+        continue;
+      }
+      if (quote != '\0') {
+        if (c == quote) quote = '\0';
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '{') {
+        ++open;
+      } else if (c == '}') {
+        --open;
+      }
+      ++i;
+    }
+    if (open > 0) {
+      fail("unterminated '${' parameter expansion");
+      return;
+    }
+    word.parts.push_back(
+        WordPart{PartKind::kVariable, std::string(src_.substr(pos_ + 2, i - pos_ - 3)), quoted});
+    pos_ = i;
+  }
+
+  // At "`": the inner text has \\, \` and \$ unescaped, as the shell does before running it.
+  void lex_backtick(Word& word) {
+    std::string inner;
+    size_t i = pos_ + 1;
+    while (i < src_.size() && src_[i] != '`') {
+      if (src_[i] == '\\' && i + 1 < src_.size() &&
+          (src_[i + 1] == '`' || src_[i + 1] == '\\' || src_[i + 1] == '$')) {
+        inner += src_[i + 1];
+        i += 2;
+        continue;
+      }
+      inner += src_[i++];
+    }
+    if (i >= src_.size()) {
+      fail("unterminated backtick command substitution");
+      return;
+    }
+    Parser check(inner, 0, depth_ + 1);
+    if (depth_ + 1 > kMaxDepth) {
+      fail("command nested too deeply");
+      return;
+    }
+    auto parsed = check.parse_line();
+    if (!parsed.ok()) {
+      fail("in backtick substitution: " + parsed.error().message);
+      return;
+    }
+    word.parts.push_back(WordPart{PartKind::kCommandSubst, std::move(inner), false});
+    pos_ = i + 1;
+  }
+
+  // After "$(", "<(" or ">(": parses up to the matching ")" and returns the inner text.
+  std::string nested_substitution() {
+    if (depth_ + 1 > kMaxDepth) {
+      fail("command nested too deeply");
+      return {};
+    }
+    const size_t start = pos_;
+    Parser inner(src_, pos_, depth_ + 1);
+    std::string inner_error;
+    const size_t end = inner.parse_until_close_paren(&inner_error);
+    if (end == std::string_view::npos) {
+      fail(inner_error);
+      pos_ = src_.size();
+      return {};
+    }
+    pos_ = end;
+    return std::string(src_.substr(start, end - 1 - start));
+  }
+
+  // After "$'": ANSI-C quoting, where \xHH, \NNN, \uHHHH and friends spell characters.
+  void lex_ansi_c(Word& word) {
+    std::string text;
+    while (true) {
+      if (pos_ >= src_.size()) {
+        fail("unterminated $'...' string");
+        return;
+      }
+      const char c = src_[pos_++];
+      if (c == '\'') break;
+      if (c != '\\' || pos_ >= src_.size()) {
+        text += c;
+        continue;
+      }
+      const char e = src_[pos_++];
+      switch (e) {
+        case 'a': text += '\a'; break;
+        case 'b': text += '\b'; break;
+        case 'e': case 'E': text += '\x1b'; break;
+        case 'f': text += '\f'; break;
+        case 'n': text += '\n'; break;
+        case 'r': text += '\r'; break;
+        case 't': text += '\t'; break;
+        case 'v': text += '\v'; break;
+        case 'c':
+          if (pos_ < src_.size()) text += static_cast<char>(src_[pos_++] & 0x1F);
+          break;
+        case 'x': case 'u': case 'U': {
+          const int max_digits = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
+          uint32_t value = 0;
+          int n = 0;
+          while (n < max_digits && pos_ < src_.size() && hex_value(src_[pos_]) >= 0) {
+            value = value * 16 + static_cast<uint32_t>(hex_value(src_[pos_++]));
+            ++n;
+          }
+          if (n == 0) {
+            text += '\\';
+            text += e;
+          } else if (e == 'x') {
+            text += static_cast<char>(value);
+          } else {
+            append_utf8(text, value);
+          }
+          break;
+        }
+        default:
+          if (e >= '0' && e <= '7') {
+            uint32_t value = static_cast<uint32_t>(e - '0');
+            for (int n = 1; n < 3 && pos_ < src_.size() && src_[pos_] >= '0' && src_[pos_] <= '7';
+                 ++n) {
+              value = value * 8 + static_cast<uint32_t>(src_[pos_++] - '0');
+            }
+            text += static_cast<char>(value & 0xFF);
+          } else {
+            text += e;  // \\ \' \" \? and unknown escapes keep the character
+          }
+      }
+    }
+    add_literal(word, text, true);
+  }
+
+  // ---- Grammar ----
+
+  bool at_stop(Stop stop) {
+    const Token& token = peek();
+    if (token.kind == TokenKind::kEnd) return true;
+    if (token.kind == TokenKind::kOperator && token.op == ")") return true;  // caller decides
+    if (stop == Stop::kCloseBrace && token.kind == TokenKind::kWord && token.word.is_bare("}")) {
+      return true;
+    }
+    if (stop == Stop::kCaseItem) {
+      if (token.kind == TokenKind::kOperator && token.op == ";;") return true;
+      if (token.kind == TokenKind::kWord && token.word.is_bare("esac")) return true;
+    }
+    return false;
+  }
+
+  void parse_list(Stop stop) {
+    while (!failed()) {
+      while (peek().kind == TokenKind::kNewline ||
+             (peek().kind == TokenKind::kOperator && peek().op == ";")) {
+        next();
+      }
+      if (failed() || at_stop(stop)) return;
+      const size_t first = line_.commands.size();
+      parse_and_or();
+      if (failed()) return;
+      const Token& token = peek();
+      if (token.kind == TokenKind::kOperator && (token.op == ";" || token.op == "&")) {
+        if (token.op == "&") {
+          for (size_t i = first; i < line_.commands.size(); ++i) line_.commands[i].background = true;
+        }
+        next();
+      } else if (token.kind == TokenKind::kNewline) {
+        next();
+      } else if (!at_stop(stop)) {
+        fail(fmt::format("unexpected '{}'", describe(token)));
+      }
+    }
+  }
+
+  std::string describe(const Token& token) const {
+    if (token.kind == TokenKind::kOperator) return token.op;
+    if (token.kind == TokenKind::kWord) return token.word.display();
+    return "end of line";
+  }
+
+  void parse_and_or() {
+    parse_pipeline();
+    while (!failed()) {
+      const Token& token = peek();
+      if (token.kind != TokenKind::kOperator || (token.op != "&&" && token.op != "||")) return;
+      next();
+      while (peek().kind == TokenKind::kNewline) next();
+      if (peek().kind == TokenKind::kEnd) {
+        fail("the line ends after '&&' or '||'");
+        return;
+      }
+      parse_pipeline();
+    }
+  }
+
+  void parse_pipeline() {
+    if (peek().kind == TokenKind::kWord && peek().word.is_bare("!")) next();
+    const int id = next_pipeline_id_++;
+    const size_t first = line_.commands.size();
+    int stage = 0;
+    while (!failed()) {
+      pipe_stack_.push_back(PipeStage{id, stage});
+      const size_t before = line_.commands.size();
+      parse_command();
+      pipe_stack_.pop_back();
+      if (failed()) return;
+      const Token& token = peek();
+      const bool is_pipe = token.kind == TokenKind::kOperator && (token.op == "|" || token.op == "|&");
+      if (!is_pipe) break;
+      if (line_.commands.size() == before && stage == 0) {
+        fail("'|' with no command before it");
+        return;
+      }
+      next();
+      while (peek().kind == TokenKind::kNewline) next();
+      const Token& after = peek();
+      if (after.kind == TokenKind::kEnd ||
+          (after.kind == TokenKind::kOperator && !is_redirection(after.op) && after.op != "(")) {
+        fail("'|' with no command after it");
+        return;
+      }
+      ++stage;
+    }
+    if (stage == 0) {
+      for (size_t i = first; i < line_.commands.size(); ++i) {
+        auto& pipes = line_.commands[i].pipes;
+        std::erase_if(pipes, [id](const PipeStage& p) { return p.pipeline_id == id; });
+      }
+    }
+  }
+
+  void parse_command() {
+    if (++depth_ > kMaxDepth) {
+      fail("command nested too deeply");
+      return;
+    }
+    parse_command_body();
+    --depth_;
+  }
+
+  void parse_command_body() {
+    const Token& token = peek();
+    if (token.kind == TokenKind::kOperator && token.op == "(") {
+      parse_subshell_or_arithmetic();
+      return;
+    }
+    if (token.kind != TokenKind::kWord) {
+      if (token.kind == TokenKind::kOperator && is_redirection(token.op)) {
+        parse_simple_command();
+        return;
+      }
+      if (token.kind == TokenKind::kOperator && token.op == ")") return;  // empty; caller handles
+      fail(fmt::format("unexpected '{}'", describe(token)));
+      return;
+    }
+    const Word& word = token.word;
+    if (word.is_bare("{")) {
+      next();
+      parse_group(Stop::kCloseBrace);
+      return;
+    }
+    for (std::string_view keyword : {"if", "then", "elif", "else", "do", "while", "until", "!"}) {
+      if (word.is_bare(keyword)) {
+        if (keyword == "if" || keyword == "while" || keyword == "until") {
+          block_starts_.push_back(line_.commands.size());
+        }
+        next();
+        if (peek().kind == TokenKind::kNewline) return;
+        parse_command();
+        return;
+      }
+    }
+    for (std::string_view keyword : {"fi", "done", "esac"}) {
+      if (word.is_bare(keyword)) {
+        next();
+        // `done > file` redirects the whole loop, so it applies to every command since `while`.
+        size_t first = line_.commands.size();
+        if (keyword != "esac" && !block_starts_.empty()) {
+          first = block_starts_.back();
+          block_starts_.pop_back();
+        }
+        parse_trailing_redirections(first);
+        return;
+      }
+    }
+    if (word.is_bare("for") || word.is_bare("select")) {
+      // The loop header runs nothing; only the body after `do` does.
+      block_starts_.push_back(line_.commands.size());
+      while (peek().kind == TokenKind::kWord) next();
+      return;
+    }
+    if (word.is_bare("case")) {
+      parse_case();
+      return;
+    }
+    if (word.is_bare("function")) {
+      next();
+      if (peek().kind != TokenKind::kWord) {
+        fail("'function' without a name");
+        return;
+      }
+      std::string name = next().word.display();
+      if (peek().kind == TokenKind::kOperator && peek().op == "(") {
+        next();
+        if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+          fail("expected ')' after 'function " + name + " ('");
+          return;
+        }
+        next();
+      }
+      parse_function_body(std::move(name));
+      return;
+    }
+    parse_simple_command();
+  }
+
+  void parse_subshell_or_arithmetic() {
+    const size_t begin = peek().begin;
+    if (begin + 1 < src_.size() && src_[begin + 1] == '(') {
+      // (( expression )): arithmetic, runs nothing.
+      const size_t close = src_.find("))", begin + 2);
+      if (close == std::string_view::npos) {
+        fail("unterminated '((' arithmetic command");
+        return;
+      }
+      lookahead_.reset();
+      pos_ = close + 2;
+      return;
+    }
+    next();
+    const size_t first = line_.commands.size();
+    parse_list(Stop::kCloseParen);
+    if (failed()) return;
+    if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+      fail("unbalanced '(': missing ')'");
+      return;
+    }
+    next();
+    parse_trailing_redirections(first);
+  }
+
+  void parse_group(Stop stop) {
+    const size_t first = line_.commands.size();
+    parse_list(stop);
+    if (failed()) return;
+    if (peek().kind != TokenKind::kWord || !peek().word.is_bare("}")) {
+      fail("unbalanced '{': missing '}'");
+      return;
+    }
+    next();
+    parse_trailing_redirections(first);
+  }
+
+  // Redirections after `)`, `}` or `done` apply to every command inside.
+  void parse_trailing_redirections(size_t first) {
+    while (!failed() && peek().kind == TokenKind::kOperator && is_redirection(peek().op)) {
+      Redirection redirection = parse_redirection();
+      for (size_t i = first; i < line_.commands.size(); ++i) {
+        line_.commands[i].redirections.push_back(redirection);
+      }
+    }
+  }
+
+  void parse_case() {
+    next();  // case
+    if (peek().kind == TokenKind::kWord) next();
+    while (peek().kind == TokenKind::kNewline) next();
+    if (peek().kind == TokenKind::kWord && peek().word.is_bare("in")) next();
+    while (!failed()) {
+      while (peek().kind == TokenKind::kNewline) next();
+      const Token& token = peek();
+      if (token.kind == TokenKind::kEnd) {
+        fail("'case' without 'esac'");
+        return;
+      }
+      if (token.kind == TokenKind::kWord && token.word.is_bare("esac")) {
+        next();
+        return;
+      }
+      if (token.kind == TokenKind::kOperator && token.op == "(") next();
+      while (!failed() && (peek().kind == TokenKind::kWord ||
+                           (peek().kind == TokenKind::kOperator && peek().op == "|"))) {
+        next();
+      }
+      if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+        fail("malformed 'case' pattern: expected ')'");
+        return;
+      }
+      next();
+      parse_list(Stop::kCaseItem);
+      if (peek().kind == TokenKind::kOperator && peek().op == ")") {
+        fail("unexpected ')' in 'case'");
+        return;
+      }
+      if (peek().kind == TokenKind::kOperator && peek().op == ";;") next();
+    }
+  }
+
+  void parse_function_body(std::string name) {
+    while (peek().kind == TokenKind::kNewline) next();
+    std::string saved = std::move(function_name_);
+    function_name_ = name;
+    line_.functions.push_back(std::move(name));
+    parse_command();
+    function_name_ = std::move(saved);
+  }
+
+  static bool is_assignment(const Word& word) {
+    if (word.parts.empty() || word.parts[0].kind != PartKind::kLiteral || word.parts[0].quoted) {
+      return false;
+    }
+    const std::string& text = word.parts[0].text;
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || !is_name_start(text[0])) return false;
+    for (size_t i = 0; i < eq; ++i) {
+      if (!is_name_char(text[i]) && !(text[i] == '+' && i + 1 == eq)) return false;
+    }
+    return true;
+  }
+
+  Redirection parse_redirection() {
+    Token token = next();
+    Redirection redirection;
+    redirection.fd = token.fd;
+    redirection.op = token.op == "<<-" ? "<<" : token.op;
+    if (peek().kind != TokenKind::kWord) {
+      fail(fmt::format("redirection '{}' without a target", token.op));
+      return redirection;
+    }
+    Token target = next();
+    if (redirection.op == "<<") {
+      redirection.target.parts.push_back(
+          WordPart{PartKind::kLiteral, read_heredoc(target.word), true});
+    } else {
+      redirection.target = std::move(target.word);
+    }
+    return redirection;
+  }
+
+  // The here-document body starts on the line after the current one; the tokenizer skips it
+  // when it reaches that newline.
+  std::string read_heredoc(const Word& delimiter_word) {
+    std::string delimiter;
+    for (const WordPart& part : delimiter_word.parts) delimiter += part.text;
+    size_t start = heredoc_resume_;
+    if (start == std::string_view::npos) {
+      const size_t newline = src_.find('\n', pos_);
+      start = newline == std::string_view::npos ? src_.size() : newline + 1;
+    }
+    std::string body;
+    size_t i = start;
+    while (i < src_.size()) {
+      size_t end = src_.find('\n', i);
+      if (end == std::string_view::npos) end = src_.size();
+      std::string_view line = src_.substr(i, end - i);
+      while (!line.empty() && line.front() == '\t') line.remove_prefix(1);
+      i = end < src_.size() ? end + 1 : end;
+      if (line == delimiter) break;
+      body += line;
+      body += '\n';
+    }
+    heredoc_resume_ = i;
+    return body;
+  }
+
+  // `name=(a b c)`: the array's words are values, not commands.
+  void skip_array_value(Word& assignment) {
+    const std::string& first = assignment.parts[0].text;
+    if (assignment.parts.size() != 1 || first.back() != '=') return;
+    if (peek().kind != TokenKind::kOperator || peek().op != "(") return;
+    next();
+    while (!failed() && (peek().kind == TokenKind::kWord || peek().kind == TokenKind::kNewline)) {
+      Token value = next();
+      if (value.kind == TokenKind::kWord) {
+        for (WordPart& part : value.word.parts) assignment.parts.push_back(std::move(part));
+      }
+    }
+    if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+      fail("unterminated array assignment: missing ')'");
+      return;
+    }
+    next();
+  }
+
+  void parse_simple_command() {
+    SimpleCommand command;
+    while (!failed()) {
+      const Token& token = peek();
+      if (token.kind == TokenKind::kWord) {
+        if (command.words.empty() && is_assignment(token.word)) {
+          command.assignments.push_back(next().word);
+          skip_array_value(command.assignments.back());
+          continue;
+        }
+        command.words.push_back(next().word);
+        if (command.words.size() == 1 && command.assignments.empty() &&
+            peek().kind == TokenKind::kOperator && peek().op == "(") {
+          next();
+          if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+            fail("unexpected '(' after a word");
+            return;
+          }
+          next();
+          parse_function_body(command.words[0].display());
+          return;
+        }
+      } else if (token.kind == TokenKind::kOperator && is_redirection(token.op)) {
+        command.redirections.push_back(parse_redirection());
+      } else {
+        break;
+      }
+    }
+    if (command.words.empty() && command.assignments.empty() && command.redirections.empty()) {
+      return;
+    }
+    command.pipes = pipe_stack_;
+    command.function_name = function_name_;
+    line_.commands.push_back(std::move(command));
+  }
+
+  std::string_view src_;
+  size_t pos_ = 0;
+  int depth_ = 0;
+  std::optional<Token> lookahead_;
+  std::string error_;
+  size_t heredoc_resume_ = std::string_view::npos;
+  int next_pipeline_id_ = 0;
+  std::vector<PipeStage> pipe_stack_;
+  std::vector<size_t> block_starts_;  // first command of each open if/while/until/for
+  std::string function_name_;
+  ParsedLine line_;
+};
+
+}  // namespace
+
+std::string Word::display() const {
+  std::string out;
+  for (const WordPart& part : parts) {
+    switch (part.kind) {
+      case PartKind::kLiteral: out += part.text; break;
+      case PartKind::kVariable:
+        out += !part.text.empty() && std::all_of(part.text.begin(), part.text.end(), is_name_char)
+                   ? "$" + part.text
+                   : "${" + part.text + "}";
+        break;
+      case PartKind::kCommandSubst: out += "$(" + part.text + ")"; break;
+      case PartKind::kProcessSubst: out += "<(" + part.text + ")"; break;
+      case PartKind::kArithmetic: out += "$((" + part.text + "))"; break;
+    }
+  }
+  return out;
+}
+
+bool Word::is_literal() const {
+  for (const WordPart& part : parts) {
+    if (part.kind != PartKind::kLiteral) return false;
+  }
+  return true;
+}
+
+bool Word::is_bare(std::string_view text) const {
+  return parts.size() == 1 && parts[0].kind == PartKind::kLiteral && !parts[0].quoted &&
+         parts[0].text == text;
+}
+
+Result<ParsedLine> lex_shell(std::string_view line) {
+  if (line.size() > kMaxLineBytes) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the command is {} bytes long; the safety check reads at most {}",
+                      line.size(), kMaxLineBytes);
+  }
+  Parser parser(line, 0, 0);
+  return parser.parse_line();
+}
+
+}  // namespace cmdai::safety

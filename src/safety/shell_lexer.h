@@ -1,0 +1,69 @@
+// Shell lexer for the safety check: turns a POSIX-shell-like command line into simple commands
+// (quotes removed, expansions kept as parts) with their redirections and pipeline positions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cmdai::safety {
+
+enum class PartKind {
+  kLiteral,       // text with quotes and escapes removed
+  kVariable,      // $NAME or ${...}: text is the name, or the whole body of ${...}
+  kCommandSubst,  // $(...) or `...`: text is the inner command line
+  kProcessSubst,  // <(...) or >(...): text is the inner command line
+  kArithmetic,    // $((...)): text is the expression
+};
+
+struct WordPart {
+  PartKind kind = PartKind::kLiteral;
+  std::string text;
+  bool quoted = false;  // came from inside quotes, so it is neither globbed nor split
+};
+
+struct Word {
+  std::vector<WordPart> parts;
+
+  // The word as a person would read it: literals as-is, $NAME, $(inner), <(inner), $((expr)).
+  std::string display() const;
+  // True when the word is literal text only (no expansion of any kind).
+  bool is_literal() const;
+  // True when the word is exactly `text`, unquoted (how keywords such as `{` or `if` are spotted).
+  bool is_bare(std::string_view text) const;
+};
+
+struct Redirection {
+  int fd = -1;     // the explicit descriptor (`2>`), or -1 for the operator's default
+  std::string op;  // ">", ">>", ">|", "<", "<>", "&>", "&>>", ">&", "<&", "<<", "<<<"
+  Word target;     // the file, descriptor or here-string; for "<<" the here-document's body
+};
+
+// Position of a command inside one pipeline of two or more stages.
+struct PipeStage {
+  int pipeline_id = 0;
+  int stage = 0;
+};
+
+struct SimpleCommand {
+  std::vector<Word> assignments;  // NAME=value words before the program name
+  std::vector<Word> words;        // the program and its arguments
+  std::vector<Redirection> redirections;
+  std::vector<PipeStage> pipes;   // every enclosing multi-stage pipeline, outermost first
+  bool background = false;        // its and-or list ended with '&'
+  std::string function_name;      // set when the command sits in this function's body
+};
+
+struct ParsedLine {
+  std::vector<SimpleCommand> commands;
+  std::vector<std::string> functions;  // names of the functions the line defines
+};
+
+// Lexes and parses `line`. Fails (kInvalidArgument) on unterminated quotes or substitutions,
+// unbalanced brackets, dangling operators, nesting deeper than 64 levels or input over 64 KiB.
+// The inner text of substitutions is validated here but returned unparsed in its WordPart.
+Result<ParsedLine> lex_shell(std::string_view line);
+
+}  // namespace cmdai::safety

@@ -1,0 +1,138 @@
+#include "safety/validator.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "safety/rules.h"
+
+namespace cmdai::safety {
+namespace {
+
+constexpr SafetyLevel kStrict = SafetyLevel::kStrict;
+constexpr SafetyLevel kModerate = SafetyLevel::kModerate;
+constexpr SafetyLevel kPermissive = SafetyLevel::kPermissive;
+
+struct PolicyCase {
+  RiskLevel risk;
+  SafetyLevel level;
+  bool blocked;
+  bool confirm;
+};
+
+class Policy : public testing::TestWithParam<PolicyCase> {};
+
+TEST_P(Policy, FollowsTheDocumentedTable) {
+  const PolicyCase& c = GetParam();
+  EXPECT_EQ(is_blocked(c.risk, c.level), c.blocked)
+      << risk_name(c.risk) << " at " << safety_level_name(c.level);
+  EXPECT_EQ(needs_confirmation(c.risk, c.level), c.confirm)
+      << risk_name(c.risk) << " at " << safety_level_name(c.level);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCells, Policy,
+    testing::Values(PolicyCase{RiskLevel::kSafe, kStrict, false, true},
+                    PolicyCase{RiskLevel::kModerate, kStrict, false, true},
+                    PolicyCase{RiskLevel::kHigh, kStrict, true, false},
+                    PolicyCase{RiskLevel::kCritical, kStrict, true, false},
+                    PolicyCase{RiskLevel::kSafe, kModerate, false, false},
+                    PolicyCase{RiskLevel::kModerate, kModerate, false, true},
+                    PolicyCase{RiskLevel::kHigh, kModerate, false, true},
+                    PolicyCase{RiskLevel::kCritical, kModerate, true, false},
+                    PolicyCase{RiskLevel::kSafe, kPermissive, false, false},
+                    PolicyCase{RiskLevel::kModerate, kPermissive, false, false},
+                    PolicyCase{RiskLevel::kHigh, kPermissive, false, true},
+                    PolicyCase{RiskLevel::kCritical, kPermissive, true, false}));
+
+TEST(CheckCommand, ReportsTheMatchingRuleWithItsReason) {
+  const SafetyVerdict verdict = check_command("rm -rf /", kModerate);
+  EXPECT_EQ(verdict.command, "rm -rf /");
+  EXPECT_EQ(verdict.risk, RiskLevel::kCritical);
+  EXPECT_TRUE(verdict.blocked);
+  ASSERT_EQ(verdict.rules.size(), 1u);  // fs.rm_recursive (high) is folded into its family
+  EXPECT_EQ(verdict.rules[0].id, "fs.rm_recursive_root");
+  EXPECT_FALSE(verdict.rules[0].reason.empty());
+}
+
+TEST(CheckCommand, TakesTheMaximumOverAChainAndListsRiskiestFirst) {
+  const SafetyVerdict verdict = check_command("rm notes.txt && git push --force", kModerate);
+  EXPECT_EQ(verdict.risk, RiskLevel::kHigh);
+  ASSERT_EQ(verdict.rules.size(), 2u);
+  EXPECT_EQ(verdict.rules[0].id, "git.force_push");
+  EXPECT_EQ(verdict.rules[1].id, "fs.rm_files");
+}
+
+TEST(CheckCommand, RatesUnparseableCommandsHigh) {
+  const SafetyVerdict verdict = check_command("echo 'oops", kPermissive);
+  EXPECT_EQ(verdict.risk, RiskLevel::kHigh);
+  ASSERT_FALSE(verdict.rules.empty());
+  EXPECT_EQ(verdict.rules[0].id, "parse.unparseable");
+}
+
+TEST(CheckCommand, SafeCommandHasNoRulesAndNeedsNoConfirmationAtModerate) {
+  const SafetyVerdict verdict = check_command("ls -la", kModerate);
+  EXPECT_EQ(verdict.risk, RiskLevel::kSafe);
+  EXPECT_TRUE(verdict.rules.empty());
+  EXPECT_FALSE(verdict.blocked);
+  EXPECT_FALSE(verdict.needs_confirmation);
+  EXPECT_TRUE(check_command("ls -la", kStrict).needs_confirmation);
+}
+
+TEST(CheckCommand, FollowsTheCommandInsideNestedWrappers) {
+  const SafetyVerdict verdict =
+      check_command("sudo env A=1 nice -n 5 bash -c \"eval 'xargs rm -rf <<< /'\"", kModerate);
+  EXPECT_EQ(verdict.risk, RiskLevel::kCritical);
+}
+
+TEST(CheckCommand, SurvivesHostileInputWithoutCrashing) {
+  std::string deep = "echo ";
+  for (int i = 0; i < 30; ++i) deep += "$(";
+  deep += "ls";
+  for (int i = 0; i < 30; ++i) deep += ")";
+  std::string many;
+  for (int i = 0; i < 3000; ++i) many += "echo {a,b}{c,d}{e,f}; ";
+  std::string nested_eval = "rm -rf /";
+  for (int i = 0; i < 20; ++i) nested_eval = "eval \"" + nested_eval + "\"";
+  for (const std::string& input :
+       {deep, many, nested_eval, std::string(60000, '('), std::string(60000, '{'),
+        std::string("\xff\xfe\x00rm -rf /", 12), std::string(30000, '\\')}) {
+    const SafetyVerdict verdict = check_command(input, kModerate);
+    EXPECT_GE(verdict.risk, RiskLevel::kSafe);
+  }
+  // Nesting past the analysis limit (12 levels) is rated, not followed forever.
+  EXPECT_EQ(check_command(deep, kModerate).risk, RiskLevel::kHigh);
+}
+
+TEST(SafetyLevelNames, RoundTrip) {
+  for (SafetyLevel level : {kStrict, kModerate, kPermissive}) {
+    EXPECT_EQ(parse_safety_level(safety_level_name(level)), level);
+  }
+  EXPECT_FALSE(parse_safety_level("Strict").has_value());
+  for (RiskLevel risk :
+       {RiskLevel::kSafe, RiskLevel::kModerate, RiskLevel::kHigh, RiskLevel::kCritical}) {
+    EXPECT_EQ(parse_risk(risk_name(risk)), risk);
+  }
+  EXPECT_FALSE(parse_risk("severe").has_value());
+}
+
+TEST(RuleTable, IdsAreUniqueAndEveryRuleIsDocumented) {
+  std::ifstream doc(std::string(CMDAI_SOURCE_DIR) + "/docs/SAFETY.md");
+  ASSERT_TRUE(doc.good()) << "docs/SAFETY.md missing";
+  std::stringstream text;
+  text << doc.rdbuf();
+  std::set<std::string_view> ids;
+  for (const Rule& rule : rule_table()) {
+    EXPECT_TRUE(ids.insert(rule.id).second) << "duplicate rule id " << rule.id;
+    EXPECT_FALSE(rule.reason.empty()) << rule.id;
+    EXPECT_NE(text.str().find("`" + std::string(rule.id) + "`"), std::string::npos)
+        << rule.id << " is not in docs/SAFETY.md";
+  }
+  EXPECT_GE(ids.size(), 60u);
+}
+
+}  // namespace
+}  // namespace cmdai::safety
