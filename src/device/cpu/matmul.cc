@@ -1,6 +1,8 @@
 #include "device/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -24,8 +26,31 @@ std::vector<uint8_t>& activation_scratch() {
   return buffer;
 }
 
-// Rows a thread takes at a time: tile kernels work on groups of rows.
+// Rows are handed out in multiples of this: tile kernels work on groups of rows.
 constexpr int64_t kRowGrain = 4;
+
+// Runs fn over [0, rows) in chunks that threads claim as they go, not one fixed share each: a
+// thread that starts late (the OS gave its core to another process) then costs only its own
+// chunk, not half the matmul. Every row's result is independent of who computes it, so results
+// stay bit-identical for any thread count.
+void for_row_chunks(ThreadPool& pool, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  const int threads = pool.size();
+  if (threads <= 1 || rows <= kRowGrain) {
+    fn(0, rows);
+    return;
+  }
+  constexpr int kChunksPerThread = 8;
+  int64_t chunk = std::max<int64_t>(kRowGrain, rows / (threads * kChunksPerThread));
+  chunk = (chunk + kRowGrain - 1) / kRowGrain * kRowGrain;
+  std::atomic<int64_t> next{0};
+  pool.run([&](int) {
+    for (;;) {
+      const int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= rows) return;
+      fn(begin, std::min(rows, begin + chunk));
+    }
+  });
+}
 
 void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool) {
@@ -56,17 +81,13 @@ void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float*
     act = dst;
   }
 
-  pool.parallel_for(
-      w.rows,
-      [&](int64_t r0, int64_t r1) {
-        if (gemm != nullptr) {
-          gemm(w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y, w.rows);
-        } else {
-          gemm_by_vec_dot(dot, w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y,
-                          w.rows);
-        }
-      },
-      kRowGrain);
+  for_row_chunks(pool, w.rows, [&](int64_t r0, int64_t r1) {
+    if (gemm != nullptr) {
+      gemm(w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y, w.rows);
+    } else {
+      gemm_by_vec_dot(dot, w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y, w.rows);
+    }
+  });
 }
 
 void matmul_exact(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
