@@ -62,6 +62,7 @@ struct Expanded {
   bool from_subst = false;  // holds a command or process substitution left unevaluated
   bool downloads = false;   // ... one that fetches from the network
   bool brace_candidate = false;
+  bool split_candidate = false;  // an unquoted expansion produced blanks: the shell splits it
 };
 
 Expanded literal_word(std::string text) {
@@ -221,11 +222,17 @@ Expanded expand_word(const Word& word, const Vars& vars) {
         Expanded value = expand_variable(part, vars);
         out.text += value.text;
         out.dynamic |= value.dynamic;
+        if (!part.quoted && value.text.find_first_of(" \t\n") != std::string::npos) {
+          out.split_candidate = true;
+        }
         break;
       }
       case PartKind::kCommandSubst:
         if (std::optional<std::string> known = static_substitution(part.text)) {
           out.text += *known;
+          if (!part.quoted && known->find_first_of(" \t\n") != std::string::npos) {
+            out.split_candidate = true;
+          }
           break;
         }
         [[fallthrough]];
@@ -271,6 +278,24 @@ void brace_expand(const std::string& text, std::vector<std::string>& out) {
 }
 
 void append_expanded(std::vector<Expanded>& words, Expanded word) {
+  if (word.split_candidate) {
+    // `RM="rm -rf"; $RM /` runs rm with -rf: split on blanks like the shell does.
+    std::string current;
+    for (char c : word.text + " ") {
+      if (c == ' ' || c == '\t' || c == '\n') {
+        if (!current.empty()) {
+          Expanded piece = word;
+          piece.split_candidate = false;
+          piece.text = std::move(current);
+          append_expanded(words, std::move(piece));
+        }
+        current.clear();
+      } else {
+        current += c;
+      }
+    }
+    return;
+  }
   if (!word.brace_candidate) {
     words.push_back(std::move(word));
     return;

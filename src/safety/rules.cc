@@ -70,6 +70,50 @@ bool rm_recursive_hits(const Invocation& inv, TreeClass wanted) {
   return false;
 }
 
+// The text an argument would have if every unknown expansion ($X, ${X}, $(...)) were empty.
+std::string with_unknowns_empty(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 >= text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char next = text[i + 1];
+    if (next == '{' || next == '(') {
+      const char close = next == '{' ? '}' : ')';
+      int depth = 0;
+      size_t j = i + 1;
+      for (; j < text.size(); ++j) {
+        if (text[j] == next) ++depth;
+        if (text[j] == close && --depth == 0) break;
+      }
+      i = j;
+    } else {
+      size_t j = i + 1;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
+                                 text[j] == '_')) {
+        ++j;
+      }
+      i = j == i + 1 ? i + 1 : j - 1;
+    }
+  }
+  return out;
+}
+
+bool rm_recursive_unset_hits(const Invocation& inv) {
+  if (!rm_recursive(inv)) return false;
+  for (const std::string& target : scan_args(inv.args).operands) {
+    if (target.find('$') == std::string::npos) continue;
+    const std::string empty = with_unknowns_empty(target);
+    if (empty.empty() || empty == target) continue;
+    const TreeClass tree = classify_tree(empty);
+    if (tree == TreeClass::kRoot || tree == TreeClass::kHome || tree == TreeClass::kSystemDir) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // ---- chmod / chown ----
 
 struct PermView {
@@ -504,11 +548,16 @@ bool opens_root_shell(const Invocation& inv) {
 bool adds_admin_group(const Invocation& inv) {
   if (!program_is(inv, {"usermod", "gpasswd", "adduser", "addgroup"})) return false;
   for (const std::string& arg : inv.args) {
-    for (std::string_view group : {"sudo", "wheel", "root", "admin", "adm", "docker"}) {
-      if (arg == group || arg.find(std::string(group) + ",") == 0 ||
-          arg.find("," + std::string(group)) != std::string::npos) {
+    // The argument may be a comma-separated group list (`-aG docker,sudo`).
+    size_t start = 0;
+    while (start <= arg.size()) {
+      size_t end = arg.find(',', start);
+      if (end == std::string::npos) end = arg.size();
+      if (is_any(std::string_view(arg).substr(start, end - start),
+                 {"sudo", "wheel", "root", "admin", "adm", "docker"})) {
         return true;
       }
+      start = end + 1;
     }
   }
   return false;
@@ -587,6 +636,10 @@ const std::vector<Rule>& build_table() {
       {"fs.rm_recursive_cwd_all", R::kCritical, "fs.rm",
        "recursively deletes everything in the current or a parent directory",
        [](const Invocation& inv) { return rm_recursive_hits(inv, TreeClass::kCwdAll); }},
+      {"fs.rm_recursive_unset_var", R::kCritical, "fs.rm",
+       "if a variable in the path is empty or unset, this recursively deletes / or a system "
+       "directory",
+       [](const Invocation& inv) { return rm_recursive_unset_hits(inv); }},
       {"fs.rm_recursive", R::kHigh, "fs.rm", "recursively deletes a directory tree",
        [](const Invocation& inv) { return rm_recursive(inv); }},
       {"fs.rm_system_files", R::kHigh, "fs.rm", "deletes files from a system directory",

@@ -870,13 +870,15 @@ std::string Word::display() const {
     switch (part.kind) {
       case PartKind::kLiteral: out += part.text; break;
       case PartKind::kVariable:
-        out += !part.text.empty() && std::all_of(part.text.begin(), part.text.end(), is_name_char)
-                   ? "$" + part.text
-                   : "${" + part.text + "}";
+        if (!part.text.empty() && std::all_of(part.text.begin(), part.text.end(), is_name_char)) {
+          out.append("$").append(part.text);
+        } else {
+          out.append("${").append(part.text).append("}");
+        }
         break;
-      case PartKind::kCommandSubst: out += "$(" + part.text + ")"; break;
-      case PartKind::kProcessSubst: out += "<(" + part.text + ")"; break;
-      case PartKind::kArithmetic: out += "$((" + part.text + "))"; break;
+      case PartKind::kCommandSubst: out.append("$(").append(part.text).append(")"); break;
+      case PartKind::kProcessSubst: out.append("<(").append(part.text).append(")"); break;
+      case PartKind::kArithmetic: out.append("$((").append(part.text).append("))"); break;
     }
   }
   return out;
