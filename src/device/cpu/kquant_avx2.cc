@@ -98,16 +98,6 @@ inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
   u->dmin = 0.0f;
 }
 
-// The raw (unreduced) integer sum vectors of one unpacked super-block with one Q8_K block.
-inline void k_block_vectors(const KBlock& u, const BlockQ8_K& a, __m256i* acc, __m256i* bias) {
-  __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[0], load256(a.qs)), u.scale[0]);
-  for (int j = 1; j < 8; ++j) {
-    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[j], load256(a.qs + 32 * j)), u.scale[j]));
-  }
-  *acc = s;
-  *bias = _mm256_madd_epi16(u.bias, load256(a.bsums));
-}
-
 // Lane t of the result = the sum of the 8 lanes of v[t].
 inline __m256i reduce8(const __m256i* v) {
   const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
@@ -145,14 +135,18 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
         }
         const __m256 ad = _mm256_load_ps(ad_lanes);
         for (int rr = 0; rr < nr; ++rr) {
+          // Weight vector outer, tokens inner: each unpacked quant/scale pair is loaded once and
+          // applied to all tokens, whose accumulators stay in registers.
           __m256i acc[kTokens], bias[kTokens];
-          for (int t = 0; t < kTokens; ++t) {
-            if (t < nt) {
-              k_block_vectors(u[rr], *ab[t], &acc[t], &bias[t]);
-            } else {
-              acc[t] = bias[t] = _mm256_setzero_si256();
+          for (int t = 0; t < kTokens; ++t) acc[t] = bias[t] = _mm256_setzero_si256();
+          for (int j = 0; j < 8; ++j) {
+            const __m256i q = u[rr].q[j], scale = u[rr].scale[j];
+            for (int t = 0; t < nt; ++t) {
+              const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
+              acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
             }
           }
+          for (int t = 0; t < nt; ++t) bias[t] = _mm256_madd_epi16(u[rr].bias, load256(ab[t]->bsums));
           const __m256i sumi = reduce8(acc), sumb = reduce8(bias);
           const __m256 d = _mm256_mul_ps(_mm256_set1_ps(u[rr].d), ad);
           __m256 value;
