@@ -1,0 +1,62 @@
+// Test helper: runs the built cmdai binary with arguments, environment and stdin, and captures
+// stdout, stderr and the exit code, for golden-output tests of the CLI.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cmdai::cli::testing {
+
+struct CliResult {
+  std::string out;
+  std::string err;
+  int exit_code = -1;
+};
+
+inline std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Runs `cmdai args...` with the given extra environment; stdin comes from `input` (never a
+// terminal), NO_COLOR is set so output is plain text.
+inline CliResult run_cli(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& input = "") {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("cmdai_cli_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  fs::create_directories(dir);
+  std::ofstream(dir / "in") << input;
+  std::string command = "env NO_COLOR=1";
+  for (const auto& [k, v] : env) command += " " + shell_quote(k + "=" + v);
+  command += " " + shell_quote(CMDAI_BINARY);
+  for (const auto& a : args) command += " " + shell_quote(a);
+  command += " <" + shell_quote((dir / "in").string()) + " >" + shell_quote((dir / "out").string()) +
+             " 2>" + shell_quote((dir / "err").string());
+  const int status = std::system(command.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  fs::remove_all(dir);
+  return r;
+}
+
+}  // namespace cmdai::cli::testing

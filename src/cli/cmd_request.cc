@@ -1,0 +1,274 @@
+// `cmdai [options] <request…>`: the product. Generate one command, check it, show it, and run it
+// only when the user agrees (or asked with -x -y) and the safety level does not block it.
+#include <fmt/color.h>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu_backend.h"
+#include "catalog/paths.h"
+#include "cli/command_registry.h"
+#include "cli/executor.h"
+#include "cli/exit_codes.h"
+#include "cli/model_acquisition.h"
+#include "cli/output_format.h"
+#include "cli/shell_integration.h"
+#include "cli/terminal.h"
+#include "config/config.h"
+#include "generate/canned_generator.h"
+#include "generate/embedded_generator.h"
+#include "generate/prompt_builder.h"
+#include "safety/validator.h"
+
+namespace cmdai::cli {
+namespace {
+
+// Ctrl-C during generation: the handler only sets this flag; the engine checks it every token.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+struct RequestFlags {
+  std::vector<std::string> words;
+  std::string shell, safety, output, model, backend;
+  float temperature = 0;
+  int max_tokens = 0;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool execute = false, yes = false, dry_run = false, explain = false, quiet = false, edit = false;
+  CLI::App* app = nullptr;
+};
+
+bool given(const RequestFlags& f, const char* name) { return f.app->count(name) > 0; }
+
+Result<config::Config> effective_config(const RequestFlags& f) {
+  CMDAI_ASSIGN_OR_RETURN(config::Config config, config::load_config());
+  auto set = [&](const char* flag, const char* key, const std::string& value) -> Status {
+    if (!given(f, flag)) return ok_status();
+    return config.set(key, value, config::Source::kFlag);
+  };
+  CMDAI_TRY(set("--shell", "shell", f.shell));
+  CMDAI_TRY(set("--safety", "safety", f.safety));
+  CMDAI_TRY(set("--output", "output", f.output));
+  CMDAI_TRY(set("--model", "model", f.model));
+  CMDAI_TRY(set("--backend", "backend", f.backend));
+  CMDAI_TRY(set("--temperature", "temperature", fmt::format("{}", f.temperature)));
+  CMDAI_TRY(set("--max-tokens", "max_tokens", std::to_string(f.max_tokens)));
+  CMDAI_TRY(set("--seed", "seed", std::to_string(f.seed)));
+  CMDAI_TRY(set("--threads", "threads", std::to_string(f.threads)));
+  return config;
+}
+
+// The generator this invocation uses: the embedded model, or (for tests only) a canned answer.
+Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& config) {
+  if (const char* canned = std::getenv("CMDAI_TEST_CANNED_COMMAND"); canned != nullptr) {
+    const char* why = std::getenv("CMDAI_TEST_CANNED_EXPLANATION");
+    return std::unique_ptr<CommandGenerator>(std::make_unique<CannedGenerator>(canned, why ? why : ""));
+  }
+  CMDAI_ASSIGN_OR_RETURN(ModelVariant variant, parse_variant(config.backend));
+  auto model = acquire_model(config.model, &g_interrupted);
+  if (!model.ok()) {
+    Error e = model.take_error();
+    if (e.code != ErrorCode::kCancelled && e.code != ErrorCode::kResourceExhausted) e.code = ErrorCode::kNotFound;
+    return e;
+  }
+  BackendOptions options;
+  options.model_path = model->path.string();
+  options.threads = config.threads;
+  options.prefix_cache_dir = (catalog::cache_dir() / "prefix").string();
+  CMDAI_ASSIGN_OR_RETURN(auto backend, create_backend(variant, options));
+  SamplingSettings sampling;
+  sampling.temperature = config.temperature;
+  sampling.top_k = config.top_k;
+  sampling.top_p = config.top_p;
+  sampling.min_p = config.min_p;
+  sampling.repeat_penalty = config.repeat_penalty;
+  sampling.max_tokens = config.max_tokens;
+  sampling.seed = config.seed;
+  sampling.cancel = &g_interrupted;
+  return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
+      std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
+}
+
+nlohmann::ordered_json result_object(const GenerationRequest& request, const GeneratedCommand& generated,
+                                     const safety::SafetyVerdict& verdict, const config::Config& config) {
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+  for (const auto& r : verdict.rules) {
+    rules.push_back({{"id", r.id}, {"risk", safety::risk_name(r.risk)}, {"reason", r.reason}});
+  }
+  const GenerationTimings& t = generated.timings;
+  return {{"request", request.text},
+          {"command", generated.command},
+          {"explanation", generated.explanation},
+          {"risk", safety::risk_name(verdict.risk)},
+          {"blocked", verdict.blocked},
+          {"needs_confirmation", verdict.needs_confirmation},
+          {"rules", rules},
+          {"safety_level", config.safety},
+          {"shell", request.shell},
+          {"backend", generated.backend},
+          {"model", generated.model},
+          {"attempts", generated.attempts},
+          {"timings", {{"load_ms", t.load_ms}, {"prompt_ms", t.prompt_ms},
+                       {"first_token_ms", t.first_token_ms}, {"decode_ms", t.decode_ms},
+                       {"total_ms", t.total_ms}, {"prompt_tokens", t.prompt_tokens},
+                       {"cached_prompt_tokens", t.cached_prompt_tokens},
+                       {"generated_tokens", t.generated_tokens}}},
+          {"executed", false},
+          {"exit_status", nullptr}};
+}
+
+void print_plain(const nlohmann::ordered_json& r, bool explain) {
+  const bool color = use_color(false);
+  const std::string risk = r["risk"];
+  auto style = [&](fmt::text_style s, const std::string& text) {
+    return color ? fmt::format(s, "{}", text) : text;
+  };
+  fmt::print("  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
+  fmt::text_style risk_style = fmt::fg(fmt::color::green);
+  if (risk == "moderate") risk_style = fmt::fg(fmt::color::yellow);
+  if (risk == "high" || risk == "critical") risk_style = fmt::fg(fmt::color::red) | fmt::emphasis::bold;
+  fmt::print("  risk: {}{}\n", style(risk_style, risk),
+             r["blocked"].get<bool>() ? fmt::format(" (blocked at safety level {})", r["safety_level"].get<std::string>()) : "");
+  for (const auto& rule : r["rules"]) {
+    fmt::print("  [{}] {}\n", rule["id"].get<std::string>(), rule["reason"].get<std::string>());
+  }
+  if (explain && !r["explanation"].get<std::string>().empty()) {
+    fmt::print("  {}\n", r["explanation"].get<std::string>());
+  }
+  std::fflush(stdout);
+}
+
+// Hands the command to the shell integration (prompt line) or prints it for copying.
+void hand_over_for_editing(const std::string& command, bool quiet_stdout) {
+  if (const char* file = std::getenv(kEditFileEnv); file != nullptr && *file != '\0') {
+    std::ofstream(file, std::ios::trunc) << command;
+    return;
+  }
+  if (quiet_stdout) {
+    fmt::print("{}\n", command);
+  } else {
+    fmt::print(stderr, "cmdai: copy the command above; to get it on your prompt line instead, add "
+                       "`eval \"$(cmdai init bash)\"` (or zsh/fish) to your shell's startup file\n");
+  }
+}
+
+int fail(const Error& e, int code) {
+  fmt::print(stderr, "cmdai: error: {}\n", e.message);
+  return code;
+}
+
+int run_request(RequestFlags& f) {
+  GenerationRequest request;
+  for (const auto& w : f.words) request.text += (request.text.empty() ? "" : " ") + w;
+  if (request.text.empty() && !stdin_is_terminal()) request.text = read_all_stdin();
+  if (request.text.empty()) {
+    fmt::print(stderr, "cmdai: error: say what you want done, e.g. `cmdai find pdf files over 10MB in Downloads` (see cmdai --help)\n");
+    return kExitUsage;
+  }
+  auto config = effective_config(f);
+  if (!config.ok()) return fail(config.error(), kExitUsage);
+  const auto level = safety::parse_safety_level(config->safety);
+  const std::string output = config->output;
+  if (!level) return fail(Error{ErrorCode::kInvalidArgument, "unknown safety level " + config->safety}, kExitUsage);
+  if (output != "plain" && output != "json" && output != "yaml") {
+    return fail(Error{ErrorCode::kInvalidArgument, "unknown output format '" + output + "' (use plain, json or yaml)"}, kExitUsage);
+  }
+  request.shell = config->shell.empty() ? detect_shell() : config->shell;
+  request.os = describe_host_os();
+  request.cwd = std::filesystem::current_path().string();
+  request.explain = f.explain;
+
+  struct sigaction handler {}, previous {};
+  handler.sa_handler = on_sigint;
+  sigemptyset(&handler.sa_mask);
+  sigaction(SIGINT, &handler, &previous);
+  auto generator = make_generator(*config);
+  Result<GeneratedCommand> generated = generator.ok() ? (*generator)->generate(request)
+                                                      : Result<GeneratedCommand>(generator.error());
+  sigaction(SIGINT, &previous, nullptr);
+  if (!generated.ok()) {
+    const Error& e = generated.error();
+    if (e.code == ErrorCode::kCancelled || g_interrupted) return fail(Error{e.code, "interrupted"}, kExitInterrupted);
+    if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
+    return fail(e, exit_code_for(e));
+  }
+
+  const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
+  nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
+  const bool structured = output != "plain";
+  if (f.edit) {
+    if (verdict.blocked) {
+      return fail(Error{ErrorCode::kInvalidArgument, fmt::format("'{}' is {} and blocked at safety level {}",
+                  generated->command, safety::risk_name(verdict.risk), config->safety)}, kExitBlocked);
+    }
+    hand_over_for_editing(generated->command, /*quiet_stdout=*/true);
+    return kExitOk;
+  }
+  if (!structured && !f.quiet) print_plain(result, f.explain);
+  if (!structured && f.quiet) fmt::print("{}\n", generated->command);
+
+  int exit_code = kExitOk;
+  bool run = false;
+  if (verdict.blocked) {
+    fmt::print(stderr, "cmdai: not run: this command is {} and blocked at safety level {}\n",
+               safety::risk_name(verdict.risk), config->safety);
+    exit_code = kExitBlocked;
+  } else if (f.dry_run) {
+    // Shown, never run.
+  } else if (f.execute && f.yes) {
+    run = true;
+  } else if ((f.execute || !structured) && stdin_is_terminal() && stdout_is_terminal()) {
+    const Choice choice = ask_run_no_edit(/*allow_edit=*/true);
+    if (choice == Choice::kRun) run = true;
+    else if (choice == Choice::kEdit) hand_over_for_editing(generated->command, false);
+    else exit_code = f.execute ? kExitDeclined : kExitOk;
+  } else if (f.execute) {
+    fmt::print(stderr, "cmdai: not run: confirmation needs a terminal; add -y to run without asking\n");
+    exit_code = kExitDeclined;
+  }
+  if (run) {
+    auto status = run_in_shell(generated->command, shell_program(request.shell), structured);
+    if (!status.ok()) return fail(status.error(), kExitError);
+    result["executed"] = true;
+    result["exit_status"] = *status;
+    exit_code = *status;
+  }
+  if (output == "json") fmt::print("{}\n", result.dump(2));
+  if (output == "yaml") fmt::print("{}", to_yaml(result));
+  return exit_code;
+}
+
+void setup_request(CLI::App& app, CliContext& context) {
+  static RequestFlags f;
+  f.app = &app;
+  app.add_option("request", f.words, "what you want done, in plain words (quotes optional)");
+  app.add_option("--shell", f.shell, "shell to write the command for: bash, zsh, fish, sh (default: $SHELL)");
+  app.add_option("--safety", f.safety, "strict, moderate (default) or permissive: what is blocked or confirmed");
+  app.add_option("-o,--output", f.output, "plain (default), json or yaml");
+  app.add_flag("-x,--execute", f.execute, "run the command after the safety check (asks first)");
+  app.add_flag("-y,--yes", f.yes, "with -x: run without asking (blocked commands never run)");
+  app.add_flag("--dry-run", f.dry_run, "show the command and its risk, never run it");
+  app.add_flag("--explain", f.explain, "also explain the command");
+  app.add_flag("-q,--quiet", f.quiet, "print only the command");
+  app.add_flag("--edit", f.edit, "put the command on the prompt line (with `cmdai init`) or print only it");
+  app.add_option("--model", f.model, "catalog name or path to a GGUF file");
+  app.add_option("--backend", f.backend, "inference device: auto, cpu, cuda, mlx");
+  app.add_option("--temperature", f.temperature, "sampling temperature (0 = most likely answer)");
+  app.add_option("--max-tokens", f.max_tokens, "most tokens to generate");
+  app.add_option("--seed", f.seed, "sampling seed");
+  app.add_option("--threads", f.threads, "CPU threads (default: one per core)");
+  app.callback([&app, &context] {
+    if (!app.get_subcommands().empty()) return;  // a subcommand ran instead
+    context.exit_code = run_request(f);
+  });
+}
+
+CMDAI_REGISTER_COMMAND(setup_request);
+
+}  // namespace
+}  // namespace cmdai::cli

@@ -1,0 +1,194 @@
+// Golden-output tests of `cmdai <request>`: stdout, stderr and exit code, with the canned generator
+// (CMDAI_TEST_CANNED_COMMAND) for exact commands and a synthetic model for the whole engine path.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "base/testdata.h"
+#include "cli/cli_test_runner.h"
+
+namespace cmdai::cli {
+namespace {
+
+using testing::CliResult;
+using testing::run_cli;
+namespace fs = std::filesystem;
+
+class RequestCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cmdai_request_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "cache");
+    fs::create_directories(dir_ / "config");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // An isolated cache/config, the shell fixed to bash, and no way out to the network.
+  std::map<std::string, std::string> env(const std::string& canned = "") const {
+    std::map<std::string, std::string> e = {{"CMDAI_CACHE_DIR", (dir_ / "cache").string()},
+                                            {"CMDAI_CONFIG_DIR", (dir_ / "config").string()},
+                                            {"SHELL", "/bin/bash"},
+                                            {"https_proxy", "http://127.0.0.1:9"},
+                                            {"http_proxy", "http://127.0.0.1:9"}};
+    if (!canned.empty()) e["CMDAI_TEST_CANNED_COMMAND"] = canned;
+    return e;
+  }
+  fs::path dir_;
+};
+
+TEST_F(RequestCli, PlainOutputShowsCommandAndRiskAndDoesNotRunOffATerminal) {
+  const CliResult r = run_cli({"list", "all", "files"}, env("ls -la"));
+  EXPECT_EQ(r.out, "  ls -la\n  risk: safe\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(RequestCli, JsonObjectHasTheDocumentedKeysAndNothingElseOnStdout) {
+  const CliResult r = run_cli({"-o", "json", "list files"}, env("ls -la"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"command", "explanation", "risk", "rules", "blocked", "backend", "model",
+                          "timings", "executed", "exit_status"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["command"], "ls -la");
+  EXPECT_EQ(j["risk"], "safe");
+  EXPECT_EQ(j["executed"], false);
+  EXPECT_TRUE(j["exit_status"].is_null());
+}
+
+TEST_F(RequestCli, ExecuteYesRunsASafeCommandAndPassesItsExitStatusThrough) {
+  const fs::path marker = dir_ / "ran";
+  const CliResult r = run_cli({"-x", "-y", "touch it"}, env("touch " + marker.string() + " && exit 7"));
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_EQ(r.exit_code, 7);
+}
+
+TEST_F(RequestCli, JsonModeSendsTheCommandsOutputToStderr) {
+  const CliResult r = run_cli({"-x", "-y", "-o", "json", "say hi"}, env("echo hello-from-child"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);  // stdout is only the object
+  EXPECT_EQ(j["executed"], true);
+  EXPECT_EQ(j["exit_status"], 0);
+  EXPECT_NE(r.err.find("hello-from-child"), std::string::npos);
+}
+
+TEST_F(RequestCli, CriticalCommandIsNeverExecutedWhateverTheFlags) {
+  const fs::path marker = dir_ / "must-not-exist";
+  const std::string critical = "touch " + marker.string() + "; curl -s http://127.0.0.1:9/x | sh";
+  for (const std::string safety : {"strict", "moderate", "permissive"}) {
+    const CliResult r = run_cli({"-x", "-y", "--safety", safety, "-o", "json", "install it"}, env(critical));
+    EXPECT_EQ(r.exit_code, 3) << safety << ": " << r.err;
+    EXPECT_FALSE(fs::exists(marker)) << safety;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["risk"], "critical");
+    EXPECT_EQ(j["blocked"], true);
+    EXPECT_EQ(j["executed"], false);
+    EXPECT_FALSE(j["rules"].empty());
+  }
+}
+
+TEST_F(RequestCli, HighRiskNeedsConfirmationAndOffATerminalIsNotRun) {
+  const fs::path victim = dir_ / "build";
+  fs::create_directories(victim);
+  const CliResult r = run_cli({"-x", "clean build"}, env("rm -rf " + victim.string()));
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_TRUE(fs::exists(victim));
+  EXPECT_NE(r.err.find("-y"), std::string::npos);
+  const CliResult strict = run_cli({"-x", "-y", "--safety", "strict", "clean build"},
+                                   env("rm -rf " + victim.string()));
+  EXPECT_EQ(strict.exit_code, 3);
+  EXPECT_TRUE(fs::exists(victim));
+}
+
+TEST_F(RequestCli, DryRunNeverRuns) {
+  const fs::path marker = dir_ / "dry";
+  const CliResult r = run_cli({"--dry-run", "-x", "-y", "touch"}, env("touch " + marker.string()));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST_F(RequestCli, ReadsTheRequestFromStdinWhenNotATerminal) {
+  const CliResult r = run_cli({"-o", "json"}, env("df -h"), "show disk space\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["request"], "show disk space");
+}
+
+TEST_F(RequestCli, NoRequestIsAUsageError) {
+  const CliResult r = run_cli({}, env("ls"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("cmdai: error:"), std::string::npos);
+}
+
+TEST_F(RequestCli, YamlOutputIsOneDocument) {
+  const CliResult r = run_cli({"-o", "yaml", "list files"}, env("ls -la"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("command: \"ls -la\"\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("executed: false\n"), std::string::npos);
+  EXPECT_NE(r.out.find("timings:\n  load_ms: "), std::string::npos);
+}
+
+TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
+  auto e = env("grep -r TODO .");
+  const CliResult printed = run_cli({"--edit", "find todos"}, e);
+  EXPECT_EQ(printed.out, "grep -r TODO .\n");
+  e["CMDAI_EDIT_FILE"] = (dir_ / "edit").string();
+  const CliResult handed = run_cli({"--edit", "find todos"}, e);
+  EXPECT_EQ(handed.out, "");
+  EXPECT_EQ(testing::slurp(dir_ / "edit"), "grep -r TODO .");
+  const CliResult blocked = run_cli({"--edit", "wipe"}, env("rm -rf /"));
+  EXPECT_EQ(blocked.exit_code, 3);
+  EXPECT_EQ(blocked.out, "");
+}
+
+TEST_F(RequestCli, MissingModelFileIsExitFiveWithOneLine) {
+  const CliResult r = run_cli({"--model", "/nonexistent/m.gguf", "list files"}, env());
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(RequestCli, OfflineDefaultModelNamesTheModelCachePathAndTheWayOut) {
+  const CliResult r = run_cli({"list files"}, env());
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("qwen2.5-coder-1.5b"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "cache").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--model"), std::string::npos) << r.err;
+}
+
+TEST_F(RequestCli, SyntheticModelRunsTheWholePathToAValidObject) {
+  auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const fs::path model = dir_ / "synth.gguf";
+  const CliResult synth = run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
+                                   (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out",
+                                   model.string()}, env());
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  for (int run = 0; run < 2; ++run) {  // the second run restores the system prompt's KV state
+    const CliResult r = run_cli({"--model", model.string(), "-o", "json", "--max-tokens", "24", "list files"}, env());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_FALSE(j["command"].get<std::string>().empty());
+    EXPECT_EQ(j["backend"], "cpu");
+    EXPECT_EQ(j["executed"], false);
+    EXPECT_LE(j["timings"]["generated_tokens"].get<int>(), 24);
+    if (run == 1) EXPECT_GT(j["timings"]["cached_prompt_tokens"].get<int>(), 20);
+  }
+}
+
+TEST_F(RequestCli, InitScriptsAreValidShell) {
+  for (const std::string shell : {"bash"}) {
+    const CliResult r = run_cli({"init", shell}, env());
+    ASSERT_EQ(r.exit_code, 0);
+    std::ofstream(dir_ / "init.sh") << r.out;
+    EXPECT_EQ(std::system(("bash -n " + (dir_ / "init.sh").string()).c_str()), 0);
+  }
+  EXPECT_EQ(run_cli({"init", "tcsh"}, env()).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cmdai::cli
