@@ -1,5 +1,6 @@
 #include "safety/command_analysis.h"
 
+#include <cctype>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,7 +14,12 @@ namespace {
 
 constexpr int kMaxNesting = 12;
 constexpr size_t kMaxInvocations = 4096;
+// Bytes of nested command text analyzed per line, all levels together. Each level can hand
+// its text on twice (as a substitution and as an eval/sh -c string), so without a budget
+// deep nesting would cost exponential time.
+constexpr size_t kAnalysisBudgetBytes = 1 << 20;
 constexpr size_t kMaxBraceWords = 64;
+constexpr size_t kMaxBraceWordBytes = 1024;
 constexpr size_t kMaxFanOut = 8;  // copies made for xargs -I or find -exec {} substitution
 
 bool in_list(std::string_view name, std::initializer_list<std::string_view> list) {
@@ -296,7 +302,9 @@ void append_expanded(std::vector<Expanded>& words, Expanded word) {
     }
     return;
   }
-  if (!word.brace_candidate) {
+  // Matching braces is quadratic in the word's length, so very long words stay unexpanded.
+  if (!word.brace_candidate || word.text.size() > kMaxBraceWordBytes ||
+      word.text.find(',') == std::string::npos) {
     words.push_back(std::move(word));
     return;
   }
@@ -340,7 +348,7 @@ class Analyzer {
   std::vector<Invocation> finish() {
     if (truncated_) {
       Invocation error;
-      error.parse_error = "the command expands to too many programs to check";
+      error.parse_error = "the command is too large or too deeply nested to check fully";
       out_.push_back(std::move(error));
     }
     return std::move(out_);
@@ -390,14 +398,16 @@ class Analyzer {
 
   std::vector<Invocation> out_;
   bool truncated_ = false;
+  size_t budget_left_bytes_ = kAnalysisBudgetBytes;
 };
 
 void Analyzer::analyze(std::string_view line, int depth, bool elevated,
                        const std::vector<std::string>& wrappers) {
-  if (out_.size() >= kMaxInvocations) {
+  if (out_.size() >= kMaxInvocations || line.size() > budget_left_bytes_) {
     truncated_ = true;
     return;
   }
+  budget_left_bytes_ -= line.size();
   if (depth > kMaxNesting) {
     emit_error("commands are nested more than 12 levels deep", elevated, wrappers);
     return;

@@ -10,8 +10,9 @@
 namespace cmdai::safety {
 
 // Never fails: a line (or nested string) that cannot be parsed yields an Invocation whose
-// parse_error says why, so the rules can rate it. Nesting is followed 12 levels deep and at most
-// 4096 invocations are returned; beyond that a parse_error invocation says the line was cut.
+// parse_error says why, so the rules can rate it. Nesting is followed 12 levels deep, at most
+// 4096 invocations are returned and at most 1 MiB of nested text is analyzed; beyond that a
+// parse_error invocation says the line was cut.
 std::vector<Invocation> analyze_command_line(std::string_view line);
 
 }  // namespace cmdai::safety

@@ -103,6 +103,11 @@ TEST(CheckCommand, SurvivesHostileInputWithoutCrashing) {
     const SafetyVerdict verdict = check_command(input, kModerate);
     EXPECT_GE(verdict.risk, RiskLevel::kSafe);
   }
+  // Each level handed on both as a substitution and as a `bash -c` string: work must stay
+  // bounded (analysis budget) instead of doubling per level.
+  std::string doubling = "ls " + std::string(30000, 'a');
+  for (int i = 0; i < 12; ++i) doubling = "bash -c \"$(" + doubling + ")\"";
+  EXPECT_GE(check_command(doubling, kModerate).risk, RiskLevel::kHigh);
   // Nesting past the analysis limit (12 levels) is rated, not followed forever.
   EXPECT_EQ(check_command(deep, kModerate).risk, RiskLevel::kHigh);
 }
