@@ -9,6 +9,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
+#include "config/config.h"
 #include "safety/validator.h"
 
 namespace cmdai::cli {
@@ -20,20 +21,19 @@ using safety::SafetyVerdict;
 struct CheckOptions {
   bool json = false;
   std::vector<std::string> words;  // the command, as separate words or one quoted argument
-  std::string safety;  // empty: $CMDAI_SAFETY, else moderate
+  std::string safety;  // empty: the configured level (config file, $CMDAI_SAFETY), else moderate
 };
 
-// --safety wins over $CMDAI_SAFETY, which wins over the default (moderate).
+// --safety wins over the configuration (config file < $CMDAI_SAFETY), whose default is moderate.
 std::optional<SafetyLevel> resolve_level(const std::string& flag, std::string* error) {
   if (!flag.empty()) return safety::parse_safety_level(flag);  // CLI11 already checked it
-  const char* env = std::getenv("CMDAI_SAFETY");
-  if (env == nullptr || *env == '\0') return SafetyLevel::kModerate;
-  std::optional<SafetyLevel> level = safety::parse_safety_level(env);
-  if (!level) {
-    *error = fmt::format("CMDAI_SAFETY={} is not a safety level; use strict, moderate or "
-                         "permissive (or unset it)",
-                         env);
+  Result<config::Config> config = config::load_config();
+  if (!config.ok()) {
+    *error = config.error().message;
+    return std::nullopt;
   }
+  std::optional<SafetyLevel> level = safety::parse_safety_level(config->safety);
+  if (!level) *error = fmt::format("safety level '{}' is not strict, moderate or permissive", config->safety);
   return level;
 }
 
