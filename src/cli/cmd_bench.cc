@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/memory_usage.h"
 #include "base/thread_pool.h"
+#include "cli/bench_e2e.h"
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
 #include "gguf/gguf_file.h"
@@ -24,6 +25,9 @@ struct BenchFlags {
   int decode_tokens = 32;
   int repetitions = 3;
   bool json = true;
+  bool e2e = false;
+  std::string request = "find pdf files over 10MB in Downloads";
+  int e2e_tokens = 20;
 };
 
 std::vector<int> parse_sizes(const std::string& text) {
@@ -112,9 +116,22 @@ void setup_bench(CLI::App& app, CliContext& context) {
   bench->add_option("-n,--decode", flags.decode_tokens, "tokens to decode")->capture_default_str();
   bench->add_option("-r,--repetitions", flags.repetitions, "runs per prompt size (best is kept)")->capture_default_str();
   bench->add_flag("--json", flags.json, "print one JSON object (the default)");
+  bench->add_flag("--e2e", flags.e2e,
+                  "time whole `cmdai <request>` processes with the real system prompt: cold "
+                  "(empty prefix cache) and warm (median of --repetitions)");
+  bench->add_option("--request", flags.request, "the request --e2e times")->capture_default_str();
+  bench->add_option("--e2e-tokens", flags.e2e_tokens, "token limit of the --e2e request")->capture_default_str();
   bench->callback([&context] {
     nlohmann::json out;
-    Status status = run_bench(flags, out);
+    Status status = ok_status();
+    if (flags.e2e) {
+      auto e2e = run_e2e_bench(E2eOptions{flags.model_path, flags.request, flags.e2e_tokens,
+                                          flags.repetitions, flags.threads});
+      if (e2e.ok()) out = {{"e2e", *e2e}};
+      else status = e2e.take_error();
+    } else {
+      status = run_bench(flags, out);
+    }
     if (!status.ok()) {
       fmt::print(stderr, "cmdai: error: {}\n", status.error().message);
       context.exit_code = exit_code_for(status.error());
