@@ -82,6 +82,9 @@ class Transfer {
   Status attempt(bool& retryable);
   Result<DownloadResult> finish();
   uint64_t first_offset() const { return first_offset_; }
+  void discard_if_empty() {
+    if (fd_ >= 0 && written_ == 0) ::unlink(part_path_.c_str());
+  }
 
  private:
   static size_t on_header(char* data, size_t size, size_t count, void* self);
@@ -453,7 +456,10 @@ Result<DownloadResult> download_file(const DownloadOptions& options) {
     bool retryable = false;
     Status status = transfer.attempt(retryable);
     if (status.ok()) break;
-    if (!retryable || attempt >= attempts) return status.take_error();
+    if (!retryable || attempt >= attempts) {
+      transfer.discard_if_empty();  // nothing to resume: leave no empty .part behind
+      return status.take_error();
+    }
   }
   return transfer.finish();
 }

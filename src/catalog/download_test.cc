@@ -281,7 +281,7 @@ TEST_F(DownloadTest, NotEnoughFreeSpaceIsRefusedBeforeWriting) {
   EXPECT_NE(message.find(std::to_string(kBodyBytes)), std::string::npos) << message;
   EXPECT_NE(message.find("1000 bytes free"), std::string::npos) << message;
   EXPECT_NE(message.find(part().parent_path().string()), std::string::npos) << message;
-  EXPECT_EQ(std::filesystem::file_size(part()), 0u);
+  EXPECT_FALSE(std::filesystem::exists(part()));  // nothing was written, nothing to resume
 }
 
 TEST_F(DownloadTest, WithoutContentLengthTheSizeHintDrivesTheFreeSpaceCheck) {
@@ -338,6 +338,7 @@ TEST_F(DownloadTest, ConnectionRefusedExplainsHowToWorkOffline) {
   EXPECT_NE(message.find(dest().string()), std::string::npos) << message;
   EXPECT_NE(message.find("cmdai --model /path/to/model.gguf"), std::string::npos) << message;
   EXPECT_NE(message.find("cmdai model pull test-model"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(part()));
 }
 
 TEST_F(DownloadTest, RejectsAMalformedExpectedHashBeforeConnecting) {
