@@ -45,7 +45,7 @@ struct Config {
   int max_tokens = 128;
   uint64_t seed = 42;
   int threads = 0;                  // 0 = let the engine choose
-  std::string output = "plain";     // plain | json
+  std::string output = "plain";     // plain | json | yaml
 
   // The file that was read, or would have been read when it does not exist.
   std::filesystem::path file;

@@ -142,7 +142,7 @@ TEST(Config, BadEnvironmentValuesNameTheVariable) {
   const Case cases[] = {
       {"CMDAI_TEMPERATURE", "warm"}, {"CMDAI_TEMPERATURE", "0.5x"}, {"CMDAI_MAX_TOKENS", "10000"},
       {"CMDAI_THREADS", "-1"},       {"CMDAI_SEED", "-1"},          {"CMDAI_SEED", "1e3"},
-      {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "yaml"},      {"CMDAI_TOP_P", "nan"},
+      {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "xml"},      {"CMDAI_TOP_P", "nan"},
   };
   for (const Case& c : cases) {
     Config config;
