@@ -46,7 +46,9 @@ void ProgressBar::update(const catalog::DownloadProgress& progress) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   const bool complete = progress.total_bytes > 0 && progress.done_bytes >= progress.total_bytes;
+  if (complete && drew_complete_) return;
   if (!complete && drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  drew_complete_ = complete;
   last_draw_ = now;
   drawn_ = true;
   // \033[K clears what a longer previous line left behind.

@@ -26,6 +26,7 @@ class ProgressBar {
  private:
   bool enabled_;
   bool drawn_ = false;
+  bool drew_complete_ = false;  // libcurl keeps reporting 100% until the connection closes
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
