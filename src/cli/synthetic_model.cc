@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "engine/sampler.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "quant/quantize.h"
@@ -13,40 +14,20 @@
 namespace cmdai::cli {
 namespace {
 
-// xoshiro256** seeded by splitmix64: fast, and the same stream on every platform.
+// Normal samples (Box-Muller) from the engine's platform-independent generator, so a seed gives
+// the same file everywhere.
 class Random {
  public:
-  explicit Random(uint64_t seed) {
-    for (auto& s : state_) {
-      seed += 0x9e3779b97f4a7c15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      s = z ^ (z >> 31);
-    }
-  }
-  uint64_t next() {
-    const uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  // Box-Muller; the second value is dropped for simplicity.
+  explicit Random(uint64_t seed) : rng_(seed) {}
   float normal(float mean, float std) {
-    const double u1 = std::max(uniform(), 1e-300);
-    const double u2 = uniform();
-    return mean + std * static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+    const double u1 = std::max(rng_.uniform(), 1e-300);
+    const double u2 = rng_.uniform();
+    return mean + std * static_cast<float>(std::sqrt(-2.0 * std::log(u1)) *
+                                           std::cos(6.283185307179586 * u2));
   }
 
  private:
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t state_[4];
+  engine::Rng rng_;
 };
 
 // llama.cpp's Q4_K_M mix, as facts: attn_v and ffn_down get 6-bit blocks in the first and last
