@@ -162,7 +162,16 @@ int fail(const Error& e, int code) {
   return code;
 }
 
-int run_request(RequestFlags& f) {
+void print_timings(const GeneratedCommand& g) {
+  const GenerationTimings& t = g.timings;
+  fmt::print(stderr,
+             "cmdai: {} on {}: load {:.0f} ms, prompt {} tokens ({} cached) {:.0f} ms, first token "
+             "{:.0f} ms, {} tokens {:.0f} ms, total {:.0f} ms, attempts {}\n",
+             g.model, g.backend, t.load_ms, t.prompt_tokens, t.cached_prompt_tokens, t.prompt_ms,
+             t.first_token_ms, t.generated_tokens, t.decode_ms, t.total_ms, g.attempts);
+}
+
+int run_request(RequestFlags& f, bool verbose) {
   GenerationRequest request;
   for (const auto& w : f.words) request.text += (request.text.empty() ? "" : " ") + w;
   if (request.text.empty() && !stdin_is_terminal()) request.text = read_all_stdin();
@@ -198,6 +207,7 @@ int run_request(RequestFlags& f) {
     return fail(e, exit_code_for(e));
   }
 
+  if (verbose) print_timings(*generated);
   const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
   nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
   const bool structured = output != "plain";
@@ -264,7 +274,7 @@ void setup_request(CLI::App& app, CliContext& context) {
   app.add_option("--threads", f.threads, "CPU threads (default: one per core)");
   app.callback([&app, &context] {
     if (!app.get_subcommands().empty()) return;  // a subcommand ran instead
-    context.exit_code = run_request(f);
+    context.exit_code = run_request(f, context.verbose);
   });
 }
 

@@ -34,6 +34,8 @@ Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::
   if (!result.ok()) {
     const Error& e = result.error();
     if (e.code == ErrorCode::kCancelled || e.code == ErrorCode::kResourceExhausted) return e;
+    // The downloader's message names the model, the cache path and the way out when offline.
+    if (e.message.find("--model") != std::string::npos) return Error{ErrorCode::kNotFound, e.message};
     return make_error(ErrorCode::kNotFound,
                       "cannot fetch the model {} into {}: {}. Connect to the network and run `cmdai "
                       "model pull {}`, or use a GGUF file you have: cmdai --model /path/to/model.gguf",
