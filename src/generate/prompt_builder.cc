@@ -27,10 +27,12 @@ BuiltPrompt build_prompt(const GenerationRequest& request) {
   const std::string system_text = tokenizer::render_chatml(system, /*add_generation_prompt=*/false);
   const std::vector<tokenizer::ChatMessage> messages = {
       system[0],
-      {"user", fmt::format("Current directory: {}\nRequest: {}", request.cwd, request.text)}};
+      {"user", fmt::format("{}\n(current directory: {})", request.text, request.cwd)}};
   BuiltPrompt prompt;
   prompt.text = tokenizer::render_chatml(messages, /*add_generation_prompt=*/true) + std::string(kAnswerPrefix);
-  prompt.cacheable_prefix_bytes = system_text.size();
+  // The system turn and the opening of the user turn are the same for every request: only the
+  // request, the directory and the answer's opening are prefilled per request.
+  prompt.cacheable_prefix_bytes = system_text.size() + std::string_view("<|im_start|>user\n").size();
   return prompt;
 }
 

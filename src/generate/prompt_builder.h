@@ -10,7 +10,7 @@ namespace cmdai {
 
 struct BuiltPrompt {
   std::string text;               // the whole ChatML prompt, ending inside the forced answer prefix
-  size_t cacheable_prefix_bytes;  // the system turn: identical for every request on this machine
+  size_t cacheable_prefix_bytes;  // system turn + user-turn opening: identical for every request
 };
 
 std::string system_prompt(const std::string& shell, const std::string& os);
