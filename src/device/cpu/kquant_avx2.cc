@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -190,17 +191,59 @@ inline void reduce_pair(__m256i acc, __m256i b, int* sumi, int* sumb) {
   *sumb = _mm_extract_epi32(s, 1);
 }
 
+// pshufb controls over a 128-bit [6-bit scales 0..7 | mins 0..7] byte vector (both halves the
+// same): kScaleWords[j] widens scale j into every int16 lane, kMinPairs puts min k into lanes
+// 2k and 2k+1 (the two 16-element halves of sub-block k, as Q8_K's bsums count them). Kept in
+// memory so each is a load operand, not a constant rebuilt in registers per block.
+struct KScaleMasks {
+  alignas(32) uint8_t words[8][32];
+  alignas(32) uint8_t min_pairs[32];
+  alignas(32) uint8_t q6_pairs[4][32];  // int16 lane 2k (low half), 2k+1 (high half) everywhere
+};
+
+constexpr KScaleMasks make_k_scale_masks() {
+  KScaleMasks m{};
+  for (int j = 0; j < 8; ++j) {
+    for (int b = 0; b < 32; b += 2) {
+      m.words[j][b] = static_cast<uint8_t>(j);
+      m.words[j][b + 1] = 0x80;
+    }
+  }
+  for (int t = 0; t < 16; ++t) {
+    m.min_pairs[2 * t] = static_cast<uint8_t>(8 + t / 2);
+    m.min_pairs[2 * t + 1] = 0x80;
+  }
+  for (int k = 0; k < 4; ++k) {
+    for (int b = 0; b < 32; b += 2) {
+      const int word = b < 16 ? 2 * k : 2 * k + 1;
+      m.q6_pairs[k][b] = static_cast<uint8_t>(2 * word);
+      m.q6_pairs[k][b + 1] = static_cast<uint8_t>(2 * word + 1);
+    }
+  }
+  return m;
+}
+
+constexpr KScaleMasks kKScaleMasks = make_k_scale_masks();
+static_assert(offsetof(BlockQ4_K, scales) == 4 && offsetof(BlockQ5_K, scales) == 4);
+
+// The 12 packed scale bytes of a q4_K/q5_K block (head = the block's first 16 bytes: d, dmin,
+// scales) as [scales 0..7 | mins 0..7], decoded in vector registers.
+inline __m128i k45_scales_and_mins(const uint8_t* head) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head));  // [dm, w0, w1, w2]
+  const __m128i w01 = _mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));           // [w0, w1, ...]
+  const __m128i low = _mm_and_si128(w01, _mm_set1_epi32(0x3f3f3f3f));          // [sc_lo, mn_lo]
+  const __m128i w22 = _mm_srlv_epi32(_mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 3, 3)), _mm_setr_epi32(0, 4, 0, 0));
+  const __m128i high = _mm_or_si128(_mm_and_si128(w22, _mm_set1_epi32(0x0f0f0f0f)),
+                                    _mm_and_si128(_mm_srli_epi32(w01, 2), _mm_set1_epi32(0x30303030)));
+  return _mm_unpacklo_epi32(low, high);  // [sc_lo, sc_hi, mn_lo, mn_hi]
+}
+
+// The integer work of one q4_K/q5_K super-block against one Q8_K block, left unreduced: *acc's
+// lanes add up to the scaled quant sum, *bias's to the mins-weighted activation sum.
 template <bool kQ5>
-inline void k45_fused_sums(const uint8_t* packed, const uint8_t* qs, const uint8_t* qh,
-                           const BlockQ8_K& a, int* sumi, int* sumb) {
-  uint32_t w[3];
-  std::memcpy(w, packed, sizeof w);
-  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
-  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
-  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
-  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
-  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
-  const __m256i sc2 = _mm256_broadcastsi128_si256(sc);
+inline void k45_block_vectors(const uint8_t* head, const uint8_t* qs, const uint8_t* qh,
+                              const BlockQ8_K& a, __m256i* acc_out, __m256i* bias_out) {
+  const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(head));
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256i hbits = _mm256_setzero_si256();
   if constexpr (kQ5) hbits = load256(qh);
@@ -215,16 +258,28 @@ inline void k45_fused_sums(const uint8_t* packed, const uint8_t* qs, const uint8
       lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
       hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
     }
-    const __m256i s_lo = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c, 2 * c));
-    const __m256i s_hi = _mm256_shuffle_epi8(sc2, word_broadcast(2 * c + 1, 2 * c + 1));
+    const __m256i s_lo = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[2 * c]));
+    const __m256i s_hi = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[2 * c + 1]));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)), s_lo));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)), s_hi));
   }
-  const __m256i bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
-  reduce_pair(acc, _mm256_madd_epi16(bias, load256(a.bsums)), sumi, sumb);
+  const __m256i bias = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
+  *acc_out = acc;
+  *bias_out = _mm256_madd_epi16(bias, load256(a.bsums));
 }
 
-inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, int* sumb) {
+template <bool kQ5>
+inline void k45_fused_sums(const uint8_t* head, const uint8_t* qs, const uint8_t* qh,
+                           const BlockQ8_K& a, int* sumi, int* sumb) {
+  __m256i acc, bias;
+  k45_block_vectors<kQ5>(head, qs, qh, a, &acc, &bias);
+  reduce_pair(acc, bias, sumi, sumb);
+}
+
+// One q6_K super-block against one Q8_K block, left unreduced like k45_block_vectors (*bias:
+// the scale-weighted activation sums, which the -32 offset of every quant multiplies).
+inline void q6_k_block_vectors(const BlockQ6_K& b, const BlockQ8_K& a, __m256i* acc_out,
+                               __m256i* bias_out) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
   const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
   const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // lanes: scales 0..7 | 8..15
@@ -247,11 +302,18 @@ inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, i
     const __m256i half_scales = h == 0 ? first : second;
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m256i s = _mm256_shuffle_epi8(half_scales, word_broadcast(2 * k, 2 * k + 1));
+      const __m256i s = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(a.qs + 128 * h + 32 * k)), s));
     }
   }
-  reduce_pair(acc, _mm256_madd_epi16(sc16, load256(a.bsums)), sumi, sumb);
+  *acc_out = acc;
+  *bias_out = _mm256_madd_epi16(sc16, load256(a.bsums));
+}
+
+inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, int* sumb) {
+  __m256i acc, bias;
+  q6_k_block_vectors(b, a, &acc, &bias);
+  reduce_pair(acc, bias, sumi, sumb);
 }
 
 template <typename Block, bool kQ6>
@@ -262,13 +324,61 @@ inline float k_fused_value(const Block& b, const BlockQ8_K& a) {
     return h2f(b.d) * a.d * static_cast<float>(sumi - 32 * sumb);
   } else {
     if constexpr (std::is_same_v<Block, BlockQ5_K>) {
-      k45_fused_sums<true>(b.scales, b.qs, b.qh, a, &sumi, &sumb);
+      k45_fused_sums<true>(reinterpret_cast<const uint8_t*>(&b), b.qs, b.qh, a, &sumi, &sumb);
     } else {
-      k45_fused_sums<false>(b.scales, b.qs, nullptr, a, &sumi, &sumb);
+      k45_fused_sums<false>(reinterpret_cast<const uint8_t*>(&b), b.qs, nullptr, a, &sumi, &sumb);
     }
     const float d = h2f(b.d) * a.d, dmin = h2f(b.dmin) * a.d;
     return d * static_cast<float>(sumi) - dmin * static_cast<float>(sumb);
   }
+}
+
+template <typename Block>
+inline void block_vectors(const Block& b, const BlockQ8_K& a, __m256i* acc, __m256i* bias) {
+  if constexpr (std::is_same_v<Block, BlockQ6_K>) {
+    q6_k_block_vectors(b, a, acc, bias);
+  } else if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+    k45_block_vectors<true>(reinterpret_cast<const uint8_t*>(&b), b.qs, b.qh, a, acc, bias);
+  } else {
+    k45_block_vectors<false>(reinterpret_cast<const uint8_t*>(&b), b.qs, nullptr, a, acc, bias);
+  }
+}
+
+// Four rows at once, so the per-block horizontal sums and float steps are shared: reduce8 turns
+// the 8 unreduced vectors into [sumi of rows 0..3 | sumb of rows 0..3], and the float steps run
+// lane-wise with the same roundings as k_fused_value's scalar ones (so the bits stay the same).
+// Four independent row streams also keep more memory reads in flight.
+template <typename Block, bool kQ6>
+inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
+                         const BlockQ8_K* ab, float* out) {
+  const Block* rows[4];
+  for (int rr = 0; rr < 4; ++rr) {
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride);
+  }
+  __m128 sum = _mm_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256i v[8];
+    for (int rr = 0; rr < 4; ++rr) block_vectors<Block>(rows[rr][i], ab[i], &v[rr], &v[4 + rr]);
+    const __m256i sums = reduce8(v);
+    if constexpr (kQ6) {
+      const __m128i diff = _mm_sub_epi32(_mm256_castsi256_si128(sums),
+                                         _mm_slli_epi32(_mm256_extracti128_si256(sums, 1), 5));
+      const __m128i dh = _mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+                                        static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
+      const __m128 d = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ab[i].d));
+      sum = _mm_add_ps(sum, _mm_mul_ps(d, _mm_cvtepi32_ps(diff)));
+    } else {
+      uint32_t dm[4];  // d and dmin of each row, adjacent halves
+      for (int rr = 0; rr < 4; ++rr) std::memcpy(&dm[rr], &rows[rr][i].d, sizeof dm[rr]);
+      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dm));
+      const __m128i split = _mm_shuffle_epi8(
+          packed, _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
+      const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(split), _mm256_set1_ps(ab[i].d));
+      const __m256 prod = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums));
+      sum = _mm_add_ps(sum, _mm_sub_ps(_mm256_castps256_ps128(prod), _mm256_extractf128_ps(prod, 1)));
+    }
+  }
+  _mm_storeu_ps(out, sum);
 }
 
 template <typename Block, bool kQ6>
@@ -277,11 +387,14 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
   const int64_t nb = n / kQKK;
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
-    for (int64_t r = r0; r < r1; ++r) {
+    float* yt = y + t * y_stride;
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) gemv_k_rows4<Block, kQ6>(nb, w, w_stride, r, ab, yt + r);
+    for (; r < r1; ++r) {
       const auto* row = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride);
       float sum = 0.0f;
       for (int64_t i = 0; i < nb; ++i) sum += k_fused_value<Block, kQ6>(row[i], ab[i]);
-      y[t * y_stride + r] = sum;
+      yt[r] = sum;
     }
   }
 }
