@@ -12,9 +12,10 @@ void Transformer::attention_block(const Pass& pass, int64_t layer, cpu::RopeMode
   const cpu::MatmulPrecision mp = matmul_precision();
 
   cpu::rms_norm(a_.x.data(), w.attn_norm, n, hp_.hidden_dim, hp_.rms_eps, a_.xn.data(), pool);
-  cpu::matmul(w.attn_q, a_.xn.data(), n, a_.q.data(), pool, mp);  // [n, q_dim]
-  cpu::matmul(w.attn_k, a_.xn.data(), n, a_.k.data(), pool, mp);  // [n, kv_dim]
-  cpu::matmul(w.attn_v, a_.xn.data(), n, a_.v.data(), pool, mp);  // [n, kv_dim]
+  const cpu::MatmulOutput qkv[] = {{&w.attn_q, a_.q.data()},   // [n, q_dim]
+                                    {&w.attn_k, a_.k.data()},   // [n, kv_dim]
+                                    {&w.attn_v, a_.v.data()}};  // [n, kv_dim]
+  cpu::matmul_shared_input(qkv, a_.xn.data(), n, pool, mp);
   if (w.attn_q_bias) cpu::add_bias(a_.q.data(), w.attn_q_bias, n, hp_.q_dim());
   if (w.attn_k_bias) cpu::add_bias(a_.k.data(), w.attn_k_bias, n, hp_.kv_dim());
   if (w.attn_v_bias) cpu::add_bias(a_.v.data(), w.attn_v_bias, n, hp_.kv_dim());
@@ -46,8 +47,9 @@ void Transformer::ffn_block(const Pass& pass, int64_t layer, int64_t n_rows) {
   const cpu::MatmulPrecision mp = matmul_precision();
 
   cpu::rms_norm(a_.x.data(), w.ffn_norm, n_rows, hp_.hidden_dim, hp_.rms_eps, a_.xn.data(), pool);
-  cpu::matmul(w.ffn_gate, a_.xn.data(), n_rows, a_.gate.data(), pool, mp);  // [n, ffn_dim]
-  cpu::matmul(w.ffn_up, a_.xn.data(), n_rows, a_.up.data(), pool, mp);      // [n, ffn_dim]
+  const cpu::MatmulOutput gate_up[] = {{&w.ffn_gate, a_.gate.data()},  // [n, ffn_dim]
+                                        {&w.ffn_up, a_.up.data()}};     // [n, ffn_dim]
+  cpu::matmul_shared_input(gate_up, a_.xn.data(), n_rows, pool, mp);
   cpu::swiglu(a_.gate.data(), a_.up.data(), n_rows * hp_.ffn_dim, a_.gate.data(), pool);
   cpu::matmul(w.ffn_down, a_.gate.data(), n_rows, a_.proj.data(), pool, mp);  // [n, hidden_dim]
   cpu::add_inplace(a_.x.data(), a_.proj.data(), n_rows * hp_.hidden_dim, pool);

@@ -52,42 +52,98 @@ void for_row_chunks(ThreadPool& pool, int64_t rows, const std::function<void(int
   });
 }
 
+// Activations of n_tokens rows in the partner format of `type` (or x itself for f32 partners).
+struct PreparedInput {
+  const uint8_t* data = nullptr;
+  size_t stride = 0;
+};
+
+PreparedInput prepare_input(TensorType type, int64_t cols, const float* x, int64_t n_tokens,
+                            ThreadPool& pool) {
+  const TensorType at = activation_type_for(type);
+  const QuantizeFn quantize = best_kernels().quantize(at);
+  if (quantize == nullptr) {
+    return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(cols) * sizeof(float)};
+  }
+  const size_t stride = *row_bytes(at, cols);
+  std::vector<uint8_t>& scratch = activation_scratch();
+  if (scratch.size() < stride * static_cast<size_t>(n_tokens)) {
+    scratch.resize(stride * static_cast<size_t>(n_tokens));
+  }
+  uint8_t* dst = scratch.data();
+  auto quantize_range = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) quantize(x + t * cols, dst + t * stride, cols);
+  };
+  if (n_tokens == 1) {
+    quantize_range(0, 1);
+  } else {
+    pool.parallel_for(n_tokens, quantize_range);
+  }
+  return {dst, stride};
+}
+
+// Rows r0..r1 of y = W x through the table's tile (or one-token) kernel.
+void multiply_rows(const WeightMatrix& w, const PreparedInput& in, int64_t n_tokens, float* y,
+                   int64_t r0, int64_t r1) {
+  const KernelSet& ks = best_kernels();
+  const GemmFn gemv = n_tokens == 1 ? ks.gemv(w.type) : nullptr;
+  const GemmFn gemm = gemv != nullptr ? gemv : ks.gemm(w.type);
+  if (gemm != nullptr) {
+    gemm(w.cols, w.data, w.row_bytes, r0, r1, in.data, in.stride, n_tokens, y, w.rows);
+  } else {
+    gemm_by_vec_dot(ks.vec_dot(w.type), w.cols, w.data, w.row_bytes, r0, r1, in.data, in.stride,
+                    n_tokens, y, w.rows);
+  }
+}
+
 void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool) {
-  const KernelSet& ks = best_kernels();
-  const TensorType at = activation_type_for(w.type);
-  const VecDotFn dot = ks.vec_dot(w.type);
-  const GemmFn gemm = n_tokens == 1 && ks.gemv(w.type) != nullptr ? ks.gemv(w.type) : ks.gemm(w.type);
-  const QuantizeFn quantize = ks.quantize(at);
-
-  const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-  size_t act_stride = static_cast<size_t>(w.cols) * sizeof(float);
-  if (quantize != nullptr) {
-    act_stride = *row_bytes(at, w.cols);
-    std::vector<uint8_t>& scratch = activation_scratch();
-    if (scratch.size() < act_stride * static_cast<size_t>(n_tokens)) {
-      scratch.resize(act_stride * static_cast<size_t>(n_tokens));
-    }
-    uint8_t* dst = scratch.data();
-    const int64_t cols = w.cols;
-    auto quantize_range = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) quantize(x + t * cols, dst + t * act_stride, cols);
-    };
-    if (n_tokens == 1) {
-      quantize_range(0, 1);
-    } else {
-      pool.parallel_for(n_tokens, quantize_range);
-    }
-    act = dst;
-  }
-
+  const PreparedInput in = prepare_input(w.type, w.cols, x, n_tokens, pool);
   for_row_chunks(pool, w.rows, [&](int64_t r0, int64_t r1) {
-    if (gemm != nullptr) {
-      gemm(w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y, w.rows);
-    } else {
-      gemm_by_vec_dot(dot, w.cols, w.data, w.row_bytes, r0, r1, act, act_stride, n_tokens, y, w.rows);
-    }
+    multiply_rows(w, in, n_tokens, y, r0, r1);
   });
+}
+
+// One piece of a shared-input batch: rows [r0, r1) of output `index`.
+struct RowChunk {
+  int index;
+  int64_t r0, r1;
+};
+
+// The batch's row chunks, sized like for_row_chunks' for each matrix, claimed dynamically by
+// every thread of one pool run.
+void matmul_fast_shared(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
+                        ThreadPool& pool) {
+  const WeightMatrix& first = *outputs[0].w;
+  const PreparedInput in = prepare_input(first.type, first.cols, x, n_tokens, pool);
+  // Reused (no allocation per call); a plain reference, since lambdas running on the workers
+  // would otherwise name their own thread's (empty) instance.
+  thread_local std::vector<RowChunk> chunk_storage;
+  std::vector<RowChunk>& chunks = chunk_storage;
+  chunks.clear();
+  const int threads = pool.size();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const int64_t rows = outputs[i].w->rows;
+    int64_t chunk = std::max<int64_t>(kRowGrain, rows / (std::max(threads, 1) * 8));
+    chunk = (chunk + kRowGrain - 1) / kRowGrain * kRowGrain;
+    for (int64_t r = 0; r < rows; r += chunk) {
+      chunks.push_back({static_cast<int>(i), r, std::min(rows, r + chunk)});
+    }
+  }
+  std::atomic<size_t> next{0};
+  auto run_chunks = [&](int) {
+    for (;;) {
+      const size_t k = next.fetch_add(1, std::memory_order_relaxed);
+      if (k >= chunks.size()) return;
+      const RowChunk& c = chunks[k];
+      multiply_rows(*outputs[c.index].w, in, n_tokens, outputs[c.index].y, c.r0, c.r1);
+    }
+  };
+  if (threads <= 1) {
+    run_chunks(0);
+  } else {
+    pool.run(run_chunks);
+  }
 }
 
 void matmul_exact(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
@@ -119,6 +175,25 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   } else {
     matmul_fast(w, x, n_tokens, y, pool);
   }
+}
+
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulPrecision precision) {
+  if (outputs.empty() || n_tokens <= 0) return;
+  // One quantized input serves every matrix only when they share its format and length.
+  bool shareable = precision == MatmulPrecision::kFast && x != nullptr;
+  for (const MatmulOutput& o : outputs) {
+    shareable = shareable && o.w != nullptr && o.y != nullptr && valid(*o.w) && o.w->rows > 0 &&
+                o.w->cols == outputs[0].w->cols &&
+                activation_type_for(o.w->type) == activation_type_for(outputs[0].w->type);
+  }
+  if (!shareable) {
+    for (const MatmulOutput& o : outputs) {
+      if (o.w != nullptr) matmul(*o.w, x, n_tokens, o.y, pool, precision);
+    }
+    return;
+  }
+  matmul_fast_shared(outputs, x, n_tokens, pool);
 }
 
 }  // namespace cmdai::cpu

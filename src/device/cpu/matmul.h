@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "base/thread_pool.h"
 #include "quant/types.h"
@@ -32,5 +33,17 @@ enum class MatmulPrecision {
 // Work is split across the pool's threads. x and y must not alias.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulPrecision precision = MatmulPrecision::kFast);
+
+// One product of a matmul_shared_input batch: y = W x.
+struct MatmulOutput {
+  const WeightMatrix* w = nullptr;
+  float* y = nullptr;
+};
+
+// Several matmuls of the same input x (q/k/v, or gate/up): each outputs[i].y gets exactly the bits
+// matmul(*outputs[i].w, x, n_tokens, outputs[i].y, ...) would give, but x is quantized once and all
+// products share one pool run, so decode pays one fork/join instead of one per matrix.
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens,
+                         ThreadPool& pool, MatmulPrecision precision = MatmulPrecision::kFast);
 
 }  // namespace cmdai::cpu

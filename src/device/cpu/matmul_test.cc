@@ -143,5 +143,40 @@ TEST(Matmul, ZeroTokensOrRowsWriteNothing) {
   for (float v : y) EXPECT_EQ(v, 5.0f);
 }
 
+TEST(Matmul, SharedInputBatchGivesEachMatrixTheBitsOfItsOwnMatmul) {
+  // q/k/v-like groups: same format, mixed k-quants (one shared Q8_K input), and formats whose
+  // inputs differ (q8_0 next to q4_K), which must fall back without changing any result.
+  const std::vector<std::vector<TensorType>> groups = {
+      {TensorType::kQ4_K, TensorType::kQ4_K, TensorType::kQ6_K},
+      {TensorType::kQ8_0, TensorType::kQ8_0},
+      {TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kF16}};
+  const int64_t cols = 512;
+  for (const auto& types : groups) {
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      for (int64_t n_tokens : {1, 5}) {
+        const auto x = gaussian(n_tokens * cols, 7);
+        std::vector<TestMatrix> ms;
+        for (size_t i = 0; i < types.size(); ++i) {
+          ms.push_back(make_matrix(types[i], 37 + 16 * static_cast<int64_t>(i), cols, 20 + i));
+        }
+        std::vector<std::vector<float>> got(ms.size()), want(ms.size());
+        std::vector<MatmulOutput> outputs;
+        for (size_t i = 0; i < ms.size(); ++i) {
+          got[i].assign(static_cast<size_t>(n_tokens * ms[i].w.rows), -1.0f);
+          want[i].assign(got[i].size(), -2.0f);
+          matmul(ms[i].w, x.data(), n_tokens, want[i].data(), pool);
+          outputs.push_back({&ms[i].w, got[i].data()});
+        }
+        matmul_shared_input(outputs, x.data(), n_tokens, pool);
+        for (size_t i = 0; i < ms.size(); ++i) {
+          EXPECT_EQ(got[i], want[i]) << type_name(types[i]) << " threads=" << threads
+                                     << " tokens=" << n_tokens;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cmdai::cpu
