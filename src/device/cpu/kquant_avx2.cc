@@ -359,15 +359,17 @@ inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t 
   for (int64_t i = 0; i < nb; ++i) {
     __m256i v[8];
     for (int rr = 0; rr < 4; ++rr) block_vectors<Block>(rows[rr][i], ab[i], &v[rr], &v[4 + rr]);
-    const __m256i sums = reduce8(v);
     if constexpr (kQ6) {
-      const __m128i diff = _mm_sub_epi32(_mm256_castsi256_si128(sums),
-                                         _mm_slli_epi32(_mm256_extracti128_si256(sums, 1), 5));
+      // The -32 offset is an integer term: fold it in before reducing (half the horizontal adds).
+      for (int rr = 0; rr < 4; ++rr) v[rr] = _mm256_sub_epi32(v[rr], _mm256_slli_epi32(v[4 + rr], 5));
+      const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+      const __m128i diff = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
       const __m128i dh = _mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
                                         static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
       const __m128 d = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ab[i].d));
       sum = _mm_add_ps(sum, _mm_mul_ps(d, _mm_cvtepi32_ps(diff)));
     } else {
+      const __m256i sums = reduce8(v);
       uint32_t dm[4];  // d and dmin of each row, adjacent halves
       for (int rr = 0; rr < 4; ++rr) std::memcpy(&dm[rr], &rows[rr][i].d, sizeof dm[rr]);
       const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dm));
