@@ -33,7 +33,8 @@ Result<std::string> read_file_bytes(const std::string& path) {
 
 Result<std::string> input_text(const TokenizeFlags& flags, bool has_text, bool has_file) {
   if (has_text == has_file) {
-    return make_error(ErrorCode::kInvalidArgument, "{}: give the text as an argument or with --file",
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{}: give the text as an argument or with --file",
                       has_text ? "both a text and --file were given" : "nothing to tokenize");
   }
   if (has_file) return read_file_bytes(flags.file_path);

@@ -114,7 +114,8 @@ TEST_P(TokenizeCliFails, WithOneErrorLineAndNothingOnStdout) {
   const std::vector<uint8_t> bytes = broken.bytes();
   const auto corrupt_path = temp_path(".corrupt.gguf");
   std::ofstream(corrupt_path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 
   std::string args = GetParam().args;
   for (const auto& [name, path] : {std::pair<std::string, std::string>{"MODEL", *vocab},

@@ -62,7 +62,12 @@ void BpeTokenizer::build_merge_index() {
   merge_shift_ = 64 - std::countr_zero(capacity);
   merge_slots_.assign(capacity, MergeSlot{0, 0, -1});
   const size_t mask = capacity - 1;
+  constexpr size_t kPrefetchDistance = 16;  // the table outgrows the caches; fetch slots early
   for (size_t rank = 0; rank < merges.size(); ++rank) {
+    if (rank + kPrefetchDistance < merges.size()) {
+      const MergeRule& ahead = merges[rank + kPrefetchDistance];
+      __builtin_prefetch(&merge_slots_[pair_slot(ahead.left, ahead.right)], 1);
+    }
     const MergeRule& merge = merges[rank];
     for (size_t slot = pair_slot(merge.left, merge.right);; slot = (slot + 1) & mask) {
       MergeSlot& entry = merge_slots_[slot];

@@ -25,7 +25,8 @@ TEST(ChatTemplate, RendersTheGoldenChatmlPrompt) {
       testing::testdata_file("golden/tiny-qwen2-q8_0.chatml-list.json");
   if (!golden) GTEST_SKIP() << "shared testdata not found: golden/tiny-qwen2-q8_0.chatml-list.json";
   std::ifstream in(*golden);
-  const nlohmann::json json = nlohmann::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  const nlohmann::json json = nlohmann::json::parse(text);
   EXPECT_EQ(render_chatml(messages, true), json.at("prompt").get<std::string>());
 }
 

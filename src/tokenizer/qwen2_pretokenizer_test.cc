@@ -13,7 +13,9 @@ struct SplitCase {
   std::vector<std::string> pieces;
 };
 
-void PrintTo(const SplitCase& split, std::ostream* os) { *os << ::testing::PrintToString(split.text); }
+void PrintTo(const SplitCase& split, std::ostream* os) {
+  *os << ::testing::PrintToString(split.text);
+}
 
 class Qwen2Pretokenizer : public ::testing::TestWithParam<SplitCase> {};
 

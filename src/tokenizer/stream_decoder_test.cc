@@ -72,7 +72,8 @@ TEST(StreamDecoder, StreamsQwenEmojiAndCjkTextSplitAcrossTokens) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().to_string();
   const std::string text =
       "ls \xF0\x9F\x9A\x80 \xE1\x9E\x80\xE1\x9E\xB6\xE1\x9E\x93\xE1\x9F\x8B "
-      "\xE6\x96\x87\xE4\xBB\xB6\xE5\xA4\xB9 \xF0\x9F\x98\xB6\xE2\x80\x8D\xF0\x9F\x8C\xAB\xEF\xB8\x8F";
+      "\xE6\x96\x87\xE4\xBB\xB6\xE5\xA4\xB9 "
+      "\xF0\x9F\x98\xB6\xE2\x80\x8D\xF0\x9F\x8C\xAB\xEF\xB8\x8F";
   const std::vector<int32_t> ids = tokenizer->encode(text, false, false);
   const bool splits_a_character = std::any_of(ids.begin(), ids.end(), [&](int32_t id) {
     return !is_valid_utf8(tokenizer->token_to_bytes(id));

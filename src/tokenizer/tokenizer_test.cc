@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "tokenizer/testing_vocab_spec.h"
 
 namespace cmdai::tokenizer {
@@ -129,6 +131,44 @@ TEST(SpmTokenizer, PutsASpaceAfterEachParsedSpecialToken) {
   ASSERT_TRUE(loaded.tokenizer);
   EXPECT_EQ(loaded.tokenizer->encode("ab</s>ab", false, true),
             (std::vector<int32_t>{264, 2, 264}));
+}
+
+// Arbitrary bytes (broken UTF-8, NULs, control characters) must survive encode + decode.
+TEST(QwenTokenizer, RoundTripsRandomBytes) {
+  const std::optional<std::string> path = testing::testdata_file("ggml-vocab-qwen2.5-coder.gguf");
+  if (!path) GTEST_SKIP() << "shared testdata not found: ggml-vocab-qwen2.5-coder.gguf";
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(*path);
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().to_string();
+  std::mt19937 random(1234);
+  const std::string alphabet =
+      std::string("ab \n\r\t'1.<|>\0", 13) + "\xE2\x82\xAC\xF0\x9F\x9A\x80\xC3";
+  for (int round = 0; round < 300; ++round) {
+    std::string text(random() % 64, '\0');
+    for (char& c : text) {
+      c = round % 2 ? static_cast<char>(random() % 256) : alphabet[random() % alphabet.size()];
+    }
+    const std::vector<int32_t> ids = tokenizer->encode(text, false, round % 3 == 0);
+    EXPECT_EQ(tokenizer->decode(ids, /*render_special=*/true), text);
+  }
+}
+
+TEST(SpmTokenizer, RoundTripsRandomBytesOnStories) {
+  const std::optional<std::string> path = testing::testdata_file("stories260K.gguf");
+  if (!path) GTEST_SKIP() << "shared testdata not found: stories260K.gguf";
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(*path);
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  Result<Tokenizer> tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().to_string();
+  std::mt19937 random(99);
+  for (int round = 0; round < 300; ++round) {
+    std::string text(1 + random() % 48, '\0');
+    for (char& c : text) c = static_cast<char>(round % 2 ? random() % 256 : 'a' + random() % 27);
+    if (text[0] == ' ') text[0] = 'x';  // a leading space is SentencePiece's own prefix
+    const std::vector<int32_t> ids = tokenizer->encode(text, true, false);
+    EXPECT_EQ(tokenizer->decode(ids), text);
+  }
 }
 
 TEST(QwenTokenizer, EncodesAVeryLongWordWithoutBlowingUp) {

@@ -169,7 +169,8 @@ TEST(TokenizerVectors, ReportsQwenVocabLoadAndEncodeTime) {
   const Clock::time_point encode_start = Clock::now();
   for (int i = 0; i < kRepeats; ++i) n_tokens = tokenizer->encode(prompt, false, true).size();
   const double encode_ms = ms_since(encode_start) / kRepeats;
-  std::printf("[ qwen2 vocab ] gguf open %.2f ms, tokenizer load %.2f ms wall / %.2f ms CPU (best of 5) "
+  std::printf("[ qwen2 vocab ] gguf open %.2f ms, tokenizer load %.2f ms wall / %.2f ms CPU "
+              "(best of 5) "
               "(%lld tokens, %zu merges); encode of a %zu-token prompt %.4f ms\n",
               open_ms, load_ms, load_cpu_ms, static_cast<long long>(tokenizer->vocab_size()),
               tokenizer->vocab().merges().size(), n_tokens, encode_ms);

@@ -53,7 +53,8 @@ Result<T> require(Result<T> value, const gguf::GgufFile& file, std::string_view 
 
 Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) {
   Vocab vocab;
-  CMDAI_ASSIGN_OR_RETURN(std::string_view model, require(file.get_string(kModelKey), file, kModelKey));
+  CMDAI_ASSIGN_OR_RETURN(std::string_view model,
+                         require(file.get_string(kModelKey), file, kModelKey));
   if (model == "gpt2") {
     vocab.model_ = VocabModel::kBytePairEncoding;
   } else if (model == "llama") {
