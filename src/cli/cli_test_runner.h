@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -33,11 +34,11 @@ inline std::string slurp(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-// Runs `cmdai args...` with the given extra environment; stdin comes from `input` (never a
-// terminal), NO_COLOR is set so output is plain text.
-inline CliResult run_cli(const std::vector<std::string>& args,
-                         const std::map<std::string, std::string>& env = {},
-                         const std::string& input = "") {
+// Runs `cmdai <args_line>`, where args_line is already in shell syntax (quote parts with
+// shell_quote); stdin comes from `input` (never a terminal), NO_COLOR is set so output is plain.
+inline CliResult run_cli_line(const std::string& args_line,
+                              const std::map<std::string, std::string>& env = {},
+                              const std::string& input = "") {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() /
@@ -46,8 +47,7 @@ inline CliResult run_cli(const std::vector<std::string>& args,
   std::ofstream(dir / "in") << input;
   std::string command = "env NO_COLOR=1";
   for (const auto& [k, v] : env) command += " " + shell_quote(k + "=" + v);
-  command += " " + shell_quote(CMDAI_BINARY);
-  for (const auto& a : args) command += " " + shell_quote(a);
+  command += " " + shell_quote(CMDAI_BINARY) + " " + args_line;
   command += " <" + shell_quote((dir / "in").string()) + " >" + shell_quote((dir / "out").string()) +
              " 2>" + shell_quote((dir / "err").string());
   const int status = std::system(command.c_str());
@@ -57,6 +57,15 @@ inline CliResult run_cli(const std::vector<std::string>& args,
   r.err = slurp(dir / "err");
   fs::remove_all(dir);
   return r;
+}
+
+// Runs `cmdai args...`, each argument passed as one word.
+inline CliResult run_cli(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {},
+                         const std::string& input = "") {
+  std::string line;
+  for (const auto& a : args) line += (line.empty() ? "" : " ") + shell_quote(a);
+  return run_cli_line(line, env, input);
 }
 
 }  // namespace cmdai::cli::testing

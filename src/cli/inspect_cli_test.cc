@@ -10,45 +10,17 @@
 #include <sstream>
 
 #include "base/testdata.h"
+#include "cli/cli_test_runner.h"
 
 namespace cmdai {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = cli::testing::CliResult;
+using cli::testing::shell_quote;
+std::string read_all(const std::filesystem::path& path) { return cli::testing::slurp(path); }
+std::string quoted(const std::string& s) { return shell_quote(s); }
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-RunResult run_cmdai(const std::string& args) {
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid());
-  const auto out_path = dir / ("cmdai-inspect-" + tag + ".out");
-  const auto err_path = dir / ("cmdai-inspect-" + tag + ".err");
-  const std::string command = quoted(CMDAI_BINARY) + " " + args + " >" + quoted(out_path.string()) +
-                              " 2>" + quoted(err_path.string());
-  const int status = std::system(command.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out_path);
-  r.err = read_all(err_path);
-  std::filesystem::remove(out_path);
-  std::filesystem::remove(err_path);
-  return r;
-}
+RunResult run_cmdai(const std::string& args) { return cli::testing::run_cli_line(args); }
 
 std::optional<std::filesystem::path> model(const std::string& file) {
   auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);

@@ -10,49 +10,23 @@
 #include <sstream>
 
 #include "base/testdata.h"
+#include "cli/cli_test_runner.h"
 #include "tokenizer/testing_vocab_spec.h"
 
 namespace cmdai {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using RunResult = cli::testing::CliResult;
+using cli::testing::shell_quote;
+std::string read_all(const std::filesystem::path& path) { return cli::testing::slurp(path); }
+std::string quoted(const std::string& s) { return shell_quote(s); }
 
 std::filesystem::path temp_path(const std::string& suffix) {
   return std::filesystem::temp_directory_path() /
          ("cmdai-tokenize-" + std::to_string(::getpid()) + suffix);
 }
 
-RunResult run_cmdai(const std::string& args) {
-  const auto out_path = temp_path(".out");
-  const auto err_path = temp_path(".err");
-  const std::string command = quoted(CMDAI_BINARY) + " " + args + " >" +
-                              quoted(out_path.string()) + " 2>" + quoted(err_path.string());
-  const int status = std::system(command.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out_path);
-  r.err = read_all(err_path);
-  std::filesystem::remove(out_path);
-  std::filesystem::remove(err_path);
-  return r;
-}
+RunResult run_cmdai(const std::string& args) { return cli::testing::run_cli_line(args); }
 
 std::optional<std::string> testdata(const std::string& name) {
   return tokenizer::testing::testdata_file(name);
