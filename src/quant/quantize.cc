@@ -1,5 +1,7 @@
 #include "quant/quantize.h"
 
+#include "quant/dequantize.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -279,17 +281,8 @@ void quantize_q5_0(const float* x, BlockQ5_0* y, int64_t nb) {
 
 }  // namespace
 
-bool can_quantize(TensorType type) {
-  switch (type) {
-    case TensorType::kF32: case TensorType::kF16: case TensorType::kBF16:
-    case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0:
-    case TensorType::kQ4_K: case TensorType::kQ5_K: case TensorType::kQ6_K:
-    case TensorType::kQ8_K:
-      return true;
-    default:
-      return false;
-  }
-}
+// Every type with a decoder has an encoder: one list (can_dequantize) serves both.
+bool can_quantize(TensorType type) { return can_dequantize(type); }
 
 void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
   if (n <= 0 || !can_quantize(type) || n % traits_of(type).block_elements != 0) return;
