@@ -71,7 +71,7 @@ Status CpuBackend::unload() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Order matters: the generator borrows the model, the model views the mapped file.
   generator_.reset();
-  json_constraint_.reset();
+  line_constraint_.reset();
   model_.reset();
   pool_.reset();
   tokenizer_.reset();
@@ -104,12 +104,13 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   }
   engine::GenerateRequest request;
   request.prompt = tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
-  const size_t prefix_tokens =
-      config.cacheable_prefix_bytes > 0
-          ? tokenizer_->encode(prompt.substr(0, std::min(config.cacheable_prefix_bytes, prompt.size())),
-                               true, true).size()
-          : 0;
-  restore_prefix_locked(request.prompt, prefix_tokens);
+  const auto prefix_token_count = [&](size_t bytes) -> size_t {
+    if (bytes == 0) return 0;
+    return tokenizer_->encode(prompt.substr(0, std::min(bytes, prompt.size())), true, true).size();
+  };
+  const size_t prefix_tokens = prefix_token_count(config.cacheable_prefix_bytes);
+  const size_t shared_tokens = std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
+  restore_prefix_locked(request.prompt, prefix_tokens, shared_tokens);
   request.max_tokens = config.max_tokens;
   request.sampling.temperature = config.temperature;
   request.sampling.top_k = config.top_k;
@@ -128,21 +129,22 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     tok.append_piece(id, /*render_special=*/false, /*at_start=*/false, piece);
     return piece;
   };
-  if (config.answer_is_json_string) {
-    if (!json_constraint_) json_constraint_ = std::make_unique<JsonStringConstraint>(*tokenizer_);
-    json_constraint_->reset();
+  if (config.answer_lines > 0) {
+    if (!line_constraint_) line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_);
+    line_constraint_->reset(config.answer_lines);
     request.logit_filter = [this](std::span<float> logits, int32_t step, int32_t steps_left) {
-      json_constraint_->apply(logits, step, steps_left);
+      line_constraint_->apply(logits, step, steps_left);
     };
   }
   double first_token_ms = 0;
   request.on_token = [&](int32_t token, std::string_view released) {
-    if (json_constraint_ && config.answer_is_json_string) json_constraint_->observe(token);
+    if (config.answer_lines > 0) line_constraint_->observe(token);
     if (first_token_ms == 0) first_token_ms = now_ms() - start_ms;
     return released.empty() || on_piece(released);
   };
   auto result = generator_->generate(request);
   if (!result.ok()) return result.take_error();
+  if (shared_tokens < prefix_tokens) persist_prefix_locked(request.prompt, shared_tokens);
   persist_prefix_locked(request.prompt, prefix_tokens);
   timings_ = InferenceTimings{};
   timings_.prefill_ms = result->timings.prefill_ms;
@@ -181,20 +183,32 @@ std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_to
   return (fs::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
 }
 
-void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
-  if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 || prefix_tokens > prompt_tokens.size()) return;
+void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
+                                       size_t shared) {
+  if (options_.prefix_cache_dir.empty() || longest == 0 || longest > prompt_tokens.size()) return;
   const auto& cached = generator_->cached_tokens();
-  if (cached.size() >= prefix_tokens &&
-      std::equal(prompt_tokens.begin(), prompt_tokens.begin() + prefix_tokens, cached.begin())) {
-    return;  // already in memory
-  }
+  const auto in_memory = [&](size_t n) {
+    return n > 0 && cached.size() >= n &&
+           std::equal(prompt_tokens.begin(), prompt_tokens.begin() + static_cast<ptrdiff_t>(n), cached.begin());
+  };
+  if (in_memory(longest) || restore_prefix_file_locked(prompt_tokens, longest)) return;
+  if (in_memory(shared)) return;  // the generator computes the rest and reuses this part
+  restore_prefix_file_locked(prompt_tokens, shared);
+}
+
+bool CpuBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+  if (prefix_tokens == 0) return false;
   const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
   auto mapped = MappedFile::open(path);
-  if (!mapped.ok()) return;  // not persisted yet
+  if (!mapped.ok()) return false;  // not persisted yet
+  std::error_code ec;
   if (!generator_->restore_prefix(mapped->bytes()).ok()) {
-    std::error_code ec;
     std::filesystem::remove(path, ec);  // stale or damaged: it is rebuilt after this request
+    return false;
   }
+  // Recently used snapshots survive pruning.
+  std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
+  return true;
 }
 
 void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
@@ -219,6 +233,22 @@ void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens
   }
   fs::rename(tmp, path, ec);
   if (ec) fs::remove(tmp, ec);
+  prune_prefix_files_locked();
+}
+
+void CpuBackend::prune_prefix_files_locked() const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> files;
+  for (fs::directory_iterator it(options_.prefix_cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".kv") continue;
+    std::error_code time_ec;
+    const auto time = it->last_write_time(time_ec);
+    if (!time_ec) files.emplace_back(time, it->path());
+  }
+  if (files.size() <= kMaxPrefixFiles) return;
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kMaxPrefixFiles; i < files.size(); ++i) fs::remove(files[i].second, ec);
 }
 
 ModelVariant detect_variant() {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "backend/inference_backend.h"
-#include "backend/json_string_constraint.h"
+#include "backend/line_answer_constraint.h"
 #include "base/thread_pool.h"
 #include "engine/generator.h"
 #include "gguf/gguf_file.h"
@@ -27,6 +27,8 @@ struct BackendOptions {
 
 class CpuBackend : public InferenceBackend {
  public:
+  static constexpr size_t kMaxPrefixFiles = 16;
+
   explicit CpuBackend(BackendOptions options);
   ~CpuBackend() override;
 
@@ -49,8 +51,14 @@ class CpuBackend : public InferenceBackend {
   Status load_locked();
   Result<std::string> run_locked(std::string_view prompt, const EmbeddedConfig& config,
                                  const PieceCallback& on_piece);
-  void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
+  // Puts the KV state of the longest cached prefix in place: already in memory, else the file of
+  // the longest prefix, else that of the shared one (token counts; 0 = none).
+  void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest, size_t shared);
+  bool restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
+  // Keeps the newest kMaxPrefixFiles snapshots (a few MB each: the shared head, and the head with
+  // the directory line of each directory recently worked in).
+  void prune_prefix_files_locked() const;
   // <prefix_cache_dir>/<key>.kv, keyed by the model file (path, size, mtime), precision and tokens.
   std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) const;
 
@@ -61,7 +69,7 @@ class CpuBackend : public InferenceBackend {
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Generator> generator_;
-  std::unique_ptr<JsonStringConstraint> json_constraint_;  // built on first use per load
+  std::unique_ptr<LineAnswerConstraint> line_constraint_;  // built on first use per load
   InferenceTimings timings_;
   std::string fault_;
 };

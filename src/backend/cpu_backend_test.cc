@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <cmath>
@@ -234,66 +235,167 @@ TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CpuBackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_levels_test";
+  std::filesystem::remove_all(dir);
+  BackendOptions options;
+  options.model_path = path;
+  options.threads = 2;
+  options.prefix_cache_dir = dir.string();
+  const std::string head = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
+  const auto prompt_in = [&](const std::string& cwd) {
+    return head + "# working directory: " + cwd + "\n# list files\n";
+  };
+  const auto config_in = [&](const std::string& cwd) {
+    EmbeddedConfig config = short_config(0.0f);
+    config.shared_prefix_bytes = head.size();
+    config.cacheable_prefix_bytes = (head + "# working directory: " + cwd + "\n").size();
+    return config;
+  };
+  const auto kv_files = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) n += entry.path().extension() == ".kv";
+    return n;
+  };
+  {
+    CpuBackend first(options);
+    ASSERT_TRUE(first.infer(prompt_in("/home/ada"), config_in("/home/ada")).ok());
+  }
+  EXPECT_EQ(kv_files(), 2u) << "the shared head and the head with its directory line";
+  int shared_tokens = 0, with_directory_tokens = 0;
+  {
+    CpuBackend second(options);  // next process, new directory: starts from the shared head
+    ASSERT_TRUE(second.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
+    shared_tokens = second.last_timings().cached_prompt_tokens;
+    EXPECT_GT(shared_tokens, 5);
+  }
+  EXPECT_EQ(kv_files(), 3u);
+  {
+    CpuBackend third(options);  // same directory again: its own line comes from the cache too
+    ASSERT_TRUE(third.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
+    with_directory_tokens = third.last_timings().cached_prompt_tokens;
+  }
+  EXPECT_GT(with_directory_tokens, shared_tokens);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_prune_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (int i = 0; i < 30; ++i) std::ofstream(dir / ("old" + std::to_string(i) + ".kv")) << "stale";
+  for (int i = 0; i < 30; ++i) {
+    std::filesystem::last_write_time(dir / ("old" + std::to_string(i) + ".kv"),
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1 + i));
+  }
+  BackendOptions options;
+  options.model_path = path;
+  options.threads = 2;
+  options.prefix_cache_dir = dir.string();
+  CpuBackend backend(options);
+  const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
+  EmbeddedConfig config = short_config(0.0f);
+  config.cacheable_prefix_bytes = system.size();
+  ASSERT_TRUE(backend.infer(system + "<|im_start|>user\nlist files<|im_end|>\n", config).ok());
+  size_t n = 0;
+  bool newest_kept = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++n;
+    newest_kept |= entry.path().filename().string().rfind("old", 0) != 0;
+  }
+  EXPECT_EQ(n, CpuBackend::kMaxPrefixFiles);
+  EXPECT_TRUE(newest_kept) << "the snapshot just written must survive";
+  EXPECT_TRUE(std::filesystem::exists(dir / "old0.kv"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "old29.kv"));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cmdai
 
 namespace cmdai {
 namespace {
 
-TEST(JsonStringAnswer, RandomModelStillClosesAWellFormedStringByTheTokenLimit) {
+TEST(LineAnswer, RandomModelStillEndsACleanCommandLineByTheTokenLimit) {
   const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
-  const std::string prompt = std::string(kPrompt) + "{\"command\": \"";
+  const std::string prompt = std::string(kPrompt) + "```bash\n# list files\n";
   for (int max_tokens : {1, 3, 12}) {
     for (float temperature : {0.0f, 1.0f}) {
       EmbeddedConfig config = short_config(temperature);
       config.max_tokens = max_tokens;
-      config.answer_is_json_string = true;
+      config.answer_lines = 1;
       std::string text;
       auto out = backend->infer_stream(prompt, config, [&](std::string_view piece) {
         text.append(piece);
-        return text.find('"') == std::string::npos;  // stop once closed, as the generator does
+        return text.find('\n') == std::string::npos;  // stop at the line's end, as the generator does
       });
       ASSERT_TRUE(out.ok()) << out.error().to_string();
-      const size_t close = text.find('"');
-      ASSERT_NE(close, std::string::npos) << "max_tokens " << max_tokens << ": '" << text << "'";
-      EXPECT_GT(close, 0u) << "the command must not be empty";
-      for (size_t i = 0; i < close; ++i) {
-        EXPECT_GE(static_cast<unsigned char>(text[i]), 0x20) << "control byte in '" << text << "'";
+      const size_t end = text.find('\n');
+      ASSERT_NE(end, std::string::npos) << "max_tokens " << max_tokens << ": '" << text << "'";
+      const std::string line = text.substr(0, end);
+      ASSERT_NE(line.find_first_not_of(" \t"), std::string::npos) << "the command must not be blank";
+      const char first = line[line.find_first_not_of(" \t")];
+      EXPECT_NE(first, '#') << "a comment is no command: '" << line << "'";
+      EXPECT_NE(first, '`') << "a code fence is no command: '" << line << "'";
+      for (const char c : line) {
+        EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 || c == '\t') << "control byte in '" << line << "'";
       }
     }
   }
 }
 
-TEST(JsonStringAnswer, ForbidsControlTokensAndEndOfGenerationBeforeTheQuote) {
+TEST(LineAnswer, ForbidsBlankCommentAndEndOfGenerationBeforeTheCommand) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto file = gguf::GgufFile::open(path);
   ASSERT_TRUE(file.ok());
   auto tok = tokenizer::Tokenizer::from_gguf(*file);
   ASSERT_TRUE(tok.ok());
-  JsonStringConstraint constraint(*tok);
+  const auto id = [&](const char* text) {
+    const auto ids = tok->encode(text, false, false);
+    EXPECT_EQ(ids.size(), 1u) << text;
+    return ids[0];
+  };
+  const auto forbidden = [](const std::vector<float>& logits, int32_t token) { return std::isinf(logits[token]); };
+  LineAnswerConstraint constraint(*tok);
+  constraint.reset(2);
   std::vector<float> logits(tok->vocab_size(), 0.0f);
   constraint.apply(logits, 0, 10);
   const int32_t im_end = *tok->find_token("<|im_end|>");
-  const int32_t newline = tok->encode("\n", false, false)[0];
-  const int32_t ls = tok->encode("ls", false, false)[0];
-  EXPECT_TRUE(std::isinf(logits[im_end]));
-  EXPECT_TRUE(std::isinf(logits[newline]));
-  EXPECT_FALSE(std::isinf(logits[ls]));
-  // On the last step only tokens that close the string remain.
+  EXPECT_TRUE(forbidden(logits, im_end));
+  EXPECT_TRUE(forbidden(logits, id("\n")));
+  EXPECT_TRUE(forbidden(logits, id("#")));
+  EXPECT_TRUE(forbidden(logits, id("```")));
+  EXPECT_TRUE(forbidden(logits, id("\r")));
+  EXPECT_FALSE(forbidden(logits, id("ls")));
+  // On the last step only tokens that end the line remain.
   std::fill(logits.begin(), logits.end(), 0.0f);
   constraint.apply(logits, 3, 1);
-  EXPECT_TRUE(std::isinf(logits[ls]));
-  const int32_t quote = tok->encode("\"", false, false)[0];
-  EXPECT_FALSE(std::isinf(logits[quote]));
-  // After a backslash, only valid escapes may follow.
-  constraint.observe(tok->encode("\\", false, false)[0]);
+  EXPECT_TRUE(forbidden(logits, id("ls")));
+  EXPECT_TRUE(forbidden(logits, id("\n"))) << "nothing before it: still an empty line";
+  EXPECT_FALSE(forbidden(logits, id(")\n")));
+  // With text on the line, a newline ends it, and '#' is part of the command.
+  constraint.observe(id("ls"));
   std::fill(logits.begin(), logits.end(), 0.0f);
-  constraint.apply(logits, 4, 5);
-  EXPECT_FALSE(std::isinf(logits[quote]));
-  EXPECT_TRUE(std::isinf(logits[tok->encode("q", false, false)[0]]));
+  constraint.apply(logits, 1, 10);
+  EXPECT_FALSE(forbidden(logits, id("\n")));
+  EXPECT_FALSE(forbidden(logits, id("#")));
+  EXPECT_FALSE(forbidden(logits, im_end));
+  constraint.observe(id("\n"));
+  EXPECT_FALSE(constraint.done()) << "two lines were asked for";
+  // The explanation line may be anything clean; it ends the answer.
+  std::fill(logits.begin(), logits.end(), 0.0f);
+  constraint.apply(logits, 2, 10);
+  EXPECT_FALSE(forbidden(logits, id("#")));
+  constraint.observe(id("#"));
+  constraint.observe(id("\n"));
+  EXPECT_TRUE(constraint.done());
 }
 
 }  // namespace

@@ -33,13 +33,18 @@ struct EmbeddedConfig {
   std::vector<std::string> stop;  // generation ends before any of these strings
   uint64_t seed = 42;
   int timeout_ms = 30000;         // the whole request, prompt included; <= 0 = none
-  // Bytes at the start of the prompt that are the same for every request (the system prompt):
-  // their KV state is computed once, kept in memory and persisted on disk. 0 = no prefix caching.
+  // Bytes at the start of the prompt whose KV state is worth keeping (kept in memory and persisted
+  // on disk, so the next request or process prefills only what follows): the longest such prefix,
+  // and optionally a shorter one shared more widely (the system prompt without the directory
+  // line), which a prompt whose longer prefix is new starts from. 0 = no prefix caching.
   size_t cacheable_prefix_bytes = 0;
+  size_t shared_prefix_bytes = 0;
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Ctrl-C)
-  // The prompt ends inside a JSON string: keep the answer a well-formed string and close it by
-  // the last allowed token (see backend/json_string_constraint.h).
-  bool answer_is_json_string = false;
+  // > 0: the answer is that many lines of shell text (the command, then e.g. an explanation):
+  // no control characters but the newline ending each line, a first line that is neither empty
+  // nor a comment or code fence, and the current line ended by the last allowed token (see
+  // backend/line_answer_constraint.h).
+  int answer_lines = 0;
 };
 
 // Timings of the last request, for benchmarks and the CLI's --verbose / JSON output.

@@ -18,15 +18,16 @@ Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& req
                                                     const EmbeddedConfig& config) {
   const BuiltPrompt prompt = build_prompt(request);
   EmbeddedConfig with_prefix = config;
+  with_prefix.shared_prefix_bytes = prompt.shared_prefix_bytes;
   with_prefix.cacheable_prefix_bytes = prompt.cacheable_prefix_bytes;
-  with_prefix.answer_is_json_string = true;
+  with_prefix.answer_lines = request.explain ? 2 : 1;
   std::string continuation;
   auto text = backend_->infer_stream(prompt.text, with_prefix, [&](std::string_view piece) {
     continuation.append(piece);
     return !answer_complete(continuation, request.explain);
   });
   if (!text.ok()) return text.take_error();
-  CMDAI_ASSIGN_OR_RETURN(ParsedAnswer answer, parse_answer(continuation));
+  CMDAI_ASSIGN_OR_RETURN(ParsedAnswer answer, parse_answer(continuation, request.explain));
   GeneratedCommand out;
   out.command = std::move(answer.command);
   out.explanation = std::move(answer.explanation);

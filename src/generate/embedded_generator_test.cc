@@ -62,31 +62,36 @@ GenerationRequest list_files(bool explain = false) {
   return r;
 }
 
-TEST(EmbeddedGenerator, StopsDecodingOnceTheCommandStringCloses) {
+TEST(EmbeddedGenerator, StopsDecodingAtTheEndOfTheCommandLine) {
   auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"ls", " -la", "\",", " \"explanation", "\": \"x\"}", "never reached"}});
+      {"ls", " -la", "\n", "# next", "never reached"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->command, "ls -la");
   EXPECT_EQ(backend->pieces_delivered, 3);
   EXPECT_TRUE(backend->loaded);
-  EXPECT_GT(backend->configs[0].cacheable_prefix_bytes, 0u);
+  const EmbeddedConfig& config = backend->configs[0];
+  EXPECT_GT(config.shared_prefix_bytes, 0u);
+  EXPECT_GT(config.cacheable_prefix_bytes, config.shared_prefix_bytes);
+  EXPECT_EQ(config.answer_lines, 1);
 }
 
 TEST(EmbeddedGenerator, ReadsExplanationWhenAsked) {
   auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"du -sh *", "\", \"explanation\": \"Sizes of entries.\"}", "more"}});
+      {"du -sh *", "\n# why:", " Sizes of entries.", "\n", "more"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files(/*explain=*/true));
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->command, "du -sh *");
   EXPECT_EQ(out->explanation, "Sizes of entries.");
+  EXPECT_EQ(backend->pieces_delivered, 4);
+  EXPECT_EQ(backend->configs[0].answer_lines, 2);
 }
 
 TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
   auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"ls -la"}, {"ls\""}});
+      {"# list files\n"}, {"ls\n"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_TRUE(out.ok()) << out.error().to_string();
@@ -99,7 +104,7 @@ TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
 
 TEST(EmbeddedGenerator, TwoMalformedAnswersAreAnError) {
   auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"ls -la"}, {"   \""}});
+      {"```bash\n"}, {"   \n"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_FALSE(out.ok());

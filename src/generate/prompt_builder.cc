@@ -8,31 +8,62 @@
 
 #include <fmt/format.h>
 
-#include "generate/response_parser.h"
 #include "tokenizer/chat_template.h"
 
 namespace cmdai {
+namespace {
+
+struct Example {
+  const char* request;
+  const char* command;
+  const char* why;
+};
+
+// Worked examples teach the answer's shape (one line, no fences, no prose) far better than rules
+// do for a small model; they sit in the cached head, so they cost nothing per request.
+constexpr Example kExamples[] = {
+    {"list all files here, including hidden ones", "ls -la", "long listing of every entry, hidden ones too"},
+    {"how much space does this folder use", "du -sh .", "total disk usage of the current directory"},
+    {"find python files changed in the last day", "find . -name '*.py' -mtime -1",
+     "searches below here for .py files modified within 24 hours"},
+};
+
+// A request or directory goes on one comment line: newlines and other control characters would
+// end the comment early (and let a request write the answer's lines itself).
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+  const size_t first = out.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return out.substr(first, out.find_last_not_of(' ') - first + 1);
+}
+
+}  // namespace
 
 std::string system_prompt(const std::string& shell, const std::string& os) {
-  // Every token here is paid once per model (then cached), but kept short all the same.
   return fmt::format(
-      "You turn a request into one {} command for {}. Use flags that exist on that system. "
-      "Prefer safe, read-only commands. Answer with JSON only: "
-      "{{\"command\": \"...\", \"explanation\": \"one short sentence\"}}",
+      "You turn requests into {} commands for {}. Use flags that exist on that system. Prefer "
+      "safe, read-only commands; never add sudo unless asked.",
       shell, os);
 }
 
 BuiltPrompt build_prompt(const GenerationRequest& request) {
-  const std::vector<tokenizer::ChatMessage> system = {{"system", system_prompt(request.shell, request.os)}};
-  const std::string system_text = tokenizer::render_chatml(system, /*add_generation_prompt=*/false);
-  const std::vector<tokenizer::ChatMessage> messages = {
-      system[0],
-      {"user", fmt::format("{}\n(current directory: {})", request.text, request.cwd)}};
+  const std::vector<tokenizer::ChatMessage> turns = {
+      {"system", system_prompt(request.shell, request.os)},
+      {"user", fmt::format("Answer each request comment with one line of {}{}.", request.shell,
+                           request.explain ? ", then a '# why:' line explaining it" : "")}};
+  std::string head = tokenizer::render_chatml(turns, /*add_generation_prompt=*/true);
+  head += fmt::format("```{}\n", request.shell);
+  for (const Example& e : kExamples) {
+    head += fmt::format("# {}\n{}\n", e.request, e.command);
+    if (request.explain) head += fmt::format("{} {}\n", kExplanationMarker, e.why);
+  }
   BuiltPrompt prompt;
-  prompt.text = tokenizer::render_chatml(messages, /*add_generation_prompt=*/true) + std::string(kAnswerPrefix);
-  // The system turn and the opening of the user turn are the same for every request: only the
-  // request, the directory and the answer's opening are prefilled per request.
-  prompt.cacheable_prefix_bytes = system_text.size() + std::string_view("<|im_start|>user\n").size();
+  prompt.shared_prefix_bytes = head.size();
+  prompt.text = head + fmt::format("# working directory: {}\n", one_line(request.cwd));
+  prompt.cacheable_prefix_bytes = prompt.text.size();
+  prompt.text += fmt::format("# {}\n", one_line(request.text));
   return prompt;
 }
 

@@ -1,5 +1,8 @@
-// Builds the model prompt for a request: a short system prompt that depends only on the shell and
-// OS (so its KV state is cached across requests) and a user turn with the directory and request.
+// Builds the model prompt for a request as a shell transcript inside the assistant turn: a fixed
+// head (system turn, instruction, worked examples), a `# working directory:` line, then the request
+// as a comment. The model answers with the next line. Everything before the request is cacheable:
+// the head is the same for every request and the directory line for every request made there, so a
+// request prefills only its own words (the first-token lever of docs/PERFORMANCE.md).
 #pragma once
 
 #include <string>
@@ -9,9 +12,13 @@
 namespace cmdai {
 
 struct BuiltPrompt {
-  std::string text;               // the whole ChatML prompt, ending inside the forced answer prefix
-  size_t cacheable_prefix_bytes;  // system turn + user-turn opening: identical for every request
+  std::string text;               // the whole prompt, ending where the command line starts
+  size_t shared_prefix_bytes;     // the head: identical for every request (same shell, OS, --explain)
+  size_t cacheable_prefix_bytes;  // the head plus the directory line: identical in one directory
 };
+
+// Marks the explanation line that follows the command when one is asked for.
+inline constexpr std::string_view kExplanationMarker = "# why:";
 
 std::string system_prompt(const std::string& shell, const std::string& os);
 BuiltPrompt build_prompt(const GenerationRequest& request);

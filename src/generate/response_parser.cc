@@ -1,6 +1,6 @@
 #include "generate/response_parser.h"
 
-#include <nlohmann/json.hpp>
+#include "generate/prompt_builder.h"
 
 namespace cmdai {
 namespace {
@@ -91,55 +91,31 @@ std::string strip_control_and_escapes(std::string_view text) {
   return out;
 }
 
-size_t json_string_end(std::string_view s) {
-  bool escaped = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (escaped) {
-      escaped = false;
-    } else if (s[i] == '\\') {
-      escaped = true;
-    } else if (s[i] == '"') {
-      return i;
-    }
-  }
-  return std::string_view::npos;
-}
-
 bool answer_complete(std::string_view continuation, bool want_explanation) {
-  const size_t end = json_string_end(continuation);
+  const size_t end = continuation.find('\n');
   if (end == std::string_view::npos) return false;
-  if (!want_explanation) return true;
-  return continuation.find('}', end) != std::string_view::npos;
+  return !want_explanation || continuation.find('\n', end + 1) != std::string_view::npos;
 }
 
-Result<ParsedAnswer> parse_answer(std::string_view continuation) {
-  const size_t end = json_string_end(continuation);
-  if (end == std::string_view::npos) {
-    return make_error(ErrorCode::kGenerationFailed,
-                      "the model's answer stopped inside the command (token limit?): '{}'",
-                      shorten(continuation));
-  }
-  const auto command = nlohmann::json::parse(
-      "\"" + std::string(continuation.substr(0, end)) + "\"", nullptr, /*allow_exceptions=*/false);
-  if (command.is_discarded() || !command.is_string()) {
-    return make_error(ErrorCode::kGenerationFailed, "the model's command is not a valid JSON string: '{}'",
-                      shorten(continuation.substr(0, end)));
-  }
+Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_explanation) {
+  // The constrained decoder ends the line itself; an answer cut off by a cancelled or unconstrained
+  // run (no newline) is taken as it stands, and the safety check sees whatever it holds.
+  const size_t end = continuation.find('\n');
+  const std::string_view line = continuation.substr(0, end);
   ParsedAnswer answer;
-  answer.command = trim(strip_control_and_escapes(command.get<std::string>()));
+  answer.command = trim(strip_control_and_escapes(line));
   if (answer.command.empty()) {
     return make_error(ErrorCode::kGenerationFailed, "the model answered with an empty command");
   }
-  // The explanation is optional: take it when the rest of the object parses.
-  const std::string full = std::string(kAnswerPrefix) + std::string(continuation);
-  const size_t close = full.rfind('}');
-  if (close != std::string::npos) {
-    const auto object = nlohmann::json::parse(full.substr(0, close + 1), nullptr, false);
-    if (object.is_object()) {
-      if (auto it = object.find("explanation"); it != object.end() && it->is_string()) {
-        answer.explanation = trim(strip_control_and_escapes(it->get<std::string>()));
-      }
-    }
+  if (answer.command[0] == '#' || answer.command.rfind("```", 0) == 0) {
+    return make_error(ErrorCode::kGenerationFailed, "the model answered with a comment or fence, not a command: '{}'",
+                      shorten(line));
+  }
+  if (want_explanation && end != std::string_view::npos) {
+    std::string_view rest = continuation.substr(end + 1);
+    rest = rest.substr(0, rest.find('\n'));
+    const std::string why = trim(strip_control_and_escapes(rest));
+    if (why.rfind(kExplanationMarker, 0) == 0) answer.explanation = trim(why.substr(kExplanationMarker.size()));
   }
   return answer;
 }

@@ -1,5 +1,5 @@
 // Turns the model's answer into exactly one command (and an explanation), or an error.
-// The model is made to answer inside a JSON object that begins `{"command": "`; what comes back is
+// The prompt (prompt_builder.h) ends where the command line starts; the model's continuation is
 // untrusted text, so it is parsed strictly and cleaned of control characters and terminal escapes.
 #pragma once
 
@@ -10,23 +10,18 @@
 
 namespace cmdai {
 
-// The text the assistant turn is forced to start with; the model continues from inside the string.
-inline constexpr std::string_view kAnswerPrefix = "{\"command\": \"";
-
 struct ParsedAnswer {
   std::string command;
   std::string explanation;
 };
 
-// `continuation` is what the model generated after kAnswerPrefix. Errors are kGenerationFailed and
-// say what was wrong, quoting (a cleaned, shortened copy of) the answer.
-Result<ParsedAnswer> parse_answer(std::string_view continuation);
+// `continuation` is what the model generated after the prompt: the command line, then (when
+// `want_explanation`) a `# why:` line. Errors are kGenerationFailed and say what was wrong, quoting
+// (a cleaned, shortened copy of) the answer.
+Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_explanation);
 
-// Index of the unescaped '"' that closes the JSON string `s` starts inside of, or npos.
-size_t json_string_end(std::string_view s);
-
-// True once the continuation holds the whole command string (and, if wanted, the closing brace
-// after the explanation): the generator stops decoding there.
+// True once the continuation holds the whole command line (and, if wanted, the explanation line
+// after it): the generator stops decoding there.
 bool answer_complete(std::string_view continuation, bool want_explanation);
 
 // Removes ANSI/VT escape sequences (CSI, OSC/DCS strings, two-character escapes) and C0/C1 control

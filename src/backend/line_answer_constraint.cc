@@ -1,0 +1,85 @@
+#include "backend/line_answer_constraint.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace cmdai {
+namespace {
+
+bool is_space(unsigned char c) { return c == ' ' || c == '\t'; }
+
+}  // namespace
+
+LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer) {
+  const int64_t n = tokenizer.vocab_size();
+  flags_.assign(static_cast<size_t>(n), 0);
+  std::string text;
+  for (int64_t id = 0; id < n; ++id) {
+    text.clear();
+    const bool renders = tokenizer.append_piece(static_cast<int32_t>(id), /*render_special=*/false,
+                                                /*at_start=*/false, text);
+    if (!renders || text.empty()) continue;  // control tokens; end-of-generation ones below
+    uint8_t f = kValid;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c == '\n' && i + 1 == text.size()) {
+        f |= kEndsLine;
+      } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        f = 0;  // a control character, or a newline with more text after it
+        break;
+      } else if (!is_space(c)) {
+        if (!(f & kHasText) && (c == '#' || c == '`')) f |= kOpensComment;
+        f |= kHasText;
+      }
+    }
+    flags_[static_cast<size_t>(id)] = f;
+  }
+  for (const int32_t id : tokenizer.vocab().eog_ids()) {
+    if (id >= 0 && id < n) flags_[static_cast<size_t>(id)] = kEndOfGeneration;
+  }
+}
+
+void LineAnswerConstraint::reset(int lines) {
+  lines_ = std::max(lines, 1);
+  lines_done_ = 0;
+  line_has_text_ = false;
+  done_ = false;
+}
+
+bool LineAnswerConstraint::allowed(uint8_t f, bool last_step) const {
+  const bool on_command_line = lines_done_ == 0;
+  const bool text_before_end = line_has_text_ || (f & kHasText);
+  if (f & kEndOfGeneration) return !on_command_line || line_has_text_;
+  if (!(f & kValid)) return false;
+  if (on_command_line && !line_has_text_ && (f & kOpensComment)) return false;
+  if (on_command_line && !text_before_end) return false;  // blank start, or an empty line
+  if (last_step) return (f & kEndsLine) != 0;
+  return true;
+}
+
+void LineAnswerConstraint::apply(std::span<float> logits, int32_t /*step*/, int32_t steps_left) const {
+  if (done_) return;
+  const bool last_step = steps_left <= 1;
+  const size_t n = std::min(logits.size(), flags_.size());
+  for (size_t id = 0; id < n; ++id) {
+    if (!allowed(flags_[id], last_step)) logits[id] = -std::numeric_limits<float>::infinity();
+  }
+  for (size_t id = n; id < logits.size(); ++id) logits[id] = -std::numeric_limits<float>::infinity();
+}
+
+void LineAnswerConstraint::observe(int32_t token) {
+  if (done_) return;
+  const uint8_t f = token >= 0 && static_cast<size_t>(token) < flags_.size() ? flags_[token] : 0;
+  if (f & kEndOfGeneration) {
+    done_ = true;
+    return;
+  }
+  if (f & kHasText) line_has_text_ = true;
+  if (f & kEndsLine) {
+    line_has_text_ = false;
+    if (++lines_done_ >= lines_) done_ = true;
+  }
+}
+
+}  // namespace cmdai
