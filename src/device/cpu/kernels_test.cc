@@ -98,26 +98,31 @@ TEST(KernelSets, KQuantDotProductsReturnTheReferenceBits) {
 
 TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
   // matmul mixes these kernels depending on token count and thread split, so they must agree
-  // bit for bit with each other (and the table's vec_dot) for every output.
-  for (const KernelSet* ks : available_kernel_sets()) {
-    for (const auto& c : dot_cases()) {
-      const GemmFn kernels[2] = {ks->gemm(c.weight), ks->gemv(c.weight)};
-      const TensorType at = activation_type_for(c.weight);
-      const int64_t n = c.lengths.back(), rows = 7, tokens = 3;
-      std::vector<std::vector<uint8_t>> w, a;
-      for (int r = 0; r < rows; ++r) w.push_back(quantized(c.weight, gaussian(n, 50 + r, 0.1f)));
-      for (int t = 0; t < tokens; ++t) a.push_back(quantized(at, gaussian(n, 80 + t, 2.0f)));
-      std::vector<uint8_t> wm, am;
-      for (auto& r : w) wm.insert(wm.end(), r.begin(), r.end());
-      for (auto& t : a) am.insert(am.end(), t.begin(), t.end());
-      for (GemmFn kernel : kernels) {
-        if (kernel == nullptr) continue;
-        std::vector<float> y(rows * tokens);
-        kernel(n, wm.data(), w[0].size(), 0, rows, am.data(), a[0].size(), tokens, y.data(), rows);
-        for (int t = 0; t < tokens; ++t) {
-          for (int r = 0; r < rows; ++r) {
-            EXPECT_EQ(y[t * rows + r], ks->vec_dot(c.weight)(n, w[r].data(), a[t].data()))
-                << ks->name << " " << type_name(c.weight) << " r=" << r << " t=" << t;
+  // bit for bit with each other (and the table's vec_dot) for every output. Token counts cover
+  // full tiles, partial ones and the narrower tail tiles (3, 8, 12 = 8 + 4, 13 = 8 + 5).
+  for (const int64_t tokens : {3, 8, 12, 13}) {
+    for (const KernelSet* ks : available_kernel_sets()) {
+      for (const auto& c : dot_cases()) {
+        const GemmFn kernels[2] = {ks->gemm(c.weight), ks->gemv(c.weight)};
+        const TensorType at = activation_type_for(c.weight);
+        const int64_t n = c.lengths.back(), rows = 7;
+        std::vector<std::vector<uint8_t>> w, a;
+        for (int r = 0; r < rows; ++r) w.push_back(quantized(c.weight, gaussian(n, 50 + r, 0.1f)));
+        for (int t = 0; t < tokens; ++t) a.push_back(quantized(at, gaussian(n, 80 + t, 2.0f)));
+        std::vector<uint8_t> wm, am;
+        for (auto& r : w) wm.insert(wm.end(), r.begin(), r.end());
+        for (auto& t : a) am.insert(am.end(), t.begin(), t.end());
+        for (GemmFn kernel : kernels) {
+          if (kernel == nullptr) continue;
+          std::vector<float> y(rows * tokens);
+          kernel(n, wm.data(), w[0].size(), 0, rows, am.data(), a[0].size(), tokens, y.data(),
+                 rows);
+          for (int t = 0; t < tokens; ++t) {
+            for (int r = 0; r < rows; ++r) {
+              EXPECT_EQ(y[t * rows + r], ks->vec_dot(c.weight)(n, w[r].data(), a[t].data()))
+                  << ks->name << " " << type_name(c.weight) << " r=" << r << " t=" << t << "/"
+                  << tokens;
+            }
           }
         }
       }
@@ -165,11 +170,13 @@ TEST(KernelSets, ArbitraryWeightBytesNeverCrashAndKQuantsStayExact) {
 
 TEST(KernelSets, ActivationQuantizersAreBitIdenticalToTheReference) {
   for (const KernelSet* ks : available_kernel_sets()) {
-    for (TensorType at : {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {
+    for (TensorType at :
+         {TensorType::kQ8_0, TensorType::kQ8_K, TensorType::kF16, TensorType::kBF16}) {
       for (int64_t n : {256, 512, 1536, 8960}) {
         auto x = gaussian(n, static_cast<uint32_t>(n), 3.0f);
         x[5] = 0.0f;
-        std::fill(x.begin() + 256 < x.end() ? x.end() - 256 : x.end(), x.end(), 0.0f);  // a zero block
+        std::fill(x.begin() + 256 < x.end() ? x.end() - 256 : x.end(), x.end(),
+                  0.0f);                // a zero block
         if (n >= 512) x[300] = -40.0f;  // a negative block maximum
         std::vector<uint8_t> expected(*row_bytes(at, n)), got(*row_bytes(at, n), 0xCD);
         quantize_row(at, x.data(), expected.data(), n);

@@ -109,65 +109,121 @@ inline __m256i reduce8(const __m256i* v) {
   return _mm256_setr_m128i(t0123, t4567);
 }
 
-// The tile keeps one 8-lane float sum per row, lane t for token t: the per-block integer sums of
-// 8 tokens are reduced together and scaled with vector float operations that round exactly like
-// quant/vec_dot.cc's scalar ones, lane by lane.
+// Lane t of the result = the sum of the 8 lanes of v[t], for 4 vectors.
+inline __m128i reduce4(const __m256i* v) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// Float lanes for kTokens tokens (8: one AVX register, 4: one SSE register), with the few
+// operations the tile needs; lane-wise they round exactly like scalar float code.
+template <int kTokens>
+struct Lanes;
+
+template <>
+struct Lanes<8> {
+  using F = __m256;
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_load_ps(p); }
+  static void store(float* p, F v) { _mm256_store_ps(p, v); }
+  static F set1(float x) { return _mm256_set1_ps(x); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F sum_of(const __m256i* v) { return _mm256_cvtepi32_ps(reduce8(v)); }
+  // Lane t: sum(v[t]) - 32 * sum(b[t]), the q6_K offset folded in as integers.
+  static F offset_sum_of(const __m256i* v, const __m256i* b) {
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(reduce8(v), _mm256_slli_epi32(reduce8(b), 5)));
+  }
+};
+
+template <>
+struct Lanes<4> {
+  using F = __m128;
+  static F zero() { return _mm_setzero_ps(); }
+  static F load(const float* p) { return _mm_load_ps(p); }
+  static void store(float* p, F v) { _mm_store_ps(p, v); }
+  static F set1(float x) { return _mm_set1_ps(x); }
+  static F mul(F a, F b) { return _mm_mul_ps(a, b); }
+  static F add(F a, F b) { return _mm_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm_sub_ps(a, b); }
+  static F sum_of(const __m256i* v) { return _mm_cvtepi32_ps(reduce4(v)); }
+  static F offset_sum_of(const __m256i* v, const __m256i* b) {
+    return _mm_cvtepi32_ps(_mm_sub_epi32(reduce4(v), _mm_slli_epi32(reduce4(b), 5)));
+  }
+};
+
+// The tile keeps one kTokens-lane float sum per row, lane t for token t: the per-block integer
+// sums of the tile's tokens are reduced together and scaled with vector float operations that
+// round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and 4-token tiles agree).
+template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6, int kTokens>
+void gemm_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                 const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
+  using L = Lanes<kTokens>;
+  constexpr int kRows = 4;
+  typename L::F sum[kRows];
+  for (auto& v : sum) v = L::zero();
+  for (int64_t i = 0; i < nb; ++i) {
+    KBlock u[kRows];
+    for (int rr = 0; rr < nr; ++rr) {
+      kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
+    }
+    // A partial tile repeats its last token in the spare lanes (computed, never stored), so
+    // the token loops below have a compile-time trip count and no per-token branches.
+    const BlockQ8_K* ab[kTokens];
+    alignas(32) float ad_lanes[kTokens];
+    for (int t = 0; t < kTokens; ++t) {
+      const int64_t src = t0 + std::min(t, nt - 1);
+      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
+      ad_lanes[t] = ab[t]->d;
+    }
+    const typename L::F ad = L::load(ad_lanes);
+    for (int rr = 0; rr < nr; ++rr) {
+      // Weight vector outer, tokens inner: each unpacked quant/scale pair is loaded once and
+      // applied to all tokens, whose accumulators stay in registers.
+      __m256i acc[kTokens], bias[kTokens];
+      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        const __m256i q = u[rr].q[j], scale = u[rr].scale[j];
+        for (int t = 0; t < kTokens; ++t) {
+          const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
+          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
+        }
+      }
+      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(u[rr].bias, load256(ab[t]->bsums));
+      const typename L::F d = L::mul(L::set1(u[rr].d), ad);
+      typename L::F value;
+      if constexpr (kQ6) {
+        value = L::mul(d, L::offset_sum_of(acc, bias));
+      } else {
+        const typename L::F dmin = L::mul(L::set1(u[rr].dmin), ad);
+        value = L::sub(L::mul(d, L::sum_of(acc)), L::mul(dmin, L::sum_of(bias)));
+      }
+      sum[rr] = L::add(sum[rr], value);
+    }
+  }
+  for (int rr = 0; rr < nr; ++rr) {
+    alignas(32) float out[kTokens];
+    L::store(out, sum[rr]);
+    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+  }
+}
+
+// Tiles of 4 rows x 8 tokens; a remainder of 1-4 tokens takes a 4-token tile so a 12-token
+// prompt computes 12 token lanes, not 16.
 template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6>
 void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  constexpr int kRows = 4, kTokens = 8;
+  constexpr int kRows = 4;
   const int64_t nb = n / kQKK;
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
-      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
-      __m256 sum[kRows];
-      for (auto& v : sum) v = _mm256_setzero_ps();
-      for (int64_t i = 0; i < nb; ++i) {
-        KBlock u[kRows];
-        for (int rr = 0; rr < nr; ++rr) {
-          kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
-        }
-        // A partial tile repeats its last token in the spare lanes (computed, never stored), so
-        // the token loops below have a compile-time trip count and no per-token branches.
-        const BlockQ8_K* ab[kTokens];
-        alignas(32) float ad_lanes[kTokens];
-        for (int t = 0; t < kTokens; ++t) {
-          const int64_t src = t0 + std::min(t, nt - 1);
-          ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-          ad_lanes[t] = ab[t]->d;
-        }
-        const __m256 ad = _mm256_load_ps(ad_lanes);
-        for (int rr = 0; rr < nr; ++rr) {
-          // Weight vector outer, tokens inner: each unpacked quant/scale pair is loaded once and
-          // applied to all tokens, whose accumulators stay in registers.
-          __m256i acc[kTokens], bias[kTokens];
-          for (int t = 0; t < kTokens; ++t) acc[t] = bias[t] = _mm256_setzero_si256();
-          for (int j = 0; j < 8; ++j) {
-            const __m256i q = u[rr].q[j], scale = u[rr].scale[j];
-            for (int t = 0; t < kTokens; ++t) {
-              const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
-              acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
-            }
-          }
-          for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(u[rr].bias, load256(ab[t]->bsums));
-          const __m256i sumi = reduce8(acc), sumb = reduce8(bias);
-          const __m256 d = _mm256_mul_ps(_mm256_set1_ps(u[rr].d), ad);
-          __m256 value;
-          if constexpr (kQ6) {
-            value = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, _mm256_slli_epi32(sumb, 5))));
-          } else {
-            const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(u[rr].dmin), ad);
-            value = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi)),
-                                  _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(sumb)));
-          }
-          sum[rr] = _mm256_add_ps(sum[rr], value);
-        }
-      }
-      for (int rr = 0; rr < nr; ++rr) {
-        alignas(32) float out[kTokens];
-        _mm256_store_ps(out, sum[rr]);
-        for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += 8) {
+      const int nt = static_cast<int>(std::min<int64_t>(8, n_tokens - t0));
+      if (nt <= 4) {
+        gemm_k_tile<Block, kUnpack, kQ6, 4>(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
+      } else {
+        gemm_k_tile<Block, kUnpack, kQ6, 8>(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
       }
     }
   }
