@@ -57,12 +57,13 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
   std::vector<float> logits(hp.vocab_size);
 
   const std::vector<int> sizes = parse_sizes(f.prefill_sizes);
-  int max_prefill = 1;
+  constexpr int kFirstPromptTokens = 16;  // the time-to-first-token prompt, also decode's context
+  int max_prefill = kFirstPromptTokens;
   for (int n : sizes) max_prefill = std::max(max_prefill, n);
   CMDAI_ASSIGN_OR_RETURN(auto cache, model->make_cache(max_prefill + f.decode_tokens + 1));
 
   // Time to first token: a cold 16-token prompt (first pass also touches the mapped weights).
-  const auto first_prompt = random_tokens(16, hp.vocab_size, 1);
+  const auto first_prompt = random_tokens(kFirstPromptTokens, hp.vocab_size, 1);
   const double ttft_start = now_ms();
   CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
   const double ttft_ms = now_ms() - ttft_start;
@@ -87,7 +88,7 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
   const double t0 = now_ms();
   for (int i = 0; i < f.decode_tokens; ++i) {
     const int32_t token = decode_tokens[i];
-    CMDAI_TRY(model->forward(std::span<const int32_t>(&token, 1), 16 + i, cache,
+    CMDAI_TRY(model->forward(std::span<const int32_t>(&token, 1), kFirstPromptTokens + i, cache,
                              model::LogitsRequest::kLastRow, logits.data(), pool));
   }
   const double decode_ms = now_ms() - t0;

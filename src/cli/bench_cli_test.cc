@@ -1,0 +1,45 @@
+// `cmdai bench` run as a user would: it must report every figure for any prompt and decode size.
+// Only the shape of the report is checked; its timings are for people (nothing here asserts a time).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/testdata.h"
+#include "cli/cli_test_runner.h"
+
+namespace cmdai {
+namespace {
+
+using cli::testing::run_cli_line;
+using cli::testing::shell_quote;
+
+std::string tiny_model() {
+  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
+  return dir ? (*dir / "tiny-qwen2-q4_k_m.gguf").string() : "";
+}
+
+TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {
+  const std::string model = tiny_model();
+  if (model.empty()) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  // Decode runs after a 16-token prompt: a prompt size below 16 must still leave it room.
+  const auto r = run_cli_line("bench --model " + shell_quote(model) + " --threads 2 -p 1,4 -n 40 -r 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["prefill"].size(), 2u);
+  EXPECT_EQ(j["prefill"][0]["n_tokens"], 1);
+  EXPECT_EQ(j["prefill"][1]["n_tokens"], 4);
+  EXPECT_EQ(j["decode"]["n_tokens"], 40);
+  EXPECT_GT(j["decode"]["tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
+  EXPECT_GE(j["load_ms"].get<double>(), 0.0);
+}
+
+TEST(BenchCli, MissingModelIsAnErrorNamingIt) {
+  const auto r = run_cli_line("bench --model /nonexistent/model.gguf -n 2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/nonexistent/model.gguf"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+}  // namespace
+}  // namespace cmdai
