@@ -115,6 +115,9 @@ std::vector<const KernelSet*> available_kernel_sets() {
 #if defined(__x86_64__) || defined(_M_X64)
   const CpuFeatures& f = cpu_features();
   if (f.avx2 && f.fma && f.f16c) sets.push_back(&avx2_kernels());
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.avx2 && f.fma && f.f16c) {
+    sets.push_back(&avx512_kernels());
+  }
 #endif
   return sets;
 }

@@ -67,6 +67,8 @@ void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride,
 #if defined(__x86_64__) || defined(_M_X64)
 // Defined in kernels_avx2.cc; the table has every entry filled (scalar where AVX2 adds nothing).
 const KernelSet& avx2_kernels();
+// Defined in kernels_avx512.cc (AVX-512 F/BW/VL/DQ/VNNI); AVX2's entries where it adds nothing.
+const KernelSet& avx512_kernels();
 #endif
 
 }  // namespace cmdai::cpu

@@ -1,0 +1,47 @@
+// The AVX-512 (F+BW+VL+DQ+VNNI) kernel table: the AVX2 table with the entries the *_avx512.cc
+// files improve replaced. Every replaced entry gives the scalar reference's bits, so the mix of
+// AVX2 and AVX-512 kernels inside this table still agrees bit for bit between gemm, gemv and dot.
+#include "device/cpu/kernels_avx512.h"
+
+#include "device/cpu/kernels.h"
+
+namespace cmdai::cpu {
+namespace {
+
+// A single row and token through the tile kernel, so vec_dot and matmul agree bit for bit.
+template <GemmFn kGemm>
+float dot_via_gemm(int64_t n, const void* w, const void* a) {
+  float y = 0.0f;
+  kGemm(n, static_cast<const uint8_t*>(w), 0, 0, 1, static_cast<const uint8_t*>(a), 0, 1, &y, 1);
+  return y;
+}
+
+KernelSet make_avx512_kernels() {
+  KernelSet ks = avx2_kernels();
+  ks.name = "avx512vnni";
+  // Prefill tiles (16 rows per register, vpdpbusd); one token inside them takes the GEMV path.
+  ks.gemm_q4_k = avx512::gemm_q4_k;
+  ks.gemm_q5_k = avx512::gemm_q5_k;
+  ks.gemm_q6_k = avx512::gemm_q6_k;
+  ks.gemm_q8_0 = avx512::gemm_q8_0;
+  ks.gemm_q4_0 = avx512::gemm_q4_0;
+  ks.gemm_q5_0 = avx512::gemm_q5_0;
+  // The 32-element formats change summation order from AVX2's (exact block sums here), so their
+  // GEMV and dot come from this file too; K-quant GEMV/dot stay AVX2's (already exact).
+  ks.gemv_q8_0 = avx512::gemv_q8_0;
+  ks.gemv_q4_0 = avx512::gemv_q4_0;
+  ks.gemv_q5_0 = avx512::gemv_q5_0;
+  ks.dot_q8_0 = dot_via_gemm<avx512::gemv_q8_0>;
+  ks.dot_q4_0 = dot_via_gemm<avx512::gemv_q4_0>;
+  ks.dot_q5_0 = dot_via_gemm<avx512::gemv_q5_0>;
+  return ks;
+}
+
+}  // namespace
+
+const KernelSet& avx512_kernels() {
+  static const KernelSet ks = make_avx512_kernels();
+  return ks;
+}
+
+}  // namespace cmdai::cpu
