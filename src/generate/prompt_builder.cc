@@ -61,9 +61,11 @@ BuiltPrompt build_prompt(const GenerationRequest& request) {
   }
   BuiltPrompt prompt;
   prompt.shared_prefix_bytes = head.size();
-  prompt.text = head + fmt::format("# working directory: {}\n", one_line(request.cwd));
+  // The request comment's '#' is the same for every request: it ends the cached part (a token of
+  // its own either way, since the request's first word carries the space before it).
+  prompt.text = head + fmt::format("# working directory: {}\n#", one_line(request.cwd));
   prompt.cacheable_prefix_bytes = prompt.text.size();
-  prompt.text += fmt::format("# {}\n", one_line(request.text));
+  prompt.text += fmt::format(" {}\n", one_line(request.text));
   return prompt;
 }
 

@@ -14,7 +14,7 @@ namespace cmdai {
 struct BuiltPrompt {
   std::string text;               // the whole prompt, ending where the command line starts
   size_t shared_prefix_bytes;     // the head: identical for every request (same shell, OS, --explain)
-  size_t cacheable_prefix_bytes;  // the head plus the directory line: identical in one directory
+  size_t cacheable_prefix_bytes;  // head, directory line and the request's '#'
 };
 
 // Marks the explanation line that follows the command when one is asked for.
