@@ -1,39 +1,20 @@
 // `cmdai logits` and `cmdai generate` run as a user would, against the stories260K goldens.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
 #include "base/testdata.h"
+#include "cli/cli_test_runner.h"
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = cmdai::cli::testing::CliResult;
 
-// Runs the cmdai binary with `args` (already shell-quoted), capturing stdout and stderr.
-CliRun run_cmdai(const std::string& args) {
-  const std::string err_path = ::testing::TempDir() + "engine_cli_stderr.txt";
-  const std::string command = std::string(CMDAI_BINARY) + " " + args + " 2>" + err_path;
-  CliRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return run;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  run.err.assign(std::istreambuf_iterator<char>(err), std::istreambuf_iterator<char>());
-  return run;
-}
+// Runs the cmdai binary with `args` (already shell-quoted), capturing stdout, stderr and the exit code.
+CliRun run_cmdai(const std::string& args) { return cmdai::cli::testing::run_cli_line(args); }
 
 nlohmann::json read_json(const std::filesystem::path& path) {
   std::ifstream in(path);
