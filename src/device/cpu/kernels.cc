@@ -116,6 +116,11 @@ std::vector<const KernelSet*> available_kernel_sets() {
   const CpuFeatures& f = cpu_features();
   if (f.avx2 && f.fma && f.f16c) sets.push_back(&avx2_kernels());
   if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.avx2 && f.fma && f.f16c) {
+    // AMX tiles: tested like every table, but not picked (slower than avx512vnni end to end,
+    // docs/PERFORMANCE.md), so listed before it.
+    if (f.amx_int8) {
+      if (const KernelSet* amx = amx_kernels()) sets.push_back(amx);
+    }
     sets.push_back(&avx512_kernels());
   }
 #endif

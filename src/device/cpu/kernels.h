@@ -69,6 +69,8 @@ void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride,
 const KernelSet& avx2_kernels();
 // Defined in kernels_avx512.cc (AVX-512 F/BW/VL/DQ/VNNI); AVX2's entries where it adds nothing.
 const KernelSet& avx512_kernels();
+// The AVX-512 table with AMX-int8 K-quant prefill tiles; nullptr when the OS does not grant AMX.
+const KernelSet* amx_kernels();
 #endif
 
 }  // namespace cmdai::cpu

@@ -26,8 +26,11 @@ KernelSet make_avx512_kernels() {
   ks.gemm_q8_0 = avx512::gemm_q8_0;
   ks.gemm_q4_0 = avx512::gemm_q4_0;
   ks.gemm_q5_0 = avx512::gemm_q5_0;
-  // The 32-element formats change summation order from AVX2's (exact block sums here), so their
-  // GEMV and dot come from this file too; K-quant GEMV/dot stay AVX2's (already exact).
+  // One-token kernels (decode). q4_K/q5_K GEMV and the K-quant dot products stay AVX2's (same
+  // bits; AVX2's q4_K GEMV measured faster).
+  ks.gemv_q6_k = avx512::gemv_q6_k;
+  // The 32-element formats sum in a different order from AVX2's (exact block sums here), so their
+  // dot products come from this file too.
   ks.gemv_q8_0 = avx512::gemv_q8_0;
   ks.gemv_q4_0 = avx512::gemv_q4_0;
   ks.gemv_q5_0 = avx512::gemv_q5_0;
@@ -37,11 +40,27 @@ KernelSet make_avx512_kernels() {
   return ks;
 }
 
+// The AVX-512 table with AMX-int8 prefill tiles for the K-quants.
+KernelSet make_amx_kernels() {
+  KernelSet ks = avx512_kernels();
+  ks.name = "amx";
+  ks.gemm_q4_k = avx512::amx_gemm_q4_k;
+  ks.gemm_q5_k = avx512::amx_gemm_q5_k;
+  ks.gemm_q6_k = avx512::amx_gemm_q6_k;
+  return ks;
+}
+
 }  // namespace
 
 const KernelSet& avx512_kernels() {
   static const KernelSet ks = make_avx512_kernels();
   return ks;
+}
+
+const KernelSet* amx_kernels() {
+  if (!avx512::amx_available()) return nullptr;
+  static const KernelSet ks = make_amx_kernels();
+  return &ks;
 }
 
 }  // namespace cmdai::cpu
