@@ -112,13 +112,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   const size_t shared_tokens = std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
   restore_prefix_locked(request.prompt, prefix_tokens, shared_tokens);
   request.max_tokens = config.max_tokens;
-  request.sampling.temperature = config.temperature;
-  request.sampling.top_k = config.top_k;
-  request.sampling.top_p = config.top_p;
-  request.sampling.min_p = config.min_p;
-  request.sampling.repeat_penalty = config.repeat_penalty;
-  request.sampling.repeat_window = config.repeat_window;
-  request.sampling.seed = config.seed;
+  request.sampling = config.sampling;
   request.eog_ids = tokenizer_->vocab().eog_ids();
   request.stop = config.stop;
   request.deadline = deadline;

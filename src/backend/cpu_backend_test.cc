@@ -29,7 +29,7 @@ const char* kPrompt = "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assis
 
 EmbeddedConfig short_config(float temperature = 0.1f) {
   EmbeddedConfig config;
-  config.temperature = temperature;
+  config.sampling.temperature = temperature;
   config.max_tokens = 8;
   return config;
 }
@@ -119,13 +119,11 @@ TEST(CpuBackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*a, *b);
   // High temperature with different seeds explores: over a few seeds, some output differs.
-  config.temperature = 1.5f;
-  config.top_k = 0;
-  config.top_p = 1.0f;
-  config.min_p = 0.0f;
+  config.sampling = SamplingParams{};  // off: pure temperature sampling
+  config.sampling.temperature = 1.5f;
   std::set<std::string> outputs;
   for (uint64_t seed = 1; seed <= 4; ++seed) {
-    config.seed = seed;
+    config.sampling.seed = seed;
     auto out = backend->infer(kPrompt, config);
     ASSERT_TRUE(out.ok());
     outputs.insert(*out);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/sampling_params.h"
 
 namespace cmdai {
 
@@ -23,15 +24,10 @@ std::string_view memory_type_name(MemoryType type);
 
 // The seed's EmbeddedConfig: sampling and limits for one request.
 struct EmbeddedConfig {
-  float temperature = 0.7f;  // 0 = greedy
-  int top_k = 40;            // 0 = off
-  float top_p = 0.95f;       // 1 = off
-  float min_p = 0.05f;       // 0 = off
-  float repeat_penalty = 1.0f;
-  int repeat_window = 64;
+  // The contract's defaults: temperature 0.7, top-k 40, top-p 0.95, min-p 0.05.
+  SamplingParams sampling{0.7f, 40, 0.95f, 0.05f, 1.0f, 64, 42};
   int max_tokens = 128;
   std::vector<std::string> stop;  // generation ends before any of these strings
-  uint64_t seed = 42;
   int timeout_ms = 30000;         // the whole request, prompt included; <= 0 = none
   // Bytes at the start of the prompt whose KV state is worth keeping (kept in memory and persisted
   // on disk, so the next request or process prefills only what follows): the longest such prefix,

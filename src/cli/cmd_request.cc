@@ -82,13 +82,8 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   options.prefix_cache_dir = (catalog::cache_dir() / "prefix").string();
   CMDAI_ASSIGN_OR_RETURN(auto backend, create_backend(variant, options));
   SamplingSettings sampling;
-  sampling.temperature = config.temperature;
-  sampling.top_k = config.top_k;
-  sampling.top_p = config.top_p;
-  sampling.min_p = config.min_p;
-  sampling.repeat_penalty = config.repeat_penalty;
+  sampling.sampling = config.sampling();
   sampling.max_tokens = config.max_tokens;
-  sampling.seed = config.seed;
   sampling.cancel = &g_interrupted;
   return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));

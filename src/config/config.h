@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/sampling_params.h"
 
 namespace cmdai::config {
 
@@ -46,6 +47,18 @@ struct Config {
   uint64_t seed = 42;
   int threads = 0;                  // 0 = let the engine choose
   std::string output = "plain";     // plain | json | yaml
+
+  // The sampling keys as the generator takes them (repeat_window at its default).
+  SamplingParams sampling() const {
+    SamplingParams p;
+    p.temperature = temperature;
+    p.top_k = top_k;
+    p.top_p = top_p;
+    p.min_p = min_p;
+    p.repeat_penalty = repeat_penalty;
+    p.seed = seed;
+    return p;
+  }
 
   // The file that was read, or would have been read when it does not exist.
   std::filesystem::path file;

@@ -51,13 +51,8 @@ Result<GeneratedCommand> EmbeddedGenerator::generate(const GenerationRequest& re
     load_ms = now_ms() - start_ms;
   }
   EmbeddedConfig config;
-  config.temperature = settings_.temperature;
-  config.top_k = settings_.top_k;
-  config.top_p = settings_.top_p;
-  config.min_p = settings_.min_p;
-  config.repeat_penalty = settings_.repeat_penalty;
+  config.sampling = settings_.sampling;
   config.max_tokens = settings_.max_tokens;
-  config.seed = settings_.seed;
   config.timeout_ms = settings_.timeout_ms;
   config.cancel = settings_.cancel;
   auto first = attempt(request, config);
@@ -68,8 +63,8 @@ Result<GeneratedCommand> EmbeddedGenerator::generate(const GenerationRequest& re
     }
     return first;
   }
-  config.temperature = std::max(config.temperature, 0.4f);
-  config.seed = settings_.seed + 1;
+  config.sampling.temperature = std::max(config.sampling.temperature, 0.4f);
+  config.sampling.seed = settings_.sampling.seed + 1;
   auto second = attempt(request, config);
   if (!second.ok()) {
     return make_error(second.error().code, "{} (after one retry; first answer: {})",

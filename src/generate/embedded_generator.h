@@ -9,13 +9,10 @@
 namespace cmdai {
 
 struct SamplingSettings {
-  float temperature = 0.0f;  // commands want the most likely answer
-  int top_k = 40;
-  float top_p = 0.95f;
-  float min_p = 0.05f;
-  float repeat_penalty = 1.0f;
+  // Greedy by default (commands want the most likely answer); the narrowing applies when a
+  // temperature is set, and to the retry.
+  SamplingParams sampling{0.0f, 40, 0.95f, 0.05f, 1.0f, 64, 42};
   int max_tokens = 128;
-  uint64_t seed = 42;
   int timeout_ms = 30000;
   const std::atomic<bool>* cancel = nullptr;
 };

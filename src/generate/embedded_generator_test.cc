@@ -98,8 +98,8 @@ TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
   EXPECT_EQ(out->command, "ls");
   EXPECT_EQ(out->attempts, 2);
   ASSERT_EQ(backend->configs.size(), 2u);
-  EXPECT_GT(backend->configs[1].temperature, 0.0f);
-  EXPECT_NE(backend->configs[1].seed, backend->configs[0].seed);
+  EXPECT_GT(backend->configs[1].sampling.temperature, 0.0f);
+  EXPECT_NE(backend->configs[1].sampling.seed, backend->configs[0].sampling.seed);
 }
 
 TEST(EmbeddedGenerator, TwoMalformedAnswersAreAnError) {
