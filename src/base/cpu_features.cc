@@ -5,6 +5,9 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace cmdai {
@@ -73,8 +76,11 @@ CpuFeatures detect_cpu_features() {
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avxvnni = avx && ((a >> 4) & 1);
   }
 #elif defined(__aarch64__)
-  f.neon = true;
-#if defined(__ARM_FEATURE_DOTPROD)
+  f.neon = true;  // Advanced SIMD is mandatory on arm64 Linux
+#if defined(__linux__)
+  // The kernel reports the dot-product extension (SDOT/UDOT) in HWCAP_ASIMDDP.
+  f.neon_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__ARM_FEATURE_DOTPROD)
   f.neon_dotprod = true;
 #endif
 #endif

@@ -238,6 +238,9 @@ std::vector<const AttentionKernels*> available_attention_kernels() {
   const CpuFeatures& f = cpu_features();
   if (f.avx2 && f.fma && f.f16c) sets.push_back(&avx2_attention_kernels());
 #endif
+#if defined(__aarch64__)
+  if (cpu_features().neon) sets.push_back(&neon_attention_kernels());
+#endif
   return sets;
 }
 

@@ -30,5 +30,8 @@ void causal_attention_with(const AttentionKernels& kernels, const float* q, int6
 #if defined(__x86_64__)
 const AttentionKernels& avx2_attention_kernels();  // ops_avx2.cc; needs AVX2, FMA and F16C
 #endif
+#if defined(__aarch64__)
+const AttentionKernels& neon_attention_kernels();  // ops_neon.cc; any arm64 CPU
+#endif
 
 }  // namespace cmdai::cpu
