@@ -124,6 +124,11 @@ std::vector<const KernelSet*> available_kernel_sets() {
     sets.push_back(&avx512_kernels());
   }
 #endif
+#if defined(__aarch64__)
+  const CpuFeatures& f = cpu_features();
+  if (f.neon) sets.push_back(&neon_kernels());
+  if (f.neon && f.neon_dotprod) sets.push_back(&neon_dotprod_kernels());
+#endif
   return sets;
 }
 

@@ -73,4 +73,11 @@ const KernelSet& avx512_kernels();
 const KernelSet* amx_kernels();
 #endif
 
+#if defined(__aarch64__)
+// Defined in kernels_neon.cc: ARMv8.0 NEON, every arm64 CPU (scalar entries where NEON adds nothing).
+const KernelSet& neon_kernels();
+// The same with the dot-product extension (SDOT) for the integer formats; needs HWCAP_ASIMDDP.
+const KernelSet& neon_dotprod_kernels();
+#endif
+
 }  // namespace cmdai::cpu
