@@ -10,8 +10,20 @@
 
 namespace cmdai {
 
+// Files at least this large are mapped at a 2 MiB-aligned address with transparent huge pages
+// advised (see MappedFile::open); smaller ones (prefix snapshots, vocabularies) map plainly.
+inline constexpr size_t kHugeMappingMinBytes = size_t{4} << 20;
+
+// For a model file just written and synced through `fd`: drops its pages from the page cache, so
+// the first load reads it through a huge-page mapping (2 MiB page-cache folios) instead of keeping
+// the 4 KiB pages the writes left (which a mapping can only map 4 KiB at a time). No-op for small
+// files. Costs one read of the file from disk on its next use.
+void release_written_pages(int fd, size_t size);
+
 class MappedFile {
  public:
+  // Read-only, private. Files of kHugeMappingMinBytes or more start on a 2 MiB boundary and are
+  // advised for transparent huge pages; anything unsupported falls back to a plain mapping.
   static Result<MappedFile> open(const std::string& path);
 
   MappedFile() = default;

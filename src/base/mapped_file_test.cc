@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace cmdai {
 namespace {
@@ -19,6 +24,57 @@ TEST(MappedFile, MapsBytesOfFile) {
   ASSERT_TRUE(file.ok()) << file.error().to_string();
   ASSERT_EQ(file->size(), 5u);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(file->data()), 5), "hello");
+  std::filesystem::remove(path);
+}
+
+std::filesystem::path write_pattern_file(const char* name, size_t size) {
+  const auto path = std::filesystem::temp_directory_path() / name;
+  std::vector<uint8_t> bytes(size);
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), size);
+  return path;
+}
+
+TEST(MappedFile, LargeFilesStartOnA2MiBBoundaryWithEveryByteInPlace) {
+  const size_t size = kHugeMappingMinBytes + 12345;  // not a page multiple
+  const auto path = write_pattern_file("cmdai_mapped_large.bin", size);
+  auto file = MappedFile::open(path.string());
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  ASSERT_EQ(file->size(), size);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(file->data()) % (size_t{2} << 20), 0u);
+  for (size_t i = 0; i < size; i += 4093) {
+    ASSERT_EQ(file->data()[i], static_cast<uint8_t>((i * 2654435761u) >> 13)) << i;
+  }
+  EXPECT_EQ(file->data()[size - 1], static_cast<uint8_t>(((size - 1) * 2654435761u) >> 13));
+  file->reset();
+  // Mapping and unmapping many times must not leak address space or mappings.
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(MappedFile::open(path.string()).ok());
+  std::filesystem::remove(path);
+}
+
+TEST(MappedFile, ReleasedWrittenPagesLeaveThePageCache) {
+  const size_t size = kHugeMappingMinBytes * 2;
+  const auto path = write_pattern_file("cmdai_released_pages.bin", size);
+  const auto resident_pages = [&] {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> in_core((size + page - 1) / page);
+    ::mincore(p, size, in_core.data());
+    ::munmap(p, size);
+    ::close(fd);
+    size_t n = 0;
+    for (unsigned char c : in_core) n += c & 1;
+    return n;
+  };
+  const size_t before = resident_pages();
+  const int fd = ::open(path.c_str(), O_RDWR);
+  release_written_pages(fd, size);
+  ::close(fd);
+  const size_t after = resident_pages();
+  std::printf("resident pages: %zu before, %zu after release\n", before, after);
+  EXPECT_GT(before, 0u) << "just written: expected in the page cache";
+  EXPECT_LT(after, before / 4);
   std::filesystem::remove(path);
 }
 

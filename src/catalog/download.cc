@@ -16,6 +16,7 @@
 #include <system_error>
 #include <vector>
 
+#include "base/mapped_file.h"
 #include "catalog/catalog.h"
 #include "catalog/sha256.h"
 
@@ -419,6 +420,7 @@ Result<DownloadResult> Transfer::finish() {
     }
     result.verified = true;
   }
+  release_written_pages(fd_, static_cast<size_t>(written_));
   if (::rename(part_path_.c_str(), options_.dest.c_str()) != 0) {
     return make_error(ErrorCode::kIo, "cannot move {} to {}: {}", part_path_.string(),
                       options_.dest.string(), errno_text(errno));

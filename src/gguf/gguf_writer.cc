@@ -11,6 +11,8 @@
 #include <limits>
 #include <optional>
 
+#include "base/mapped_file.h"
+
 namespace cmdai::gguf {
 namespace {
 
@@ -339,6 +341,7 @@ Status GgufWriter::write(const std::string& path) const {
   if (fd < 0) return write_error(tmp, errno);
   Status status = write_all(fd, bytes, tmp);
   if (status.ok() && ::fsync(fd) != 0) status = write_error(tmp, errno);
+  if (status.ok()) release_written_pages(fd, bytes.size());
   if (::close(fd) != 0 && status.ok()) status = write_error(tmp, errno);
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = write_error(path, errno);
   if (!status.ok()) {
