@@ -200,9 +200,14 @@ void softmax(float* x, int64_t n) {
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out, ThreadPool& pool) {
+  const auto vectorized = best_attention_kernels().swiglu;
   pool.parallel_for(
       n,
       [&](int64_t begin, int64_t end) {
+        if (vectorized != nullptr) {
+          vectorized(gate + begin, up + begin, end - begin, out + begin);
+          return;
+        }
         for (int64_t i = begin; i < end; ++i) {
           const float g = gate[i];
           out[i] = g / (1.0f + std::exp(-g)) * up[i];

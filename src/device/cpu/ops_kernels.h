@@ -15,6 +15,9 @@ struct AttentionKernels {
   float (*dot_f16)(const float* x, const uint16_t* y, int64_t n) = nullptr;
   // y[i] += a * x[i] with x in f16 bits.
   void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
+  // out[i] = silu(gate[i]) * up[i] (the FFN activation; prefill runs it on tokens x 8960 values per
+  // layer); within a few float ulps of the scalar loop. nullptr: the scalar loop.
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out) = nullptr;
 };
 
 const AttentionKernels& scalar_attention_kernels();

@@ -101,6 +101,25 @@ TEST(Swiglu, GatesUpBySiluOfGate) {
   EXPECT_NEAR(out[2], -2.0 / (1.0 + std::exp(2.0)), 1e-6);
 }
 
+TEST(Swiglu, EveryTableIsWithinAFewUlpsOfDoubleArithmeticOverTheWholeRange) {
+  std::vector<float> gate, up;
+  for (float g = -120.0f; g <= 120.0f; g += 0.0137f) gate.push_back(g);
+  for (float g : {0.0f, -0.0f, 1e-30f, -1e-30f, 87.0f, -87.0f, 88.5f, -88.5f, 89.0f, -89.0f}) gate.push_back(g);
+  for (size_t i = 0; i < gate.size(); ++i) up.push_back(0.5f + static_cast<float>(i % 7));
+  const auto n = static_cast<int64_t>(gate.size());
+  for (const AttentionKernels* kernels : available_attention_kernels()) {
+    if (kernels->swiglu == nullptr) continue;
+    std::vector<float> out(gate.size());
+    kernels->swiglu(gate.data(), up.data(), n, out.data());
+    for (size_t i = 0; i < gate.size(); ++i) {
+      const double want = gate[i] / (1.0 + std::exp(-static_cast<double>(gate[i]))) * up[i];
+      // A few ulps where the value is a normal float; silu of very negative gates is ~0.
+      const double tolerance = std::max(std::abs(want) * 1e-6, 1e-30);
+      ASSERT_NEAR(out[i], want, tolerance) << kernels->name << " gate " << gate[i];
+    }
+  }
+}
+
 // Naive attention in double over f32 caches, for one batch of queries at pos0.
 std::vector<float> naive_attention(const std::vector<float>& q, int64_t n_tokens,
                                    const std::vector<float>& k, const std::vector<float>& v,
