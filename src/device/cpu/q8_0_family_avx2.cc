@@ -59,20 +59,21 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
       for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
       for (int64_t i = 0; i < nb; ++i) {
         __m256i wq[kRows], wabs[kRows];
-        float wd[kRows];
+        __m256 wd[kRows];  // each row's block scale in every lane
         for (int rr = 0; rr < nr; ++rr) {
           const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
           wq[rr] = signed_quants(b);
           wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
-          wd[rr] = h2f(b.d);
+          wd[rr] = _mm256_set1_ps(h2f(b.d));
         }
         for (int t = 0; t < nt; ++t) {
           const BlockQ8_0& ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + t) * a_stride)[i];
           const __m256i aq = load256(ab.qs);
-          const float ad = h2f(ab.d);
+          const __m256 ad = _mm256_set1_ps(h2f(ab.d));
           for (int rr = 0; rr < nr; ++rr) {
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
-            acc[rr][t] = _mm256_fmadd_ps(_mm256_set1_ps(wd[rr] * ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
+            // The scale product in vector lanes rounds exactly like the scalar wd * ad of the GEMV.
+            acc[rr][t] = _mm256_fmadd_ps(_mm256_mul_ps(wd[rr], ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
           }
         }
       }
