@@ -59,6 +59,15 @@ std::vector<const KernelSet*> available_kernel_sets();
 // The fastest of available_kernel_sets(), chosen once (honours CMDAI_CPU_FEATURES).
 const KernelSet& best_kernels();
 
+// A VecDotFn made of a tile kernel: one row and one token through kGemm, so a table's vec_dot
+// and its matmul give the same bits. The SIMD tables build their dot products from it.
+template <GemmFn kGemm>
+float dot_via_gemm(int64_t n, const void* w, const void* a) {
+  float y = 0.0f;
+  kGemm(n, static_cast<const uint8_t*>(w), 0, 0, 1, static_cast<const uint8_t*>(a), 0, 1, &y, 1);
+  return y;
+}
+
 // Fills the tile by calling ks.vec_dot(type) per output: the fallback when there is no GemmFn.
 void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride, int64_t r0,
                      int64_t r1, const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,

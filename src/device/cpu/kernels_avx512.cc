@@ -8,14 +8,6 @@
 namespace cmdai::cpu {
 namespace {
 
-// A single row and token through the tile kernel, so vec_dot and matmul agree bit for bit.
-template <GemmFn kGemm>
-float dot_via_gemm(int64_t n, const void* w, const void* a) {
-  float y = 0.0f;
-  kGemm(n, static_cast<const uint8_t*>(w), 0, 0, 1, static_cast<const uint8_t*>(a), 0, 1, &y, 1);
-  return y;
-}
-
 KernelSet make_avx512_kernels() {
   KernelSet ks = avx2_kernels();
   ks.name = "avx512vnni";

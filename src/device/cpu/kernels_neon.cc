@@ -8,14 +8,6 @@
 namespace cmdai::cpu {
 namespace {
 
-// A single row and token through the tile kernel, so vec_dot and matmul agree bit for bit.
-template <GemmFn kGemm>
-float dot_via_gemm(int64_t n, const void* w, const void* a) {
-  float y = 0.0f;
-  kGemm(n, static_cast<const uint8_t*>(w), 0, 0, 1, static_cast<const uint8_t*>(a), 0, 1, &y, 1);
-  return y;
-}
-
 KernelSet make_neon_kernels() {
   using namespace neon;
   KernelSet ks = scalar_kernels();
@@ -39,12 +31,6 @@ KernelSet make_neon_kernels() {
   ks.gemm_q4_k = gemm_q4_k;
   ks.gemm_q5_k = gemm_q5_k;
   ks.gemm_q6_k = gemm_q6_k;
-  ks.gemv_q4_k = gemv_q4_k;
-  ks.gemv_q5_k = gemv_q5_k;
-  ks.gemv_q6_k = gemv_q6_k;
-  ks.gemv_q8_0 = gemv_q8_0;
-  ks.gemv_q4_0 = gemv_q4_0;
-  ks.gemv_q5_0 = gemv_q5_0;
   ks.quantize_q8_0 = quantize_q8_0;
   ks.quantize_q8_k = quantize_q8_k;
   ks.quantize_f16 = quantize_f16;
@@ -67,12 +53,6 @@ KernelSet make_neon_dotprod_kernels() {
   ks.gemm_q4_k = gemm_q4_k;
   ks.gemm_q5_k = gemm_q5_k;
   ks.gemm_q6_k = gemm_q6_k;
-  ks.gemv_q4_k = gemv_q4_k;
-  ks.gemv_q5_k = gemv_q5_k;
-  ks.gemv_q6_k = gemv_q6_k;
-  ks.gemv_q8_0 = gemv_q8_0;
-  ks.gemv_q4_0 = gemv_q4_0;
-  ks.gemv_q5_0 = gemv_q5_0;
   return ks;
 }
 

@@ -23,15 +23,9 @@ namespace cmdai::cpu {
   CMDAI_NEON_GEMM(gemm_q8_0);                                                                 \
   CMDAI_NEON_GEMM(gemm_q4_0);                                                                 \
   CMDAI_NEON_GEMM(gemm_q5_0);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q8_0);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q4_0);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q5_0);                                                                 \
   CMDAI_NEON_GEMM(gemm_q4_k);                                                                 \
   CMDAI_NEON_GEMM(gemm_q5_k);                                                                 \
-  CMDAI_NEON_GEMM(gemm_q6_k);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q4_k);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q5_k);                                                                 \
-  CMDAI_NEON_GEMM(gemv_q6_k)
+  CMDAI_NEON_GEMM(gemm_q6_k)
 
 namespace neon {
 

@@ -7,8 +7,10 @@
 //
 // Bits: every block's integer sum is exact (any order gives the same int), and its float
 // scaling and accumulation run lane by lane with the scalar reference's roundings
-// (quant/vec_dot.cc), rows in lanes. So gemm, gemv, dot, both policies and the reference all
-// agree bit for bit. fp-contract must be off in every including file.
+// (quant/vec_dot.cc), rows in lanes. So gemm, dot, both policies and the reference all agree bit
+// for bit. There is no separate GEMV: one token goes through the same tiles (1-token tiles), which
+// is what matmul uses for decode when a table has no gemv entry. fp-contract must be off in every
+// including file.
 #pragma once
 
 #include <arm_neon.h>
@@ -139,18 +141,6 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
     }
     for (; t0 < n_tokens; ++t0) {
       q8_0_family_tile<D, Block, 1>(nb, w, w_stride, rb, nr, a, a_stride, t0, 1, y, y_stride);
-    }
-  }
-}
-
-template <typename D, typename Block>
-void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / kQK;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t rb = r0; rb < r1; rb += 4) {
-      const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rb));
-      q8_0_family_tile<D, Block, 1>(nb, w, w_stride, rb, nr, a, a_stride, t, 1, y, y_stride);
     }
   }
 }
@@ -344,18 +334,6 @@ void gemm_k_quant(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int6
   }
 }
 
-template <typename D, typename Block>
-void gemv_k_quant(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-                  const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / kQKK;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t rb = r0; rb < r1; rb += 4) {
-      const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rb));
-      k_quant_tile<D, Block, 1>(nb, w, w_stride, rb, nr, a, a_stride, t, 1, y, y_stride);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace cmdai::cpu
 
@@ -374,18 +352,6 @@ void gemv_k_quant(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int6
                  const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
     gemm_q8_0_family<D, BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
   }                                                                                              \
-  void gemv_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_q8_0_family<D, BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
-  void gemv_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_q8_0_family<D, BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
-  void gemv_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_q8_0_family<D, BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
   }
 
 #define CMDAI_DEFINE_NEON_K_QUANTS(ns, D)                                                        \
@@ -401,17 +367,5 @@ void gemv_k_quant(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int6
   void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
                  const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
     gemm_k_quant<D, BlockQ6_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
-  void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_k_quant<D, BlockQ4_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
-  void gemv_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_k_quant<D, BlockQ5_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
-  void gemv_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemv_k_quant<D, BlockQ6_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
   }                                                                                              \
   }
