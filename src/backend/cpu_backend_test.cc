@@ -34,11 +34,16 @@ EmbeddedConfig short_config(float temperature = 0.1f) {
   return config;
 }
 
-std::unique_ptr<CpuBackend> backend_for(const std::string& path) {
+BackendOptions options_for(const std::string& path, const std::string& prefix_cache_dir = "") {
   BackendOptions options;
   options.model_path = path;
   options.threads = 2;
-  return std::make_unique<CpuBackend>(options);
+  options.prefix_cache_dir = prefix_cache_dir;
+  return options;
+}
+
+std::unique_ptr<CpuBackend> backend_for(const std::string& path) {
+  return std::make_unique<CpuBackend>(options_for(path));
 }
 
 TEST(CpuBackendContract, MlxAndCudaAreRefusedOffTheirPlatform) {  // CR-MLX-001
@@ -208,10 +213,7 @@ TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   REQUIRE_MODEL(path);
   const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_cache_test";
   std::filesystem::remove_all(dir);
-  BackendOptions options;
-  options.model_path = path;
-  options.threads = 2;
-  options.prefix_cache_dir = dir.string();
+  const BackendOptions options = options_for(path, dir.string());
   const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
   const std::string prompt = system + "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
   EmbeddedConfig config = short_config(0.0f);
@@ -238,10 +240,7 @@ TEST(CpuBackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItse
   REQUIRE_MODEL(path);
   const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_levels_test";
   std::filesystem::remove_all(dir);
-  BackendOptions options;
-  options.model_path = path;
-  options.threads = 2;
-  options.prefix_cache_dir = dir.string();
+  const BackendOptions options = options_for(path, dir.string());
   const std::string head = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
   const auto prompt_in = [&](const std::string& cwd) {
     return head + "# working directory: " + cwd + "\n# list files\n";
@@ -290,10 +289,7 @@ TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
     std::filesystem::last_write_time(dir / ("old" + std::to_string(i) + ".kv"),
                                      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1 + i));
   }
-  BackendOptions options;
-  options.model_path = path;
-  options.threads = 2;
-  options.prefix_cache_dir = dir.string();
+  const BackendOptions options = options_for(path, dir.string());
   CpuBackend backend(options);
   const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
   EmbeddedConfig config = short_config(0.0f);
