@@ -327,6 +327,44 @@ inline void k45_block_vectors(const uint8_t* head, const uint8_t* qs, const uint
   *bias_out = _mm256_madd_epi16(bias, load256(a.bsums));
 }
 
+// Four rows' k45_block_vectors at once, sub-block pair outer and rows inner: the activation
+// vectors and the scale-broadcast masks are loaded once per pair for all four rows, not once per
+// row (vector loads, not arithmetic, bounded the one-row form on Zen 3: ~22 per row-block).
+template <bool kQ5>
+inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, __m256i* acc,
+                              __m256i* bias) {
+  constexpr size_t qs_offset = kQ5 ? offsetof(BlockQ5_K, qs) : offsetof(BlockQ4_K, qs);
+  __m256i sm[4];
+  for (int rr = 0; rr < 4; ++rr) {
+    sm[rr] = _mm256_broadcastsi128_si256(k45_scales_and_mins(blocks[rr]));
+    acc[rr] = _mm256_setzero_si256();
+  }
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m256i a_lo = load256(a.qs + 64 * c), a_hi = load256(a.qs + 64 * c + 32);
+    const __m256i m_lo = load256(kKScaleMasks.words[2 * c]), m_hi = load256(kKScaleMasks.words[2 * c + 1]);
+#pragma GCC unroll 4
+    for (int rr = 0; rr < 4; ++rr) {
+      const __m256i q = load256(blocks[rr] + qs_offset + 32 * c);
+      __m256i lo = _mm256_and_si256(q, low4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      if constexpr (kQ5) {
+        const __m256i hbits = load256(blocks[rr] + offsetof(BlockQ5_K, qh)), bit = _mm256_set1_epi8(0x01);
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
+      }
+      const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a_lo), _mm256_shuffle_epi8(sm[rr], m_lo));
+      const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a_hi), _mm256_shuffle_epi8(sm[rr], m_hi));
+      acc[rr] = _mm256_add_epi32(acc[rr], _mm256_add_epi32(p_lo, p_hi));
+      // Keeps GCC from reassociating the 32 products into one tree, which spilled them all.
+      asm("" : "+x"(acc[rr]));
+    }
+  }
+  const __m256i bsums = load256(a.bsums), m_min = load256(kKScaleMasks.min_pairs);
+  for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
+}
+
 template <bool kQ5>
 inline void k45_fused_sums(const uint8_t* head, const uint8_t* qs, const uint8_t* qh,
                            const BlockQ8_K& a, int* sumi, int* sumb) {
@@ -367,6 +405,45 @@ inline void q6_k_block_vectors(const BlockQ6_K& b, const BlockQ8_K& a, __m256i* 
   }
   *acc_out = acc;
   *bias_out = _mm256_madd_epi16(sc16, load256(a.bsums));
+}
+
+// Four rows' q6_k_block_vectors at once, rows inner like k45_rows4_vectors: the activation
+// vectors and scale masks are loaded once for all four rows.
+inline void q6_k_rows4_vectors(const BlockQ6_K* const* blocks, const BlockQ8_K& a, __m256i* acc,
+                               __m256i* bias) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int rr = 0; rr < 4; ++rr) acc[rr] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    __m256i half_scales[4];
+    for (int rr = 0; rr < 4; ++rr) {
+      const __m128i sc8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blocks[rr]->scales + 8 * h));
+      half_scales[rr] = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i act = load256(a.qs + 128 * h + 32 * k), mask = load256(kKScaleMasks.q6_pairs[k]);
+#pragma GCC unroll 4
+      for (int rr = 0; rr < 4; ++rr) {
+        // Quants of vector k: low nibbles (k < 2) or high nibbles of ql[32 * (k % 2)...], and
+        // bits 2k..2k+1 of qh as bits 4..5.
+        const __m256i l = load256(blocks[rr]->ql + 64 * h + 32 * (k % 2));
+        const __m256i hb = load256(blocks[rr]->qh + 32 * h);
+        const __m256i low = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
+        const __m256i high = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
+                           : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
+        const __m256i q = _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(0x30)));
+        const __m256i s = _mm256_shuffle_epi8(half_scales[rr], mask);
+        acc[rr] = _mm256_add_epi32(acc[rr], _mm256_madd_epi16(_mm256_maddubs_epi16(q, act), s));
+        asm("" : "+x"(acc[rr]));  // as in k45_rows4_vectors: no reassociated, spilled tree
+      }
+    }
+  }
+  const __m256i bsums = load256(a.bsums);
+  for (int rr = 0; rr < 4; ++rr) {
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[rr]->scales));
+    bias[rr] = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bsums);
+  }
 }
 
 inline void q6_k_fused_sums(const BlockQ6_K& b, const BlockQ8_K& a, int* sumi, int* sumb) {
@@ -425,7 +502,15 @@ inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t 
       _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
     }
     __m256i v[8];
-    for (int rr = 0; rr < 4; ++rr) block_vectors<Block>(rows[rr][i], ab[i], &v[rr], &v[4 + rr]);
+    if constexpr (kQ6) {
+      const BlockQ6_K* blocks[4];
+      for (int rr = 0; rr < 4; ++rr) blocks[rr] = &rows[rr][i];
+      q6_k_rows4_vectors(blocks, ab[i], v, v + 4);
+    } else {
+      const uint8_t* blocks[4];
+      for (int rr = 0; rr < 4; ++rr) blocks[rr] = reinterpret_cast<const uint8_t*>(&rows[rr][i]);
+      k45_rows4_vectors<std::is_same_v<Block, BlockQ5_K>>(blocks, ab[i], v, v + 4);
+    }
     if constexpr (kQ6) {
       // The -32 offset is an integer term: fold it in before reducing (half the horizontal adds).
       for (int rr = 0; rr < 4; ++rr) v[rr] = _mm256_sub_epi32(v[rr], _mm256_slli_epi32(v[4 + rr], 5));
