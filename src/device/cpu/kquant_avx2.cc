@@ -24,56 +24,14 @@ namespace {
 // goes through the same per-block operations in the same order whatever the tile shape, so a row
 // split across threads, or a lone token, gives the same bits (and those equal the reference's).
 
-// One super-block ready for dot products with Q8_K blocks.
+// One q6_K super-block ready for dot products with Q8_K blocks (q4_K/q5_K tiles decode in
+// registers instead: see gemm_k45_tile).
 struct KBlock {
   __m256i q[8];      // quants of 32 consecutive elements each, as unsigned bytes
   __m256i scale[8];  // int16 weights for q[j]'s maddubs pairs (two sub-blocks of 16 for Q6_K)
   __m256i bias;      // int16 weights for the 16 activation bsums: the mins (Q4/5_K), scales (Q6_K)
   float d, dmin;
 };
-
-// The 12 packed bytes of 6-bit scales/mins, decoded with 32-bit masks instead of per-byte branches.
-inline void unpack_k_scales(const uint8_t* packed, KBlock* u) {
-  uint32_t w[3];
-  std::memcpy(w, packed, sizeof w);
-  const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, mn_lo = w[1] & 0x3f3f3f3fu;
-  const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
-  const uint32_t mn_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
-  const __m128i sc = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0));
-  const __m128i mn = _mm_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0));
-  alignas(16) int16_t s16[8];
-  _mm_store_si128(reinterpret_cast<__m128i*>(s16), sc);
-  for (int j = 0; j < 8; ++j) u->scale[j] = _mm256_set1_epi16(s16[j]);
-  u->bias = _mm256_setr_m128i(_mm_unpacklo_epi16(mn, mn), _mm_unpackhi_epi16(mn, mn));
-}
-
-inline void unpack_k4_nibbles(const uint8_t* qs, KBlock* u) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i q = load256(qs + 32 * c);
-    u->q[2 * c] = _mm256_and_si256(q, low4);
-    u->q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-  }
-}
-
-inline void unpack_q4_k(const BlockQ4_K& b, KBlock* u) {
-  unpack_k_scales(b.scales, u);
-  unpack_k4_nibbles(b.qs, u);
-  u->d = h2f(b.d);
-  u->dmin = h2f(b.dmin);
-}
-
-inline void unpack_q5_k(const BlockQ5_K& b, KBlock* u) {
-  unpack_k_scales(b.scales, u);
-  unpack_k4_nibbles(b.qs, u);
-  const __m256i hbits = load256(b.qh), bit = _mm256_set1_epi8(0x01);
-  for (int j = 0; j < 8; ++j) {  // sub-block j's fifth bit is bit j of qh[l]
-    const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(j)), bit);
-    u->q[j] = _mm256_or_si256(u->q[j], _mm256_slli_epi16(h, 4));
-  }
-  u->d = h2f(b.d);
-  u->dmin = h2f(b.dmin);
-}
 
 inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
@@ -226,9 +184,12 @@ void gemm_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int 
   }
 }
 
+using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                       const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride);
+
 // Tiles of 4 rows x 8 tokens; a remainder of 1-4 tokens takes a 4-token tile so a 12-token
 // prompt computes 12 token lanes, not 16.
-template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6>
+template <TileFn kTile4, TileFn kTile8>
 void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   constexpr int kRows = 4;
@@ -237,15 +198,10 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
     for (int64_t t0 = 0; t0 < n_tokens; t0 += 8) {
       const int nt = static_cast<int>(std::min<int64_t>(8, n_tokens - t0));
-      if (nt <= 4) {
-        gemm_k_tile<Block, kUnpack, kQ6, 4>(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
-      } else {
-        gemm_k_tile<Block, kUnpack, kQ6, 8>(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
-      }
+      (nt <= 4 ? kTile4 : kTile8)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
     }
   }
 }
-
 
 // ---- K-quant GEMV (one token): everything stays in registers ----
 //
@@ -380,6 +336,66 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
   }
   const __m256i bsums = load256(a.bsums), m_min = load256(kKScaleMasks.min_pairs);
   for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
+}
+
+// The q4_K/q5_K tile: like gemm_k_tile, but a block's nibbles and scales are decoded in
+// registers as the GEMV does, not stored to a KBlock and loaded back. The KBlock's 17 vector
+// stores per row made the unpack store-bound (llvm-mca: ~35 cycles a row-block, a third of the
+// 8-token tile's time); here each 32-byte load of nibbles feeds 2 x kTokens multiplies.
+template <bool kQ5, int kTokens>
+void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
+  using L = Lanes<kTokens>;
+  using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
+  constexpr int kRows = 4;
+  typename L::F sum[kRows];
+  for (auto& v : sum) v = L::zero();
+  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k_tile
+  const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
+    for (size_t off = 0; off < prefetch_step; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    }
+    const BlockQ8_K* ab[kTokens];  // spare lanes repeat the last token, as in gemm_k_tile
+    alignas(32) float ad_lanes[kTokens];
+    for (int t = 0; t < kTokens; ++t) {
+      const int64_t src = t0 + std::min(t, nt - 1);
+      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
+      ad_lanes[t] = ab[t]->d;
+    }
+    const typename L::F ad = L::load(ad_lanes);
+    for (int rr = 0; rr < nr; ++rr) {
+      const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+      const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
+      __m256i acc[kTokens], bias[kTokens];
+      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {  // sub-block j: nibbles (j % 2) of qs[32 * (j / 2)...]
+        const __m256i raw = load256(b.qs + 32 * (j / 2));
+        __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), low4);
+        if constexpr (kQ5) {
+          const __m256i fifth = _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
+          q = _mm256_or_si256(q, _mm256_slli_epi16(fifth, 4));
+        }
+        const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
+        for (int t = 0; t < kTokens; ++t) {
+          const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
+          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
+        }
+      }
+      const __m256i mins = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
+      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(mins, load256(ab[t]->bsums));
+      const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
+      const typename L::F dmin = L::mul(L::set1(h2f(b.dmin)), ad);
+      sum[rr] = L::add(sum[rr], L::sub(L::mul(d, L::sum_of(acc)), L::mul(dmin, L::sum_of(bias))));
+    }
+  }
+  for (int rr = 0; rr < nr; ++rr) {
+    alignas(32) float out[kTokens];
+    L::store(out, sum[rr]);
+    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+  }
 }
 
 template <bool kQ5>
@@ -573,17 +589,18 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 
 void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<BlockQ4_K, unpack_q4_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<false, 4>, gemm_k45_tile<false, 8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<BlockQ5_K, unpack_q5_k, false>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<true, 4>, gemm_k45_tile<true, 8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<BlockQ6_K, unpack_q6_k, true>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k_tile<BlockQ6_K, unpack_q6_k, true, 4>, gemm_k_tile<BlockQ6_K, unpack_q6_k, true, 8>>(
+      n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
