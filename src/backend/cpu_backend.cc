@@ -124,7 +124,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     return piece;
   };
   if (config.answer_lines > 0) {
-    if (!line_constraint_) line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_);
+    if (!line_constraint_) line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, pool_.get());
     line_constraint_->reset(config.answer_lines);
     request.logit_filter = [this](std::span<float> logits, int32_t step, int32_t steps_left) {
       line_constraint_->apply(logits, step, steps_left);

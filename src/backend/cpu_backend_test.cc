@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,27 @@ TEST(CpuBackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kModelLoadFailed);
   std::filesystem::remove(corrupt);
+}
+
+TEST(LineAnswer, ClassifiesTheSameOnAPoolAsOnOneThread) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  auto file = gguf::GgufFile::open(path);
+  ASSERT_TRUE(file.ok());
+  auto tok = tokenizer::Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tok.ok());
+  ThreadPool pool(3);
+  LineAnswerConstraint serial(*tok), split(*tok, &pool);
+  for (const int32_t steps_left : {10, 1}) {
+    std::vector<float> a(tok->vocab_size(), 0.0f), b(tok->vocab_size(), 0.0f);
+    serial.reset(1);
+    split.reset(1);
+    serial.apply(a, 0, steps_left);
+    split.apply(b, 0, steps_left);
+    EXPECT_EQ(a, b) << "steps_left " << steps_left;
+    EXPECT_GT(std::count_if(a.begin(), a.end(), [](float x) { return std::isinf(x); }), 0);
+    EXPECT_GT(std::count(a.begin(), a.end(), 0.0f), 0);
+  }
 }
 
 }  // namespace

@@ -11,29 +11,36 @@ bool is_space(unsigned char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
-LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer) {
+LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer, ThreadPool* pool) {
   const int64_t n = tokenizer.vocab_size();
   flags_.assign(static_cast<size_t>(n), 0);
-  std::string text;
-  for (int64_t id = 0; id < n; ++id) {
-    text.clear();
-    const bool renders = tokenizer.append_piece(static_cast<int32_t>(id), /*render_special=*/false,
-                                                /*at_start=*/false, text);
-    if (!renders || text.empty()) continue;  // control tokens; end-of-generation ones below
-    uint8_t f = kValid;
-    for (size_t i = 0; i < text.size(); ++i) {
-      const unsigned char c = static_cast<unsigned char>(text[i]);
-      if (c == '\n' && i + 1 == text.size()) {
-        f |= kEndsLine;
-      } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        f = 0;  // a control character, or a newline with more text after it
-        break;
-      } else if (!is_space(c)) {
-        if (!(f & kHasText) && (c == '#' || c == '`')) f |= kOpensComment;
-        f |= kHasText;
+  const auto classify = [&](int64_t begin, int64_t end) {
+    std::string text;
+    for (int64_t id = begin; id < end; ++id) {
+      text.clear();
+      const bool renders = tokenizer.append_piece(static_cast<int32_t>(id), /*render_special=*/false,
+                                                  /*at_start=*/false, text);
+      if (!renders || text.empty()) continue;  // control tokens; end-of-generation ones below
+      uint8_t f = kValid;
+      for (size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' && i + 1 == text.size()) {
+          f |= kEndsLine;
+        } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+          f = 0;  // a control character, or a newline with more text after it
+          break;
+        } else if (!is_space(c)) {
+          if (!(f & kHasText) && (c == '#' || c == '`')) f |= kOpensComment;
+          f |= kHasText;
+        }
       }
+      flags_[static_cast<size_t>(id)] = f;
     }
-    flags_[static_cast<size_t>(id)] = f;
+  };
+  if (pool != nullptr) {
+    pool->parallel_for(n, classify, /*grain=*/4096);
+  } else {
+    classify(0, n);
   }
   for (const int32_t id : tokenizer.vocab().eog_ids()) {
     if (id >= 0 && id < n) flags_[static_cast<size_t>(id)] = kEndOfGeneration;

@@ -41,6 +41,17 @@ std::optional<uint8_t> codepoint_to_byte(uint32_t codepoint) {
 
 void append_byte_level_decoded(std::string_view token_text, std::string& out) {
   for (size_t pos = 0; pos < token_text.size();) {
+    // An ASCII character decodes to itself: '!'..'~' stand for themselves, and the others are not
+    // in the byte-level alphabet, so they pass through unchanged. Most tokens are all ASCII.
+    size_t ascii_end = pos;
+    while (ascii_end < token_text.size() && static_cast<unsigned char>(token_text[ascii_end]) < 0x80) {
+      ++ascii_end;
+    }
+    if (ascii_end > pos) {
+      out.append(token_text.substr(pos, ascii_end - pos));
+      pos = ascii_end;
+      continue;
+    }
     const Utf8Char c = decode_utf8(token_text, pos);
     const std::optional<uint8_t> byte = codepoint_to_byte(c.codepoint);
     if (byte) {
