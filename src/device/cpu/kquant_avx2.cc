@@ -18,44 +18,12 @@ namespace {
 
 // ---- K-quants x Q8_K ----
 //
-// Tiles: a group of kRows weight rows against kTokens tokens. Each weight super-block is unpacked
-// once per tile (nibbles to bytes, 6-bit scales to int16 lanes) and then reused by every token of
-// the tile, so prefill does integer work instead of re-decoding weights per token. Every output
+// Tiles: a group of 4 weight rows against kTokens tokens. Each 32 quants of a weight super-block
+// are decoded once per tile, in registers (nibbles to bytes, 6-bit scales to int16 lanes), and
+// then multiplied with every token of the tile, so prefill does integer work instead of
+// re-decoding weights per token. Every output
 // goes through the same per-block operations in the same order whatever the tile shape, so a row
 // split across threads, or a lone token, gives the same bits (and those equal the reference's).
-
-// One q6_K super-block ready for dot products with Q8_K blocks (q4_K/q5_K tiles decode in
-// registers instead: see gemm_k45_tile).
-struct KBlock {
-  __m256i q[8];      // quants of 32 consecutive elements each, as unsigned bytes
-  __m256i scale[8];  // int16 weights for q[j]'s maddubs pairs (two sub-blocks of 16 for Q6_K)
-  __m256i bias;      // int16 weights for the 16 activation bsums: the mins (Q4/5_K), scales (Q6_K)
-  float d, dmin;
-};
-
-inline void unpack_q6_k(const BlockQ6_K& b, KBlock* u) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
-  for (int h = 0; h < 2; ++h) {
-    const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
-    const __m256i hb = load256(b.qh + 32 * h);
-    auto high = [&](int shift) {
-      return _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), two), 4);
-    };
-    u->q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), high(0));
-    u->q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), high(2));
-    u->q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), high(4));
-    u->q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), high(6));
-  }
-  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-  u->bias = _mm256_cvtepi8_epi16(sc8);
-  alignas(16) int8_t s[16];
-  _mm_store_si128(reinterpret_cast<__m128i*>(s), sc8);
-  for (int j = 0; j < 8; ++j) {
-    u->scale[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
-  }
-  u->d = h2f(b.d);
-  u->dmin = 0.0f;
-}
 
 // Horizontal sums by transposition: unpacks and 128-bit permutes run on Zen 3's shuffle pipes,
 // while vphaddd and vextracti128 occupy FP0, one of the two pipes that do the tiles' maddubs and
@@ -118,71 +86,6 @@ struct Lanes<4> {
     return _mm_cvtepi32_ps(_mm_sub_epi32(reduce4(v), _mm_slli_epi32(reduce4(b), 5)));
   }
 };
-
-// The tile keeps one kTokens-lane float sum per row, lane t for token t: the per-block integer
-// sums of the tile's tokens are reduced together and scaled with vector float operations that
-// round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and 4-token tiles agree).
-// The first tile over a row group (t0 == 0) prefetches the next group's rows, linearly, as the
-// GEMV does: its four interleaved row streams defeat the hardware prefetcher, and without this
-// about a quarter of a short prompt's prefill waited on weight loads.
-template <typename Block, void (*kUnpack)(const Block&, KBlock*), bool kQ6, int kTokens>
-void gemm_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                 const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
-  using L = Lanes<kTokens>;
-  constexpr int kRows = 4;
-  typename L::F sum[kRows];
-  for (auto& v : sum) v = L::zero();
-  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
-  const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
-    KBlock u[kRows];
-    for (int rr = 0; rr < nr; ++rr) {
-      kUnpack(reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i], &u[rr]);
-    }
-    // A partial tile repeats its last token in the spare lanes (computed, never stored), so
-    // the token loops below have a compile-time trip count and no per-token branches.
-    const BlockQ8_K* ab[kTokens];
-    alignas(32) float ad_lanes[kTokens];
-    for (int t = 0; t < kTokens; ++t) {
-      const int64_t src = t0 + std::min(t, nt - 1);
-      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-      ad_lanes[t] = ab[t]->d;
-    }
-    const typename L::F ad = L::load(ad_lanes);
-    for (int rr = 0; rr < nr; ++rr) {
-      // Weight vector outer, tokens inner: each unpacked quant/scale pair is loaded once and
-      // applied to all tokens, whose accumulators stay in registers.
-      __m256i acc[kTokens], bias[kTokens];
-      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
-      for (int j = 0; j < 8; ++j) {
-        const __m256i q = u[rr].q[j], scale = u[rr].scale[j];
-        for (int t = 0; t < kTokens; ++t) {
-          const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
-          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
-        }
-      }
-      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(u[rr].bias, load256(ab[t]->bsums));
-      const typename L::F d = L::mul(L::set1(u[rr].d), ad);
-      typename L::F value;
-      if constexpr (kQ6) {
-        value = L::mul(d, L::offset_sum_of(acc, bias));
-      } else {
-        const typename L::F dmin = L::mul(L::set1(u[rr].dmin), ad);
-        value = L::sub(L::mul(d, L::sum_of(acc)), L::mul(dmin, L::sum_of(bias)));
-      }
-      sum[rr] = L::add(sum[rr], value);
-    }
-  }
-  for (int rr = 0; rr < nr; ++rr) {
-    alignas(32) float out[kTokens];
-    L::store(out, sum[rr]);
-    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
-  }
-}
 
 using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                        const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride);
@@ -338,10 +241,15 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
   for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
 }
 
-// The q4_K/q5_K tile: like gemm_k_tile, but a block's nibbles and scales are decoded in
-// registers as the GEMV does, not stored to a KBlock and loaded back. The KBlock's 17 vector
-// stores per row made the unpack store-bound (llvm-mca: ~35 cycles a row-block, a third of the
-// 8-token tile's time); here each 32-byte load of nibbles feeds 2 x kTokens multiplies.
+// The q4_K/q5_K tile. It keeps one kTokens-lane float sum per row, lane t for token t: the
+// per-block integer sums of the tile's tokens are reduced together and scaled with vector float
+// operations that round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and
+// 4-token tiles agree). Nibbles and scale broadcasts are decoded in registers right before the
+// kTokens multiplies that use them; an earlier form stored a decoded block (17 vectors) and read
+// it back, which llvm-mca put at ~35 cycles a row-block, store-bound.
+// The first tile over a row group (t0 == 0) prefetches the next group's rows, linearly, as the
+// GEMV does: its four interleaved row streams defeat the hardware prefetcher, and without this
+// about a quarter of a short prompt's prefill waited on weight loads.
 template <bool kQ5, int kTokens>
 void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
@@ -350,7 +258,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   constexpr int kRows = 4;
   typename L::F sum[kRows];
   for (auto& v : sum) v = L::zero();
-  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k_tile
+  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t i = 0; i < nb; ++i) {
@@ -358,7 +266,9 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     for (size_t off = 0; off < prefetch_step; off += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
     }
-    const BlockQ8_K* ab[kTokens];  // spare lanes repeat the last token, as in gemm_k_tile
+    // A partial tile repeats its last token in the spare lanes (computed, never stored), so the
+    // token loops have a compile-time trip count and no per-token branches.
+    const BlockQ8_K* ab[kTokens];
     alignas(32) float ad_lanes[kTokens];
     for (int t = 0; t < kTokens; ++t) {
       const int64_t src = t0 + std::min(t, nt - 1);
@@ -389,6 +299,66 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
       const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
       const typename L::F dmin = L::mul(L::set1(h2f(b.dmin)), ad);
       sum[rr] = L::add(sum[rr], L::sub(L::mul(d, L::sum_of(acc)), L::mul(dmin, L::sum_of(bias))));
+    }
+  }
+  for (int rr = 0; rr < nr; ++rr) {
+    alignas(32) float out[kTokens];
+    L::store(out, sum[rr]);
+    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+  }
+}
+
+// The q6_K tile, decoding in registers like gemm_k45_tile: vector j = 4h + k holds the low
+// (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1 of qh[32h...] on top.
+template <int kTokens>
+void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
+  using L = Lanes<kTokens>;
+  constexpr int kRows = 4;
+  typename L::F sum[kRows];
+  for (auto& v : sum) v = L::zero();
+  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k45_tile
+  const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
+  const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
+    for (size_t off = 0; off < prefetch_step; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    }
+    const BlockQ8_K* ab[kTokens];  // spare lanes repeat the last token
+    alignas(32) float ad_lanes[kTokens];
+    for (int t = 0; t < kTokens; ++t) {
+      const int64_t src = t0 + std::min(t, nt - 1);
+      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
+      ad_lanes[t] = ab[t]->d;
+    }
+    const typename L::F ad = L::load(ad_lanes);
+    for (int rr = 0; rr < nr; ++rr) {
+      const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+      __m256i acc[kTokens], bias[kTokens];
+      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256i half_scales = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                           : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m256i l = load256(b.ql + 64 * h + 32 * (k % 2)), hb = load256(b.qh + 32 * h);
+          const __m256i lo = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
+          const __m256i hi = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
+                           : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
+          const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, high2));
+          const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
+          for (int t = 0; t < kTokens; ++t) {
+            const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 128 * h + 32 * k));
+            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
+          }
+        }
+      }
+      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(sc16, load256(ab[t]->bsums));
+      const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
+      sum[rr] = L::add(sum[rr], L::mul(d, L::offset_sum_of(acc, bias)));
     }
   }
   for (int rr = 0; rr < nr; ++rr) {
@@ -599,8 +569,7 @@ void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
 
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_k_tile<BlockQ6_K, unpack_q6_k, true, 4>, gemm_k_tile<BlockQ6_K, unpack_q6_k, true, 8>>(
-      n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
