@@ -29,10 +29,6 @@ Loaded load(const VocabSpec& spec) {
   return loaded;
 }
 
-std::vector<int32_t> bytes_of(std::string_view text) {
-  return std::vector<int32_t>(text.begin(), text.end());  // byte tokens have ids 0-255
-}
-
 TEST(BpeTokenizer, AppliesMergesLowestRankFirstAndLeftmostOnTies) {
   Loaded loaded = load(testing::small_bpe_spec());
   ASSERT_TRUE(loaded.tokenizer);

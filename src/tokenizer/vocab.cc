@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <thread>
 
 namespace cmdai::tokenizer {
 namespace {
@@ -167,54 +168,76 @@ std::optional<int32_t> Vocab::find_hashed(std::string_view token, uint64_t hash)
   }
 }
 
-Status Vocab::read_merges(const gguf::GgufFile& file) {
-  CMDAI_ASSIGN_OR_RETURN(const std::vector<std::string_view>* merges,
-                         require(file.get_string_array(kMergesKey), file, kMergesKey));
-  const size_t n_merges = merges->size();
+// Resolves merges [begin, end) into merges_ (already sized); returns the first index that does not
+// resolve, or `end`. Reads only the vocab's index, so ranges can run on different threads.
+size_t Vocab::resolve_merges(const std::vector<std::string_view>& merges, size_t begin, size_t end) {
   // Pass 1 splits "left right" and hashes both parts, so pass 2 can prefetch their slots.
-  std::vector<uint32_t> splits(n_merges);
-  std::vector<uint64_t> hashes(2 * n_merges);
-  for (size_t i = 0; i < n_merges; ++i) {
-    const std::string_view merge = (*merges)[i];
+  std::vector<uint32_t> splits(end - begin);
+  std::vector<uint64_t> hashes(2 * (end - begin));
+  for (size_t i = begin; i < end; ++i) {
+    const std::string_view merge = merges[i];
     const size_t space = merge.find(' ', 1);
-    if (space == std::string_view::npos) {
-      return corrupt(file, fmt::format("{}[{}]", kMergesKey, i),
-                     fmt::format("'{}' has no space between its parts", merge));
-    }
-    splits[i] = static_cast<uint32_t>(space);
-    hashes[2 * i] = hash_text(merge.substr(0, space));
-    hashes[2 * i + 1] = hash_text(merge.substr(space + 1));
+    if (space == std::string_view::npos) return i;
+    splits[i - begin] = static_cast<uint32_t>(space);
+    hashes[2 * (i - begin)] = hash_text(merge.substr(0, space));
+    hashes[2 * (i - begin) + 1] = hash_text(merge.substr(space + 1));
   }
-  merges_.reserve(n_merges);
   std::string joined;
   int32_t previous_merged = -1;
-  for (size_t i = 0; i < n_merges; ++i) {
-    if (i + kPrefetchDistance < n_merges) {
-      prefetch_slot(hashes[2 * (i + kPrefetchDistance)]);
-      prefetch_slot(hashes[2 * (i + kPrefetchDistance) + 1]);
+  for (size_t i = begin; i < end; ++i) {
+    const size_t k = i - begin;
+    if (i + kPrefetchDistance < end) {
+      prefetch_slot(hashes[2 * (k + kPrefetchDistance)]);
+      prefetch_slot(hashes[2 * (k + kPrefetchDistance) + 1]);
     }
-    const std::string_view merge = (*merges)[i];
-    const std::string_view left = merge.substr(0, splits[i]);
-    const std::string_view right = merge.substr(splits[i] + 1);
-    const std::optional<int32_t> left_id = find_hashed(left, hashes[2 * i]);
-    const std::optional<int32_t> right_id = find_hashed(right, hashes[2 * i + 1]);
+    const std::string_view merge = merges[i];
+    const std::string_view left = merge.substr(0, splits[k]);
+    const std::string_view right = merge.substr(splits[k] + 1);
+    const std::optional<int32_t> left_id = find_hashed(left, hashes[2 * k]);
+    const std::optional<int32_t> right_id = find_hashed(right, hashes[2 * k + 1]);
     std::optional<int32_t> merged_id = guess_merged(previous_merged + 1, left, right);
     if (!merged_id) {
       joined.assign(left);
       joined.append(right);
       merged_id = find(joined);
     }
-    if (!left_id || !right_id || !merged_id) {
-      const std::string missing = !left_id    ? std::string(left)
-                                  : !right_id ? std::string(right)
-                                              : std::string(left) + std::string(right);
-      return corrupt(file, fmt::format("{}[{}]", kMergesKey, i),
-                     fmt::format("'{}' names '{}', which is not a token", merge, missing));
-    }
-    merges_.push_back({*left_id, *right_id, *merged_id});
+    if (!left_id || !right_id || !merged_id) return i;
+    merges_[i] = {*left_id, *right_id, *merged_id};
     previous_merged = *merged_id;
   }
-  return ok_status();
+  return end;
+}
+
+Status Vocab::read_merges(const gguf::GgufFile& file) {
+  CMDAI_ASSIGN_OR_RETURN(const std::vector<std::string_view>* merges,
+                         require(file.get_string_array(kMergesKey), file, kMergesKey));
+  const size_t n_merges = merges->size();
+  merges_.resize(n_merges);
+  // Every request's load resolves ~150k merges (~20 ms on one core): a second thread takes half.
+  constexpr size_t kSplitAbove = 16384;
+  size_t bad = n_merges;
+  if (n_merges > kSplitAbove && std::thread::hardware_concurrency() > 1) {
+    const size_t half = n_merges / 2;
+    size_t bad_upper = n_merges;
+    std::thread upper([&] { bad_upper = resolve_merges(*merges, half, n_merges); });
+    bad = resolve_merges(*merges, 0, half);
+    upper.join();
+    if (bad == half) bad = bad_upper;
+  } else {
+    bad = resolve_merges(*merges, 0, n_merges);
+  }
+  if (bad == n_merges) return ok_status();
+  const std::string_view merge = (*merges)[bad];
+  const size_t space = merge.find(' ', 1);
+  const std::string where = fmt::format("{}[{}]", kMergesKey, bad);
+  if (space == std::string_view::npos) {
+    return corrupt(file, where, fmt::format("'{}' has no space between its parts", merge));
+  }
+  const std::string_view left = merge.substr(0, space), right = merge.substr(space + 1);
+  const std::string missing = !find(left)    ? std::string(left)
+                              : !find(right) ? std::string(right)
+                                             : std::string(left) + std::string(right);
+  return corrupt(file, where, fmt::format("'{}' names '{}', which is not a token", merge, missing));
 }
 
 // Vocabularies converted from Hugging Face list merged tokens in merge order, so the token after

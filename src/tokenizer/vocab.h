@@ -73,6 +73,7 @@ class Vocab {
  private:
   Status read_tokens(const gguf::GgufFile& file);
   Status read_merges(const gguf::GgufFile& file);
+  size_t resolve_merges(const std::vector<std::string_view>& merges, size_t begin, size_t end);
   Status read_special_ids(const gguf::GgufFile& file);
   void build_index();
   void prefetch_slot(uint64_t hash) const;

@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include <fmt/format.h>
+
 #include "tokenizer/testing_vocab_spec.h"
 #include "tokenizer/tokenizer.h"
 
@@ -119,6 +121,48 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenVocab{"EosOutOfRange", [](VocabSpec& s) { s.eos_id = 1000000; },
                     ErrorCode::kCorruptFile, "tokenizer.ggml.eos_token_id"}),
     [](const auto& info) { return info.param.name; });
+
+// Enough merges that the loader splits them over two threads: token "p<k>", "q<k>" and their
+// merge "p<k>q<k>" for every k, after the small spec's tokens.
+VocabSpec many_merges_spec(int n) {
+  VocabSpec spec = testing::small_bpe_spec();
+  for (int k = 0; k < n; ++k) {
+    for (const char* prefix : {"p", "q"}) spec.tokens->push_back(fmt::format("{}{}", prefix, k));
+    spec.tokens->push_back(fmt::format("p{}q{}", k, k));
+    spec.merges->push_back(fmt::format("p{} q{}", k, k));
+  }
+  spec.types->resize(spec.tokens->size(), 1);
+  return spec;
+}
+
+TEST(Vocab, ResolvesEveryMergeOfALargeListInOrder) {
+  const VocabSpec spec = many_merges_spec(20000);
+  Result<Vocab> vocab = load_vocab(spec);
+  ASSERT_TRUE(vocab.ok()) << vocab.error().to_string();
+  ASSERT_EQ(vocab->merges().size(), spec.merges->size());
+  for (size_t i = 4; i < spec.merges->size(); ++i) {
+    const int32_t first = 263 + 3 * static_cast<int32_t>(i - 4);
+    const MergeRule& m = vocab->merges()[i];
+    ASSERT_EQ(m.left, first) << i;
+    ASSERT_EQ(m.right, first + 1) << i;
+    ASSERT_EQ(m.merged, first + 2) << i;
+  }
+}
+
+TEST(Vocab, ReportsTheFirstBadMergeOfALargeList) {
+  VocabSpec spec = many_merges_spec(20000);
+  (*spec.merges)[15000] = "p1 zz";   // upper half
+  Result<Vocab> upper = load_vocab(spec);
+  ASSERT_FALSE(upper.ok());
+  EXPECT_NE(upper.error().message.find("tokenizer.ggml.merges[15000]"), std::string::npos)
+      << upper.error().message;
+  EXPECT_NE(upper.error().message.find("'zz'"), std::string::npos) << upper.error().message;
+  (*spec.merges)[9000] = "nospace";  // lower half: reported first
+  Result<Vocab> both = load_vocab(spec);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("tokenizer.ggml.merges[9000]"), std::string::npos)
+      << both.error().message;
+}
 
 TEST(TokenizerLoad, RejectsPreTokenizerItDoesNotImplement) {
   VocabSpec spec = testing::small_bpe_spec();
