@@ -102,6 +102,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   if (config.max_tokens <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}", config.max_tokens);
   }
+  fprintf(stderr, "TMP loaded %.1f\n", now_ms() - start_ms);
   engine::GenerateRequest request;
   request.prompt = tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   const auto prefix_token_count = [&](size_t bytes) -> size_t {
@@ -110,7 +111,9 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   };
   const size_t prefix_tokens = prefix_token_count(config.cacheable_prefix_bytes);
   const size_t shared_tokens = std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
+  fprintf(stderr, "TMP encoded %.1f\n", now_ms() - start_ms);
   restore_prefix_locked(request.prompt, prefix_tokens, shared_tokens);
+  fprintf(stderr, "TMP restored %.1f\n", now_ms() - start_ms);
   request.max_tokens = config.max_tokens;
   request.sampling = config.sampling;
   request.eog_ids = tokenizer_->vocab().eog_ids();
@@ -130,6 +133,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
       line_constraint_->apply(logits, step, steps_left);
     };
   }
+  fprintf(stderr, "TMP constraint %.1f\n", now_ms() - start_ms);
   double first_token_ms = 0;
   request.on_token = [&](int32_t token, std::string_view released) {
     if (config.answer_lines > 0) line_constraint_->observe(token);
@@ -137,6 +141,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     return released.empty() || on_piece(released);
   };
   auto result = generator_->generate(request);
+  fprintf(stderr, "TMP first %.1f prefill %.1f\n", first_token_ms, result.ok() ? result->timings.prefill_ms : -1.0);
   if (!result.ok()) return result.take_error();
   if (shared_tokens < prefix_tokens) persist_prefix_locked(request.prompt, shared_tokens);
   persist_prefix_locked(request.prompt, prefix_tokens);

@@ -241,6 +241,65 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
   for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
 }
 
+// One q4_K/q5_K block's integer sums against four tokens (sm: the block's decoded scales and
+// mins, as k45_scales_and_mins gives them). Tiles take their tokens four at a time: with all
+// eight accumulators live, GCC spilled one and the sub-block loop ran ~15 cycles, not 8 (llvm-mca).
+template <bool kQ5, typename Block>
+inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab, __m256i* acc) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (int j = 0; j < 8; ++j) {  // sub-block j: nibbles (j % 2) of qs[32 * (j / 2)...]
+    const __m256i raw = load256(b.qs + 32 * (j / 2));
+    __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), low4);
+    if constexpr (kQ5) {
+      const __m256i fifth = _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
+      q = _mm256_or_si256(q, _mm256_slli_epi16(fifth, 4));
+    }
+    const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
+    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + 32 * j)), scale));
+    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + 32 * j)), scale));
+    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + 32 * j)), scale));
+    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + 32 * j)), scale));
+    asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+// One q6_K block's integer sums against four tokens (sc16: its 16 scales as int16); vector
+// j = 4h + k holds the low (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1
+// of qh[32h...] on top.
+inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* const* ab, __m256i* acc) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i half_scales = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                       : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i l = load256(b.ql + 64 * h + 32 * (k % 2)), hb = load256(b.qh + 32 * h);
+      const __m256i lo = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
+      const __m256i hi = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
+                       : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
+      const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, high2));
+      const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
+      const int offset = 128 * h + 32 * k;
+      a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + offset)), scale));
+      a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + offset)), scale));
+      a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + offset)), scale));
+      a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + offset)), scale));
+      asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
+    }
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
 // The q4_K/q5_K tile. It keeps one kTokens-lane float sum per row, lane t for token t: the
 // per-block integer sums of the tile's tokens are reduced together and scaled with vector float
 // operations that round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and
@@ -260,7 +319,6 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   for (auto& v : sum) v = L::zero();
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
     for (size_t off = 0; off < prefetch_step; off += 64) {
@@ -280,20 +338,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
       const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
       __m256i acc[kTokens], bias[kTokens];
-      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
-      for (int j = 0; j < 8; ++j) {  // sub-block j: nibbles (j % 2) of qs[32 * (j / 2)...]
-        const __m256i raw = load256(b.qs + 32 * (j / 2));
-        __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), low4);
-        if constexpr (kQ5) {
-          const __m256i fifth = _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
-          q = _mm256_or_si256(q, _mm256_slli_epi16(fifth, 4));
-        }
-        const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
-        for (int t = 0; t < kTokens; ++t) {
-          const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 32 * j));
-          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
-        }
-      }
+      for (int g = 0; g < kTokens; g += 4) k45_block_x4<kQ5>(b, sm, ab + g, acc + g);
       const __m256i mins = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
       for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(mins, load256(ab[t]->bsums));
       const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
@@ -308,8 +353,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   }
 }
 
-// The q6_K tile, decoding in registers like gemm_k45_tile: vector j = 4h + k holds the low
-// (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1 of qh[32h...] on top.
+// The q6_K tile, decoding in registers like gemm_k45_tile (see q6_k_block_x4).
 template <int kTokens>
 void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                     const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
@@ -319,7 +363,6 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
   for (auto& v : sum) v = L::zero();
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k45_tile
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
-  const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
   for (int64_t i = 0; i < nb; ++i) {
     const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
     for (size_t off = 0; off < prefetch_step; off += 64) {
@@ -337,25 +380,7 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
       const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
       __m256i acc[kTokens], bias[kTokens];
-      for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_si256();
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
-        const __m256i half_scales = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
-                                           : _mm256_permute2x128_si256(sc16, sc16, 0x11);
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-          const __m256i l = load256(b.ql + 64 * h + 32 * (k % 2)), hb = load256(b.qh + 32 * h);
-          const __m256i lo = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
-          const __m256i hi = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
-                           : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
-          const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, high2));
-          const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
-          for (int t = 0; t < kTokens; ++t) {
-            const __m256i p = _mm256_maddubs_epi16(q, load256(ab[t]->qs + 128 * h + 32 * k));
-            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, scale));
-          }
-        }
-      }
+      for (int g = 0; g < kTokens; g += 4) q6_k_block_x4(b, sc16, ab + g, acc + g);
       for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(sc16, load256(ab[t]->bsums));
       const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
       sum[rr] = L::add(sum[rr], L::mul(d, L::offset_sum_of(acc, bias)));
