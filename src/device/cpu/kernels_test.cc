@@ -99,8 +99,9 @@ TEST(KernelSets, KQuantDotProductsReturnTheReferenceBits) {
 TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
   // matmul mixes these kernels depending on token count and thread split, so they must agree
   // bit for bit with each other (and the table's vec_dot) for every output. Token counts cover
-  // full tiles, partial ones and the narrower tail tiles (3, 8, 12 = 8 + 4, 13 = 8 + 5).
-  for (const int64_t tokens : {3, 8, 12, 13}) {
+  // full tiles, partial ones and the narrower tail tiles (1, 2, 3, 6, 8, 12 = 8 + 4,
+  // 13 = 8 + 5), so every count of live tokens in a group of four is covered.
+  for (const int64_t tokens : {1, 2, 3, 6, 8, 12, 13}) {
     for (const KernelSet* ks : available_kernel_sets()) {
       for (const auto& c : dot_cases()) {
         const GemmFn kernels[2] = {ks->gemm(c.weight), ks->gemv(c.weight)};

@@ -241,10 +241,20 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
   for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
 }
 
-// One q4_K/q5_K block's integer sums against four tokens (sm: the block's decoded scales and
-// mins, as k45_scales_and_mins gives them). Tiles take their tokens four at a time: with all
+// Writes the kLive computed accumulators of a group of four tokens; a group's spare lanes (past
+// the prompt's last token) repeat the last live one, so their float steps stay finite.
+template <int kLive>
+inline void store_live(__m256i* acc, __m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+  acc[0] = a0;
+  acc[1] = kLive > 1 ? a1 : a0;
+  acc[2] = kLive > 2 ? a2 : acc[1];
+  acc[3] = kLive > 3 ? a3 : acc[2];
+}
+
+// One q4_K/q5_K block's integer sums against a group of four tokens, kLive of them real (sm: the
+// block's decoded scales and mins, as k45_scales_and_mins gives them). Tiles take their tokens four at a time: with all
 // eight accumulators live, GCC spilled one and the sub-block loop ran ~15 cycles, not 8 (llvm-mca).
-template <bool kQ5, typename Block>
+template <bool kQ5, int kLive, typename Block>
 inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab, __m256i* acc) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -257,20 +267,18 @@ inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab,
     }
     const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
     a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + 32 * j)), scale));
-    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + 32 * j)), scale));
-    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + 32 * j)), scale));
-    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + 32 * j)), scale));
+    if constexpr (kLive > 1) a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + 32 * j)), scale));
+    if constexpr (kLive > 2) a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + 32 * j)), scale));
+    if constexpr (kLive > 3) a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + 32 * j)), scale));
     asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
   }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
+  store_live<kLive>(acc, a0, a1, a2, a3);
 }
 
 // One q6_K block's integer sums against four tokens (sc16: its 16 scales as int16); vector
 // j = 4h + k holds the low (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1
 // of qh[32h...] on top.
+template <int kLive>
 inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* const* ab, __m256i* acc) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -288,16 +296,13 @@ inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* con
       const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
       const int offset = 128 * h + 32 * k;
       a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + offset)), scale));
-      a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + offset)), scale));
-      a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + offset)), scale));
-      a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + offset)), scale));
+      if constexpr (kLive > 1) a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + offset)), scale));
+      if constexpr (kLive > 2) a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + offset)), scale));
+      if constexpr (kLive > 3) a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + offset)), scale));
       asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
     }
   }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
+  store_live<kLive>(acc, a0, a1, a2, a3);
 }
 
 // The q4_K/q5_K tile. It keeps one kTokens-lane float sum per row, lane t for token t: the
@@ -338,7 +343,14 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
       const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
       __m256i acc[kTokens], bias[kTokens];
-      for (int g = 0; g < kTokens; g += 4) k45_block_x4<kQ5>(b, sm, ab + g, acc + g);
+      for (int g = 0; g < kTokens; g += 4) {
+        switch (std::clamp(nt - g, 1, 4)) {  // live tokens of the group: spare lanes cost nothing
+          case 1: k45_block_x4<kQ5, 1>(b, sm, ab + g, acc + g); break;
+          case 2: k45_block_x4<kQ5, 2>(b, sm, ab + g, acc + g); break;
+          case 3: k45_block_x4<kQ5, 3>(b, sm, ab + g, acc + g); break;
+          default: k45_block_x4<kQ5, 4>(b, sm, ab + g, acc + g); break;
+        }
+      }
       const __m256i mins = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
       for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(mins, load256(ab[t]->bsums));
       const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
@@ -380,7 +392,14 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
       const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
       __m256i acc[kTokens], bias[kTokens];
-      for (int g = 0; g < kTokens; g += 4) q6_k_block_x4(b, sc16, ab + g, acc + g);
+      for (int g = 0; g < kTokens; g += 4) {
+        switch (std::clamp(nt - g, 1, 4)) {  // as in gemm_k45_tile
+          case 1: q6_k_block_x4<1>(b, sc16, ab + g, acc + g); break;
+          case 2: q6_k_block_x4<2>(b, sc16, ab + g, acc + g); break;
+          case 3: q6_k_block_x4<3>(b, sc16, ab + g, acc + g); break;
+          default: q6_k_block_x4<4>(b, sc16, ab + g, acc + g); break;
+        }
+      }
       for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(sc16, load256(ab[t]->bsums));
       const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
       sum[rr] = L::add(sum[rr], L::mul(d, L::offset_sum_of(acc, bias)));
