@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -127,8 +128,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     return piece;
   };
   if (config.answer_lines > 0) {
-    if (!line_constraint_) line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, pool_.get());
-    line_constraint_->reset(config.answer_lines);
+    line_constraint_locked().reset(config.answer_lines);
     request.logit_filter = [this](std::span<float> logits, int32_t step, int32_t steps_left) {
       line_constraint_->apply(logits, step, steps_left);
     };
@@ -165,21 +165,67 @@ uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325
   return hash;
 }
 
+// Writes a cache file whole or not at all (temp file, then rename). Best effort: a cache that
+// cannot be written (full disk, read-only home) only costs speed.
+bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out.good()) {
+      out.close();
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) fs::remove(tmp, ec);
+  return !ec;
+}
+
 }  // namespace
 
-std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
-                                           size_t prefix_tokens) const {
+uint64_t CpuBackend::model_file_key_locked() const {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto size = fs::file_size(options_.model_path, ec);
   const auto mtime = fs::last_write_time(options_.model_path, ec).time_since_epoch().count();
   uint64_t key = fnv1a(options_.model_path.data(), options_.model_path.size());
   key = fnv1a(&size, sizeof size, key);
-  key = fnv1a(&mtime, sizeof mtime, key);
+  return fnv1a(&mtime, sizeof mtime, key);
+}
+
+std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
+                                           size_t prefix_tokens) const {
+  uint64_t key = model_file_key_locked();
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
-  return (fs::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
+  return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
+}
+
+LineAnswerConstraint& CpuBackend::line_constraint_locked() {
+  if (line_constraint_) return *line_constraint_;
+  const std::string path =
+      options_.prefix_cache_dir.empty()
+          ? std::string()
+          : (std::filesystem::path(options_.prefix_cache_dir) /
+             fmt::format("{:016x}.lc", model_file_key_locked())).string();
+  if (!path.empty()) {
+    if (auto mapped = MappedFile::open(path); mapped.ok()) {
+      if (auto cached = LineAnswerConstraint::from_bytes(mapped->bytes(), tokenizer_->vocab_size())) {
+        line_constraint_ = std::make_unique<LineAnswerConstraint>(std::move(*cached));
+        return *line_constraint_;
+      }
+    }
+  }
+  // Missing, stale or damaged: classify the vocab again and replace the file.
+  line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, pool_.get());
+  if (!path.empty() && write_cache_file(path, line_constraint_->to_bytes())) prune_cache_files_locked(".lc");
+  return *line_constraint_;
 }
 
 void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
@@ -218,29 +264,15 @@ void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens
   if (fs::exists(path, ec)) return;
   auto bytes = generator_->save_prefix(prefix_tokens);
   if (!bytes.ok()) return;
-  // Best effort: a cache that cannot be written (full disk, read-only home) only costs speed.
-  fs::create_directories(options_.prefix_cache_dir, ec);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
-    if (!out.good()) {
-      out.close();
-      fs::remove(tmp, ec);
-      return;
-    }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
-  prune_prefix_files_locked();
+  if (write_cache_file(path, *bytes)) prune_cache_files_locked(".kv");
 }
 
-void CpuBackend::prune_prefix_files_locked() const {
+void CpuBackend::prune_cache_files_locked(std::string_view extension) const {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
   for (fs::directory_iterator it(options_.prefix_cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() != ".kv") continue;
+    if (it->path().extension() != extension) continue;
     std::error_code time_ec;
     const auto time = it->last_write_time(time_ec);
     if (!time_ec) files.emplace_back(time, it->path());

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "backend/inference_backend.h"
 #include "backend/line_answer_constraint.h"
@@ -56,11 +57,17 @@ class CpuBackend : public InferenceBackend {
   void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest, size_t shared);
   bool restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
-  // Keeps the newest kMaxPrefixFiles snapshots (a few MB each: the shared head, and the head with
-  // the directory line of each directory recently worked in).
-  void prune_prefix_files_locked() const;
-  // <prefix_cache_dir>/<key>.kv, keyed by the model file (path, size, mtime), precision and tokens.
+  // Keeps the newest kMaxPrefixFiles cache files with this extension: .kv snapshots (a few MB
+  // each: the shared head, and the head with the directory line of each directory recently
+  // worked in) and .lc constraint tables (one per model file).
+  void prune_cache_files_locked(std::string_view extension) const;
+  // The model file's identity in cache keys: its path, size and mtime.
+  uint64_t model_file_key_locked() const;
+  // <prefix_cache_dir>/<key>.kv, keyed by the model file, precision and tokens.
   std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) const;
+  // The line constraint, built on first use per load: read from <prefix_cache_dir>/<key>.lc
+  // (keyed by the model file; ~150 KB) when intact, else classified (~8 ms) and written there.
+  LineAnswerConstraint& line_constraint_locked();
 
   BackendOptions options_;
   mutable std::mutex mutex_;  // one request at a time: the model's buffers and cache are shared
@@ -69,7 +76,7 @@ class CpuBackend : public InferenceBackend {
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Generator> generator_;
-  std::unique_ptr<LineAnswerConstraint> line_constraint_;  // built on first use per load
+  std::unique_ptr<LineAnswerConstraint> line_constraint_;  // see line_constraint_locked()
   InferenceTimings timings_;
   std::string fault_;
 };

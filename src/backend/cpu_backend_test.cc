@@ -224,6 +224,82 @@ TEST(LineAnswer, ClassifiesTheSameOnAPoolAsOnOneThread) {
   }
 }
 
+// The mask apply() makes at the first step of a one-line answer.
+std::vector<float> first_step_mask(LineAnswerConstraint& c, int64_t vocab_size) {
+  std::vector<float> logits(static_cast<size_t>(vocab_size), 0.0f);
+  c.reset(1);
+  c.apply(logits, 0, 10);
+  return logits;
+}
+
+TEST(LineAnswer, CacheBytesRoundTripAndDamageIsRejected) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  auto file = gguf::GgufFile::open(path);
+  ASSERT_TRUE(file.ok());
+  auto tok = tokenizer::Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tok.ok());
+  const int64_t n = tok->vocab_size();
+  LineAnswerConstraint built(*tok);
+  const std::vector<uint8_t> bytes = built.to_bytes();
+  auto restored = LineAnswerConstraint::from_bytes(bytes, n);
+  ASSERT_TRUE(restored.has_value());
+  EXPECT_EQ(first_step_mask(*restored, n), first_step_mask(built, n));
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes(bytes, n + 1)) << "another vocab size";
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes(std::span(bytes).first(bytes.size() - 1), n)) << "truncated";
+  std::vector<uint8_t> flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x04;
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes(flipped, n)) << "a flag changed: checksum";
+  std::vector<uint8_t> magic = bytes;
+  magic[7] = '0';
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes(magic, n)) << "another format version";
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes({}, n));
+}
+
+TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  const auto dir = std::filesystem::temp_directory_path() / "cmdai_constraint_cache_test";
+  std::filesystem::remove_all(dir);
+  const BackendOptions options = options_for(path, dir.string());
+  EmbeddedConfig config = short_config(0.0f);
+  config.answer_lines = 1;
+  const std::string prompt = std::string(kPrompt) + "```bash\n# list files\n";
+  const auto constraint_file = [&]() -> std::filesystem::path {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() == ".lc") return entry.path();
+    }
+    return {};
+  };
+  std::string first_text;
+  {
+    CpuBackend first(options);
+    auto out = first.infer(prompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    first_text = *out;
+  }
+  const std::filesystem::path lc = constraint_file();
+  ASSERT_FALSE(lc.empty()) << "no .lc file was written";
+  const auto good_size = std::filesystem::file_size(lc);
+  const auto written = std::filesystem::last_write_time(lc);
+  {
+    CpuBackend from_cache(options);  // the next process reads the table back
+    auto out = from_cache.infer(prompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(*out, first_text);
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(lc), written) << "an intact table is read, not rewritten";
+  std::filesystem::resize_file(lc, good_size / 2);  // damaged: rebuilt and rewritten
+  {
+    CpuBackend rebuilt(options);
+    auto out = rebuilt.infer(prompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(*out, first_text);
+  }
+  EXPECT_EQ(std::filesystem::file_size(lc), good_size);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cmdai
 

@@ -1,6 +1,7 @@
 #include "backend/line_answer_constraint.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -8,6 +9,17 @@ namespace cmdai {
 namespace {
 
 bool is_space(unsigned char c) { return c == ' ' || c == '\t'; }
+
+// Cache file layout: magic (the last byte is the format version: bump it when the flags'
+// meaning changes), token count (u32), one flag byte per token, FNV-1a of the flags (u64).
+constexpr char kMagic[8] = {'C', 'M', 'D', 'A', 'I', 'L', 'C', '1'};
+constexpr size_t kHeaderBytes = sizeof kMagic + sizeof(uint32_t);
+
+uint64_t checksum(std::span<const uint8_t> bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const uint8_t b : bytes) hash = (hash ^ b) * 0x100000001b3ull;
+  return hash;
+}
 
 }  // namespace
 
@@ -45,6 +57,39 @@ LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer
   for (const int32_t id : tokenizer.vocab().eog_ids()) {
     if (id >= 0 && id < n) flags_[static_cast<size_t>(id)] = kEndOfGeneration;
   }
+}
+
+std::vector<uint8_t> LineAnswerConstraint::to_bytes() const {
+  std::vector<uint8_t> out(kHeaderBytes + flags_.size() + sizeof(uint64_t));
+  std::memcpy(out.data(), kMagic, sizeof kMagic);
+  const uint32_t n = static_cast<uint32_t>(flags_.size());
+  std::memcpy(out.data() + sizeof kMagic, &n, sizeof n);
+  std::memcpy(out.data() + kHeaderBytes, flags_.data(), flags_.size());
+  const uint64_t sum = checksum(flags_);
+  std::memcpy(out.data() + kHeaderBytes + flags_.size(), &sum, sizeof sum);
+  return out;
+}
+
+std::optional<LineAnswerConstraint> LineAnswerConstraint::from_bytes(std::span<const uint8_t> bytes,
+                                                                     int64_t vocab_size) {
+  if (vocab_size <= 0 || vocab_size > UINT32_MAX) return std::nullopt;
+  const size_t n = static_cast<size_t>(vocab_size);
+  if (bytes.size() != kHeaderBytes + n + sizeof(uint64_t)) return std::nullopt;
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
+  uint32_t stored_n = 0;
+  std::memcpy(&stored_n, bytes.data() + sizeof kMagic, sizeof stored_n);
+  if (stored_n != n) return std::nullopt;
+  const std::span<const uint8_t> flags = bytes.subspan(kHeaderBytes, n);
+  uint64_t stored_sum = 0;
+  std::memcpy(&stored_sum, bytes.data() + kHeaderBytes + n, sizeof stored_sum);
+  if (stored_sum != checksum(flags)) return std::nullopt;
+  constexpr uint8_t kKnown = kValid | kEndsLine | kHasText | kOpensComment | kEndOfGeneration;
+  for (const uint8_t f : flags) {
+    if ((f & ~kKnown) != 0) return std::nullopt;
+  }
+  LineAnswerConstraint c;
+  c.flags_.assign(flags.begin(), flags.end());
+  return c;
 }
 
 void LineAnswerConstraint::reset(int lines) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -21,6 +22,12 @@ class LineAnswerConstraint {
   // threads when given: it runs before a request's first token.
   explicit LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer, ThreadPool* pool = nullptr);
 
+  // The classification as bytes for a cache file, and back: nullopt unless `bytes` came from
+  // to_bytes() of a vocab of `vocab_size` tokens, intact (magic, size, known flags, checksum).
+  std::vector<uint8_t> to_bytes() const;
+  static std::optional<LineAnswerConstraint> from_bytes(std::span<const uint8_t> bytes,
+                                                        int64_t vocab_size);
+
   // Starts an answer of `lines` lines (>= 1).
   void reset(int lines);
   // Forbids (sets to -infinity) every token not allowed in the current state.
@@ -31,6 +38,7 @@ class LineAnswerConstraint {
 
  private:
   enum : uint8_t { kValid = 1, kEndsLine = 2, kHasText = 4, kOpensComment = 8, kEndOfGeneration = 16 };
+  LineAnswerConstraint() = default;
   bool allowed(uint8_t flags, bool last_step) const;
 
   std::vector<uint8_t> flags_;  // per token
