@@ -64,11 +64,21 @@ Result<nlohmann::json> run_e2e_bench(const E2eOptions& o) {
     warm.push_back(std::move(run));
   }
   fs::remove_all(cache);
-  std::sort(warm.begin(), warm.end(), [](const auto& a, const auto& b) { return a["wall_ms"] < b["wall_ms"]; });
+  // Each field's own median over the warm runs: the run with the median wall time need not have
+  // the median first token (the two move apart on a shared machine).
+  const auto median_of = [&](const char* field) {
+    std::vector<double> values;
+    for (const auto& run : warm) values.push_back(run[field].get<double>());
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  };
+  nlohmann::json warm_median = warm.front();
+  for (const char* field : {"wall_ms", "load_ms", "first_token_ms"}) warm_median[field] = median_of(field);
   return nlohmann::json{{"request", o.request}, {"max_tokens", o.max_tokens},
-                        {"cold", cold}, {"warm_median", warm[warm.size() / 2]},
+                        {"cold", cold}, {"warm_median", warm_median}, {"warm_rounds", warm.size()},
                         {"note", "wall_ms: whole process (start, load, prompt, generate, print); "
-                                 "first_token_ms: load + time to the first generated token"}};
+                                 "first_token_ms: load + time to the first generated token; "
+                                 "warm_median: each time's median over the warm rounds"}};
 }
 
 }  // namespace cmdai::cli
