@@ -12,6 +12,38 @@
 
 namespace cmdai {
 
+namespace {
+
+// FNV-1a: a stable cache key (the snapshot itself checks the tokens and the model shape).
+uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+// Writes a cache file whole or not at all (temp file, then rename). Best effort: a cache that
+// cannot be written (full disk, read-only home) only costs speed.
+bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out.good()) {
+      out.close();
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) fs::remove(tmp, ec);
+  return !ec;
+}
+
+}  // namespace
+
 CpuBackend::CpuBackend(BackendOptions options) : options_(std::move(options)) {}
 
 CpuBackend::~CpuBackend() {
@@ -55,8 +87,20 @@ Status CpuBackend::load_locked() {
     return Error{code, e.message};
   }
   auto owned = std::make_unique<gguf::GgufFile>(std::move(file).value());
-  auto tok = tokenizer::Tokenizer::from_gguf(*owned);
+  // The tokenizer's text index and merges come from the cache file when it holds this model's.
+  const std::string index_path = cache_file_locked(".ti");
+  std::optional<MappedFile> cached_index;
+  if (!index_path.empty()) {
+    if (auto mapped = MappedFile::open(index_path); mapped.ok()) cached_index.emplace(std::move(mapped).value());
+  }
+  auto tok = tokenizer::Tokenizer::from_gguf(
+      *owned, cached_index ? cached_index->bytes() : std::span<const uint8_t>());
+  cached_index.reset();
   if (!tok.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", tok.error().message);
+  if (!index_path.empty() && !tok->vocab().index_from_cache() &&
+      write_cache_file(index_path, tok->vocab().index_bytes())) {
+    prune_cache_files_locked(".ti");
+  }
   auto model = model::Model::load(*owned);
   if (!model.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", model.error().message);
   (*model)->set_precision(options_.precision);
@@ -103,7 +147,6 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   if (config.max_tokens <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}", config.max_tokens);
   }
-  fprintf(stderr, "TMP loaded %.1f\n", now_ms() - start_ms);
   engine::GenerateRequest request;
   request.prompt = tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   const auto prefix_token_count = [&](size_t bytes) -> size_t {
@@ -112,9 +155,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   };
   const size_t prefix_tokens = prefix_token_count(config.cacheable_prefix_bytes);
   const size_t shared_tokens = std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
-  fprintf(stderr, "TMP encoded %.1f\n", now_ms() - start_ms);
   restore_prefix_locked(request.prompt, prefix_tokens, shared_tokens);
-  fprintf(stderr, "TMP restored %.1f\n", now_ms() - start_ms);
   request.max_tokens = config.max_tokens;
   request.sampling = config.sampling;
   request.eog_ids = tokenizer_->vocab().eog_ids();
@@ -133,7 +174,6 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
       line_constraint_->apply(logits, step, steps_left);
     };
   }
-  fprintf(stderr, "TMP constraint %.1f\n", now_ms() - start_ms);
   double first_token_ms = 0;
   request.on_token = [&](int32_t token, std::string_view released) {
     if (config.answer_lines > 0) line_constraint_->observe(token);
@@ -141,7 +181,6 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
     return released.empty() || on_piece(released);
   };
   auto result = generator_->generate(request);
-  fprintf(stderr, "TMP first %.1f prefill %.1f\n", first_token_ms, result.ok() ? result->timings.prefill_ms : -1.0);
   if (!result.ok()) return result.take_error();
   if (shared_tokens < prefix_tokens) persist_prefix_locked(request.prompt, shared_tokens);
   persist_prefix_locked(request.prompt, prefix_tokens);
@@ -156,37 +195,6 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   return std::move(result->text);
 }
 
-namespace {
-
-// FNV-1a: a stable cache key (the snapshot itself checks the tokens and the model shape).
-uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
-  return hash;
-}
-
-// Writes a cache file whole or not at all (temp file, then rename). Best effort: a cache that
-// cannot be written (full disk, read-only home) only costs speed.
-bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out.good()) {
-      out.close();
-      fs::remove(tmp, ec);
-      return false;
-    }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
-  return !ec;
-}
-
-}  // namespace
 
 uint64_t CpuBackend::model_file_key_locked() const {
   namespace fs = std::filesystem;
@@ -207,13 +215,15 @@ std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_to
   return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
 }
 
+std::string CpuBackend::cache_file_locked(std::string_view extension) const {
+  if (options_.prefix_cache_dir.empty()) return {};
+  return (std::filesystem::path(options_.prefix_cache_dir) /
+          fmt::format("{:016x}{}", model_file_key_locked(), extension)).string();
+}
+
 LineAnswerConstraint& CpuBackend::line_constraint_locked() {
   if (line_constraint_) return *line_constraint_;
-  const std::string path =
-      options_.prefix_cache_dir.empty()
-          ? std::string()
-          : (std::filesystem::path(options_.prefix_cache_dir) /
-             fmt::format("{:016x}.lc", model_file_key_locked())).string();
+  const std::string path = cache_file_locked(".lc");
   if (!path.empty()) {
     if (auto mapped = MappedFile::open(path); mapped.ok()) {
       if (auto cached = LineAnswerConstraint::from_bytes(mapped->bytes(), tokenizer_->vocab_size())) {

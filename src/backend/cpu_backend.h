@@ -59,10 +59,13 @@ class CpuBackend : public InferenceBackend {
   void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   // Keeps the newest kMaxPrefixFiles cache files with this extension: .kv snapshots (a few MB
   // each: the shared head, and the head with the directory line of each directory recently
-  // worked in) and .lc constraint tables (one per model file).
+  // worked in), .lc constraint tables and .ti tokenizer indexes (one per model file).
   void prune_cache_files_locked(std::string_view extension) const;
   // The model file's identity in cache keys: its path, size and mtime.
   uint64_t model_file_key_locked() const;
+  // <prefix_cache_dir>/<model file key><extension>, or "" without a cache directory: .lc (the
+  // line constraint's table) and .ti (the tokenizer's text index and merges, ~4 MB for Qwen).
+  std::string cache_file_locked(std::string_view extension) const;
   // <prefix_cache_dir>/<key>.kv, keyed by the model file, precision and tokens.
   std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) const;
   // The line constraint, built on first use per load: read from <prefix_cache_dir>/<key>.lc

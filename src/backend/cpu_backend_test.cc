@@ -300,6 +300,55 @@ TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CpuBackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  const auto dir = std::filesystem::temp_directory_path() / "cmdai_tokenizer_index_test";
+  std::filesystem::remove_all(dir);
+  const BackendOptions options = options_for(path, dir.string());
+  const EmbeddedConfig config = short_config(0.0f);
+  const auto index_file = [&]() -> std::filesystem::path {
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() == ".ti") return entry.path();
+    }
+    return {};
+  };
+  std::string first_text;
+  {
+    CpuBackend first(options);
+    auto out = first.infer(kPrompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    first_text = *out;
+  }
+  const std::filesystem::path ti = index_file();
+  ASSERT_FALSE(ti.empty()) << "no .ti file was written";
+  const auto good_size = std::filesystem::file_size(ti);
+  const auto written = std::filesystem::last_write_time(ti);
+  {
+    CpuBackend from_cache(options);
+    auto out = from_cache.infer(kPrompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(*out, first_text);
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(ti), written) << "an intact index is read, not rewritten";
+  {
+    std::fstream damage(ti, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekg(static_cast<std::streamoff>(good_size / 2));
+    const int byte = damage.get();
+    damage.seekp(static_cast<std::streamoff>(good_size / 2));
+    damage.put(static_cast<char>(~byte));  // one byte changed, the size kept
+  }
+  {
+    CpuBackend rebuilt(options);
+    auto out = rebuilt.infer(kPrompt, config);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(*out, first_text);
+  }
+  EXPECT_NE(std::filesystem::last_write_time(ti), written) << "a damaged index is replaced";
+  EXPECT_EQ(std::filesystem::file_size(ti), good_size);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cmdai
 
@@ -396,6 +445,7 @@ TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
   size_t n = 0;
   bool newest_kept = false;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".kv") continue;  // the tokenizer's .ti is pruned on its own
     ++n;
     newest_kept |= entry.path().filename().string().rfind("old", 0) != 0;
   }

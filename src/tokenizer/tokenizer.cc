@@ -95,8 +95,9 @@ std::vector<Fragment> Tokenizer::Impl::split_special(std::string_view text,
   return fragments;
 }
 
-Result<Tokenizer> Tokenizer::from_gguf(const gguf::GgufFile& file) {
-  CMDAI_ASSIGN_OR_RETURN(Vocab vocab, Vocab::from_gguf(file));
+Result<Tokenizer> Tokenizer::from_gguf(const gguf::GgufFile& file,
+                                       std::span<const uint8_t> cached_index) {
+  CMDAI_ASSIGN_OR_RETURN(Vocab vocab, Vocab::from_gguf(file, cached_index));
   auto impl = std::make_shared<Impl>(std::move(vocab));
   if (impl->vocab.model() == VocabModel::kBytePairEncoding) {
     Result<BpeTokenizer> bpe = BpeTokenizer::create(impl->vocab);

@@ -20,7 +20,9 @@ namespace cmdai::tokenizer {
 // Nothing refers into the GgufFile, which may be closed afterwards.
 class Tokenizer {
  public:
-  static Result<Tokenizer> from_gguf(const gguf::GgufFile& file);
+  // `cached_index`: Vocab::index_bytes() of an earlier load of this file, or empty (see Vocab).
+  static Result<Tokenizer> from_gguf(const gguf::GgufFile& file,
+                                     std::span<const uint8_t> cached_index = {});
 
   // `add_special`: BOS/EOS as the vocab asks (tokenizer.ggml.add_bos_token / add_eos_token).
   // `parse_special`: control tokens written in the text (e.g. "<|im_start|>") become their ids;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,15 @@ class Vocab {
   // Reads the tokenizer.* keys. Missing required keys, arrays of unequal lengths, special ids out
   // of range and merges naming unknown tokens are kCorruptFile errors naming the key.
   static Result<Vocab> from_gguf(const gguf::GgufFile& file);
+  // The same, taking the text index and the resolved merges (~16 ms of work for the 152k-token
+  // Qwen vocab) from `cached_index`, a copy of index_bytes() from an earlier load of this file,
+  // when it is intact and matches these tokens; otherwise they are built as usual.
+  static Result<Vocab> from_gguf(const gguf::GgufFile& file, std::span<const uint8_t> cached_index);
+
+  // The text index and merges as bytes for a cache file (magic with format version, counts, a
+  // hash of the token texts, the tables, a checksum). index_from_cache(): this load used one.
+  std::vector<uint8_t> index_bytes() const;
+  bool index_from_cache() const { return index_from_cache_; }
 
   VocabModel model() const { return model_; }
   const std::string& pre() const { return pre_; }  // tokenizer.ggml.pre, "" if absent
@@ -76,6 +86,7 @@ class Vocab {
   size_t resolve_merges(const std::vector<std::string_view>& merges, size_t begin, size_t end);
   Status read_special_ids(const gguf::GgufFile& file);
   void build_index();
+  bool restore_index(std::span<const uint8_t> bytes);  // false, and no change, unless intact
   void prefetch_slot(uint64_t hash) const;
   std::optional<int32_t> find_hashed(std::string_view text, uint64_t hash) const;
   std::optional<int32_t> guess_merged(int32_t candidate, std::string_view left,
@@ -97,6 +108,7 @@ class Vocab {
   int slot_shift_ = 64;
   bool has_repeated_texts_ = false;
   std::vector<MergeRule> merges_;
+  bool index_from_cache_ = false;
   int32_t bos_id_ = -1;
   int32_t eos_id_ = -1;
   int32_t unknown_id_ = -1;

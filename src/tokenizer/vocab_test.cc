@@ -164,6 +164,59 @@ TEST(Vocab, ReportsTheFirstBadMergeOfALargeList) {
       << both.error().message;
 }
 
+Result<Vocab> load_vocab_with_index(const VocabSpec& spec, std::span<const uint8_t> index) {
+  const std::vector<uint8_t> bytes = spec.bytes();
+  Result<gguf::GgufFile> file = testing::parse_spec(bytes);
+  if (!file.ok()) return file.take_error();
+  return Vocab::from_gguf(*file, index);
+}
+
+void expect_same_tables(const Vocab& a, const Vocab& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (int32_t id = 0; id < a.size(); ++id) ASSERT_EQ(b.find(a.text(id)), a.find(a.text(id))) << id;
+  EXPECT_EQ(b.find("not-a-token"), std::nullopt);
+  ASSERT_EQ(a.merges().size(), b.merges().size());
+  for (size_t i = 0; i < a.merges().size(); ++i) {
+    ASSERT_EQ(a.merges()[i].left, b.merges()[i].left) << i;
+    ASSERT_EQ(a.merges()[i].right, b.merges()[i].right) << i;
+    ASSERT_EQ(a.merges()[i].merged, b.merges()[i].merged) << i;
+  }
+}
+
+TEST(Vocab, IndexBytesRestoreTheSameTables) {
+  const VocabSpec spec = many_merges_spec(3000);
+  Result<Vocab> built = load_vocab(spec);
+  ASSERT_TRUE(built.ok()) << built.error().to_string();
+  EXPECT_FALSE(built->index_from_cache());
+  const std::vector<uint8_t> index = built->index_bytes();
+  Result<Vocab> cached = load_vocab_with_index(spec, index);
+  ASSERT_TRUE(cached.ok()) << cached.error().to_string();
+  EXPECT_TRUE(cached->index_from_cache());
+  expect_same_tables(*built, *cached);
+}
+
+TEST(Vocab, DamagedOrForeignIndexBytesAreIgnored) {
+  const VocabSpec spec = many_merges_spec(3000);
+  Result<Vocab> built = load_vocab(spec);
+  ASSERT_TRUE(built.ok());
+  const std::vector<uint8_t> index = built->index_bytes();
+  std::vector<std::vector<uint8_t>> bad;
+  bad.push_back(std::vector<uint8_t>(index.begin(), index.end() - 1));  // truncated
+  bad.push_back(index);
+  bad.back()[index.size() / 2] ^= 0x10;  // a table byte: checksum
+  bad.push_back(index);
+  bad.back()[7] = '0';  // another format version
+  Result<Vocab> other = load_vocab(testing::small_bpe_spec());
+  ASSERT_TRUE(other.ok());
+  bad.push_back(other->index_bytes());  // another vocab's tables
+  for (size_t i = 0; i < bad.size(); ++i) {
+    Result<Vocab> vocab = load_vocab_with_index(spec, bad[i]);
+    ASSERT_TRUE(vocab.ok()) << i << ": " << vocab.error().to_string();
+    EXPECT_FALSE(vocab->index_from_cache()) << "case " << i;
+    expect_same_tables(*built, *vocab);  // built again, correctly
+  }
+}
+
 TEST(TokenizerLoad, RejectsPreTokenizerItDoesNotImplement) {
   VocabSpec spec = testing::small_bpe_spec();
   spec.pre = "gpt2";
