@@ -8,7 +8,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -203,13 +205,20 @@ TEST(CpuBackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
   std::filesystem::remove(corrupt);
 }
 
+// The Qwen tokenizer of the tiny test model (152k tokens), or nullopt if it does not load.
+std::optional<tokenizer::Tokenizer> tiny_qwen_tokenizer(const std::string& path) {
+  auto file = gguf::GgufFile::open(path);
+  if (!file.ok()) return std::nullopt;
+  auto tok = tokenizer::Tokenizer::from_gguf(*file);
+  if (!tok.ok()) return std::nullopt;
+  return std::move(tok).value();
+}
+
 TEST(LineAnswer, ClassifiesTheSameOnAPoolAsOnOneThread) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
-  auto file = gguf::GgufFile::open(path);
-  ASSERT_TRUE(file.ok());
-  auto tok = tokenizer::Tokenizer::from_gguf(*file);
-  ASSERT_TRUE(tok.ok());
+  const std::optional<tokenizer::Tokenizer> tok = tiny_qwen_tokenizer(path);
+  ASSERT_TRUE(tok.has_value());
   ThreadPool pool(3);
   LineAnswerConstraint serial(*tok), split(*tok, &pool);
   for (const int32_t steps_left : {10, 1}) {
@@ -235,10 +244,8 @@ std::vector<float> first_step_mask(LineAnswerConstraint& c, int64_t vocab_size) 
 TEST(LineAnswer, CacheBytesRoundTripAndDamageIsRejected) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
-  auto file = gguf::GgufFile::open(path);
-  ASSERT_TRUE(file.ok());
-  auto tok = tokenizer::Tokenizer::from_gguf(*file);
-  ASSERT_TRUE(tok.ok());
+  const std::optional<tokenizer::Tokenizer> tok = tiny_qwen_tokenizer(path);
+  ASSERT_TRUE(tok.has_value());
   const int64_t n = tok->vocab_size();
   LineAnswerConstraint built(*tok);
   const std::vector<uint8_t> bytes = built.to_bytes();
@@ -256,97 +263,58 @@ TEST(LineAnswer, CacheBytesRoundTripAndDamageIsRejected) {
   EXPECT_FALSE(LineAnswerConstraint::from_bytes({}, n));
 }
 
-TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
+// Runs one request in three fresh backends sharing a cache directory, as three cmdai processes
+// would: the first writes <model key><extension>, the second reads it without rewriting it, and
+// after `damage` the third replaces it. All three must give the same answer.
+void expect_cache_file_reused_and_repaired(const char* extension, const std::string& prompt,
+                                           const EmbeddedConfig& config,
+                                           const std::function<void(const std::filesystem::path&)>& damage) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
-  const auto dir = std::filesystem::temp_directory_path() / "cmdai_constraint_cache_test";
+  const auto dir = std::filesystem::temp_directory_path() / (std::string("cmdai_cache_file_test") + extension);
   std::filesystem::remove_all(dir);
   const BackendOptions options = options_for(path, dir.string());
-  EmbeddedConfig config = short_config(0.0f);
-  config.answer_lines = 1;
-  const std::string prompt = std::string(kPrompt) + "```bash\n# list files\n";
-  const auto constraint_file = [&]() -> std::filesystem::path {
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      if (entry.path().extension() == ".lc") return entry.path();
-    }
-    return {};
+  const auto run = [&] {
+    CpuBackend backend(options);
+    auto out = backend.infer(prompt, config);
+    EXPECT_TRUE(out.ok()) << out.error().to_string();
+    return out.ok() ? *out : std::string();
   };
-  std::string first_text;
-  {
-    CpuBackend first(options);
-    auto out = first.infer(prompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    first_text = *out;
+  const std::string first_text = run();
+  std::filesystem::path file;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == extension) file = entry.path();
   }
-  const std::filesystem::path lc = constraint_file();
-  ASSERT_FALSE(lc.empty()) << "no .lc file was written";
-  const auto good_size = std::filesystem::file_size(lc);
-  const auto written = std::filesystem::last_write_time(lc);
-  {
-    CpuBackend from_cache(options);  // the next process reads the table back
-    auto out = from_cache.infer(prompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    EXPECT_EQ(*out, first_text);
-  }
-  EXPECT_EQ(std::filesystem::last_write_time(lc), written) << "an intact table is read, not rewritten";
-  std::filesystem::resize_file(lc, good_size / 2);  // damaged: rebuilt and rewritten
-  {
-    CpuBackend rebuilt(options);
-    auto out = rebuilt.infer(prompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    EXPECT_EQ(*out, first_text);
-  }
-  EXPECT_EQ(std::filesystem::file_size(lc), good_size);
+  ASSERT_FALSE(file.empty()) << "no " << extension << " file was written";
+  const auto good_size = std::filesystem::file_size(file);
+  const auto written = std::filesystem::last_write_time(file);
+  EXPECT_EQ(run(), first_text);
+  EXPECT_EQ(std::filesystem::last_write_time(file), written) << "an intact file is read, not rewritten";
+  damage(file);
+  EXPECT_EQ(run(), first_text);
+  EXPECT_NE(std::filesystem::last_write_time(file), written) << "a damaged file is replaced";
+  EXPECT_EQ(std::filesystem::file_size(file), good_size);
   std::filesystem::remove_all(dir);
 }
 
+TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
+  EmbeddedConfig config = short_config(0.0f);
+  config.answer_lines = 1;
+  expect_cache_file_reused_and_repaired(".lc", std::string(kPrompt) + "```bash\n# list files\n", config,
+                                        [](const std::filesystem::path& file) {
+                                          std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+                                        });
+}
+
 TEST(CpuBackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
-  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
-  REQUIRE_MODEL(path);
-  const auto dir = std::filesystem::temp_directory_path() / "cmdai_tokenizer_index_test";
-  std::filesystem::remove_all(dir);
-  const BackendOptions options = options_for(path, dir.string());
-  const EmbeddedConfig config = short_config(0.0f);
-  const auto index_file = [&]() -> std::filesystem::path {
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      if (entry.path().extension() == ".ti") return entry.path();
-    }
-    return {};
-  };
-  std::string first_text;
-  {
-    CpuBackend first(options);
-    auto out = first.infer(kPrompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    first_text = *out;
-  }
-  const std::filesystem::path ti = index_file();
-  ASSERT_FALSE(ti.empty()) << "no .ti file was written";
-  const auto good_size = std::filesystem::file_size(ti);
-  const auto written = std::filesystem::last_write_time(ti);
-  {
-    CpuBackend from_cache(options);
-    auto out = from_cache.infer(kPrompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    EXPECT_EQ(*out, first_text);
-  }
-  EXPECT_EQ(std::filesystem::last_write_time(ti), written) << "an intact index is read, not rewritten";
-  {
-    std::fstream damage(ti, std::ios::in | std::ios::out | std::ios::binary);
-    damage.seekg(static_cast<std::streamoff>(good_size / 2));
+  expect_cache_file_reused_and_repaired(".ti", kPrompt, short_config(0.0f), [](const std::filesystem::path& file) {
+    const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(file) / 2);
+    std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekg(middle);
     const int byte = damage.get();
-    damage.seekp(static_cast<std::streamoff>(good_size / 2));
+    damage.seekp(middle);
     damage.put(static_cast<char>(~byte));  // one byte changed, the size kept
-  }
-  {
-    CpuBackend rebuilt(options);
-    auto out = rebuilt.infer(kPrompt, config);
-    ASSERT_TRUE(out.ok()) << out.error().to_string();
-    EXPECT_EQ(*out, first_text);
-  }
-  EXPECT_NE(std::filesystem::last_write_time(ti), written) << "a damaged index is replaced";
-  EXPECT_EQ(std::filesystem::file_size(ti), good_size);
-  std::filesystem::remove_all(dir);
+  });
 }
 
 }  // namespace
@@ -495,10 +463,8 @@ TEST(LineAnswer, RandomModelStillEndsACleanCommandLineByTheTokenLimit) {
 TEST(LineAnswer, ForbidsBlankCommentAndEndOfGenerationBeforeTheCommand) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
-  auto file = gguf::GgufFile::open(path);
-  ASSERT_TRUE(file.ok());
-  auto tok = tokenizer::Tokenizer::from_gguf(*file);
-  ASSERT_TRUE(tok.ok());
+  const std::optional<tokenizer::Tokenizer> tok = tiny_qwen_tokenizer(path);
+  ASSERT_TRUE(tok.has_value());
   const auto id = [&](const char* text) {
     const auto ids = tok->encode(text, false, false);
     EXPECT_EQ(ids.size(), 1u) << text;

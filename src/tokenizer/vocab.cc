@@ -20,22 +20,28 @@ constexpr std::string_view kEndOfTurnTexts[] = {
     "<|end_of_text|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
 };
 
-// Eight bytes per multiply: token texts are short and the load path hashes about 450,000 of them.
+// How far ahead (in tokens or merges) the loaders prefetch hash slots.
 constexpr int32_t kPrefetchDistance = 16;
 
-uint64_t hash_text(std::string_view text) {
-  uint64_t hash = 0x9E3779B97F4A7C15ull ^ text.size();
+// Eight bytes per multiply: token texts are short and the load path hashes about 450,000 of them;
+// the index cache's checksums use it too.
+uint64_t hash_bytes(std::span<const uint8_t> bytes, uint64_t hash = 0x9E3779B97F4A7C15ull) {
+  hash ^= bytes.size();
   size_t pos = 0;
-  for (; pos + 8 <= text.size(); pos += 8) {
+  for (; pos + 8 <= bytes.size(); pos += 8) {
     uint64_t word;
-    std::memcpy(&word, text.data() + pos, 8);
+    std::memcpy(&word, bytes.data() + pos, 8);
     hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
     hash ^= hash >> 31;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, text.data() + pos, text.size() - pos);
+  std::memcpy(&tail, bytes.data() + pos, bytes.size() - pos);
   hash = (hash ^ tail) * 0x94D049BB133111EBull;
   return hash ^ (hash >> 29);
+}
+
+uint64_t hash_text(std::string_view text) {
+  return hash_bytes({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 
 Error corrupt(const gguf::GgufFile& file, std::string_view key, const std::string& what) {
@@ -170,22 +176,6 @@ struct IndexHeader {
   uint64_t texts_hash;
 };
 static_assert(sizeof(IndexHeader) == 40);
-
-// Eight bytes per step, like hash_text, over a whole buffer (~1 ms for the Qwen tables).
-uint64_t hash_bytes(std::span<const uint8_t> bytes, uint64_t hash = 0x9E3779B97F4A7C15ull) {
-  hash ^= bytes.size();
-  size_t pos = 0;
-  for (; pos + 8 <= bytes.size(); pos += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes.data() + pos, 8);
-    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
-    hash ^= hash >> 31;
-  }
-  uint64_t tail = 0;
-  std::memcpy(&tail, bytes.data() + pos, bytes.size() - pos);
-  hash = (hash ^ tail) * 0x94D049BB133111EBull;
-  return hash ^ (hash >> 29);
-}
 
 template <typename T>
 std::span<const uint8_t> as_bytes_of(const std::vector<T>& v) {

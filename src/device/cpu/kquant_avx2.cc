@@ -305,6 +305,26 @@ inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* con
   store_live<kLive>(acc, a0, a1, a2, a3);
 }
 
+// Prefetches [p, p + n) into L1, a cache line at a time.
+inline void prefetch_lines(const uint8_t* p, size_t n) {
+  for (size_t off = 0; off < n; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+}
+
+// The tile's tokens' Q8_K blocks number i (ab) and their scales as float lanes. A partial tile
+// repeats its last token in the spare lanes (computed, never stored), so the token loops have a
+// compile-time trip count and no per-token branches.
+template <int kTokens>
+inline typename Lanes<kTokens>::F tile_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                                              int64_t i, const BlockQ8_K** ab) {
+  alignas(32) float ad_lanes[kTokens];
+  for (int t = 0; t < kTokens; ++t) {
+    const int64_t src = t0 + std::min(t, nt - 1);
+    ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
+    ad_lanes[t] = ab[t]->d;
+  }
+  return Lanes<kTokens>::load(ad_lanes);
+}
+
 // The q4_K/q5_K tile. It keeps one kTokens-lane float sum per row, lane t for token t: the
 // per-block integer sums of the tile's tokens are reduced together and scaled with vector float
 // operations that round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and
@@ -325,20 +345,9 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
-    // A partial tile repeats its last token in the spare lanes (computed, never stored), so the
-    // token loops have a compile-time trip count and no per-token branches.
+    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     const BlockQ8_K* ab[kTokens];
-    alignas(32) float ad_lanes[kTokens];
-    for (int t = 0; t < kTokens; ++t) {
-      const int64_t src = t0 + std::min(t, nt - 1);
-      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-      ad_lanes[t] = ab[t]->d;
-    }
-    const typename L::F ad = L::load(ad_lanes);
+    const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
     for (int rr = 0; rr < nr; ++rr) {
       const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
@@ -376,18 +385,9 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k45_tile
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
-    const BlockQ8_K* ab[kTokens];  // spare lanes repeat the last token
-    alignas(32) float ad_lanes[kTokens];
-    for (int t = 0; t < kTokens; ++t) {
-      const int64_t src = t0 + std::min(t, nt - 1);
-      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-      ad_lanes[t] = ab[t]->d;
-    }
-    const typename L::F ad = L::load(ad_lanes);
+    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
+    const BlockQ8_K* ab[kTokens];
+    const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
     for (int rr = 0; rr < nr; ++rr) {
       const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
@@ -544,10 +544,7 @@ inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t 
   const size_t prefetch_step = 4 * w_stride / static_cast<size_t>(nb);
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
+    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     __m256i v[8];
     if constexpr (kQ6) {
       const BlockQ6_K* blocks[4];
