@@ -21,9 +21,9 @@ namespace {
 // Tiles: a group of 4 weight rows against kTokens tokens. Each 32 quants of a weight super-block
 // are decoded once per tile, in registers (nibbles to bytes, 6-bit scales to int16 lanes), and
 // then multiplied with every token of the tile, so prefill does integer work instead of
-// re-decoding weights per token. Every output
-// goes through the same per-block operations in the same order whatever the tile shape, so a row
-// split across threads, or a lone token, gives the same bits (and those equal the reference's).
+// re-decoding weights per token. Every output goes through the same per-block operations in the
+// same order whatever the tile shape, so a row split across threads, or a lone token, gives the
+// same bits (and those equal the reference's).
 
 // Horizontal sums by transposition: unpacks and 128-bit permutes run on Zen 3's shuffle pipes,
 // while vphaddd and vextracti128 occupy FP0, one of the two pipes that do the tiles' maddubs and
@@ -219,26 +219,38 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
 #pragma GCC unroll 4
   for (int c = 0; c < 4; ++c) {
     const __m256i a_lo = load256(a.qs + 64 * c), a_hi = load256(a.qs + 64 * c + 32);
-    const __m256i m_lo = load256(kKScaleMasks.words[2 * c]), m_hi = load256(kKScaleMasks.words[2 * c + 1]);
+    const __m256i m_lo = load256(kKScaleMasks.words[2 * c]),
+                  m_hi = load256(kKScaleMasks.words[2 * c + 1]);
 #pragma GCC unroll 4
     for (int rr = 0; rr < 4; ++rr) {
       const __m256i q = load256(blocks[rr] + qs_offset + 32 * c);
       __m256i lo = _mm256_and_si256(q, low4);
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
       if constexpr (kQ5) {
-        const __m256i hbits = load256(blocks[rr] + offsetof(BlockQ5_K, qh)), bit = _mm256_set1_epi8(0x01);
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
+        const __m256i hbits = load256(blocks[rr] + offsetof(BlockQ5_K, qh)),
+                      bit = _mm256_set1_epi8(0x01);
+        lo = _mm256_or_si256(
+            lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
+        hi = _mm256_or_si256(
+            hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
       }
-      const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a_lo), _mm256_shuffle_epi8(sm[rr], m_lo));
-      const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a_hi), _mm256_shuffle_epi8(sm[rr], m_hi));
+      const __m256i p_lo =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a_lo), _mm256_shuffle_epi8(sm[rr], m_lo));
+      const __m256i p_hi =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a_hi), _mm256_shuffle_epi8(sm[rr], m_hi));
       acc[rr] = _mm256_add_epi32(acc[rr], _mm256_add_epi32(p_lo, p_hi));
       // Keeps GCC from reassociating the 32 products into one tree, which spilled them all.
       asm("" : "+x"(acc[rr]));
     }
   }
   const __m256i bsums = load256(a.bsums), m_min = load256(kKScaleMasks.min_pairs);
-  for (int rr = 0; rr < 4; ++rr) bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
+  for (int rr = 0; rr < 4; ++rr)
+    bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
+}
+
+// acc + the scale-weighted products of 32 unsigned quants with 32 signed activations.
+inline __m256i add_products(__m256i acc, __m256i q, const int8_t* act, __m256i scale) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(act)), scale));
 }
 
 // Writes the kLive computed accumulators of a group of four tokens; a group's spare lanes (past
@@ -252,8 +264,9 @@ inline void store_live(__m256i* acc, __m256i a0, __m256i a1, __m256i a2, __m256i
 }
 
 // One q4_K/q5_K block's integer sums against a group of four tokens, kLive of them real (sm: the
-// block's decoded scales and mins, as k45_scales_and_mins gives them). Tiles take their tokens four at a time: with all
-// eight accumulators live, GCC spilled one and the sub-block loop ran ~15 cycles, not 8 (llvm-mca).
+// block's decoded scales and mins, as k45_scales_and_mins gives them). Tiles take their tokens
+// four at a time: with all eight accumulators live, GCC spilled one and the sub-block loop ran
+// ~15 cycles, not 8 (llvm-mca).
 template <bool kQ5, int kLive, typename Block>
 inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab, __m256i* acc) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -262,14 +275,15 @@ inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab,
     const __m256i raw = load256(b.qs + 32 * (j / 2));
     __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), low4);
     if constexpr (kQ5) {
-      const __m256i fifth = _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
+      const __m256i fifth =
+          _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
       q = _mm256_or_si256(q, _mm256_slli_epi16(fifth, 4));
     }
     const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
-    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + 32 * j)), scale));
-    if constexpr (kLive > 1) a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + 32 * j)), scale));
-    if constexpr (kLive > 2) a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + 32 * j)), scale));
-    if constexpr (kLive > 3) a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + 32 * j)), scale));
+    a0 = add_products(a0, q, ab[0]->qs + 32 * j, scale);
+    if constexpr (kLive > 1) a1 = add_products(a1, q, ab[1]->qs + 32 * j, scale);
+    if constexpr (kLive > 2) a2 = add_products(a2, q, ab[2]->qs + 32 * j, scale);
+    if constexpr (kLive > 3) a3 = add_products(a3, q, ab[3]->qs + 32 * j, scale);
     asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
   }
   store_live<kLive>(acc, a0, a1, a2, a3);
@@ -279,7 +293,8 @@ inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab,
 // j = 4h + k holds the low (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1
 // of qh[32h...] on top.
 template <int kLive>
-inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* const* ab, __m256i* acc) {
+inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* const* ab,
+                          __m256i* acc) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 2
@@ -289,16 +304,19 @@ inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* con
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __m256i l = load256(b.ql + 64 * h + 32 * (k % 2)), hb = load256(b.qh + 32 * h);
-      const __m256i lo = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
-      const __m256i hi = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
-                       : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
+      const __m256i lo =
+          k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
+      const __m256i hi = k == 0   ? _mm256_slli_epi16(hb, 4)
+                         : k == 1 ? _mm256_slli_epi16(hb, 2)
+                         : k == 2 ? hb
+                                  : _mm256_srli_epi16(hb, 2);
       const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, high2));
       const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
       const int offset = 128 * h + 32 * k;
-      a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[0]->qs + offset)), scale));
-      if constexpr (kLive > 1) a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[1]->qs + offset)), scale));
-      if constexpr (kLive > 2) a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[2]->qs + offset)), scale));
-      if constexpr (kLive > 3) a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(ab[3]->qs + offset)), scale));
+      a0 = add_products(a0, q, ab[0]->qs + offset, scale);
+      if constexpr (kLive > 1) a1 = add_products(a1, q, ab[1]->qs + offset, scale);
+      if constexpr (kLive > 2) a2 = add_products(a2, q, ab[2]->qs + offset, scale);
+      if constexpr (kLive > 3) a3 = add_products(a3, q, ab[3]->qs + offset, scale);
       asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
     }
   }
@@ -307,7 +325,8 @@ inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* con
 
 // Prefetches [p, p + n) into L1, a cache line at a time.
 inline void prefetch_lines(const uint8_t* p, size_t n) {
-  for (size_t off = 0; off < n; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+  for (size_t off = 0; off < n; off += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
 // The tile's tokens' Q8_K blocks number i (ab) and their scales as float lanes. A partial tile
@@ -336,7 +355,8 @@ inline typename Lanes<kTokens>::F tile_tokens(const uint8_t* a, size_t a_stride,
 // about a quarter of a short prompt's prefill waited on weight loads.
 template <bool kQ5, int kTokens>
 void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
+                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
+                   int64_t y_stride) {
   using L = Lanes<kTokens>;
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
   constexpr int kRows = 4;
@@ -349,15 +369,25 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     const BlockQ8_K* ab[kTokens];
     const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
     for (int rr = 0; rr < nr; ++rr) {
-      const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
-      const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
+      const Block& b =
+          reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+      const __m256i sm =
+          _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
       __m256i acc[kTokens], bias[kTokens];
       for (int g = 0; g < kTokens; g += 4) {
         switch (std::clamp(nt - g, 1, 4)) {  // live tokens of the group: spare lanes cost nothing
-          case 1: k45_block_x4<kQ5, 1>(b, sm, ab + g, acc + g); break;
-          case 2: k45_block_x4<kQ5, 2>(b, sm, ab + g, acc + g); break;
-          case 3: k45_block_x4<kQ5, 3>(b, sm, ab + g, acc + g); break;
-          default: k45_block_x4<kQ5, 4>(b, sm, ab + g, acc + g); break;
+          case 1:
+            k45_block_x4<kQ5, 1>(b, sm, ab + g, acc + g);
+            break;
+          case 2:
+            k45_block_x4<kQ5, 2>(b, sm, ab + g, acc + g);
+            break;
+          case 3:
+            k45_block_x4<kQ5, 3>(b, sm, ab + g, acc + g);
+            break;
+          default:
+            k45_block_x4<kQ5, 4>(b, sm, ab + g, acc + g);
+            break;
         }
       }
       const __m256i mins = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
@@ -377,7 +407,8 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
 // The q6_K tile, decoding in registers like gemm_k45_tile (see q6_k_block_x4).
 template <int kTokens>
 void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride) {
+                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
+                    int64_t y_stride) {
   using L = Lanes<kTokens>;
   constexpr int kRows = 4;
   typename L::F sum[kRows];
@@ -389,15 +420,25 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
     const BlockQ8_K* ab[kTokens];
     const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
     for (int rr = 0; rr < nr; ++rr) {
-      const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
-      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+      const BlockQ6_K& b =
+          reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
+      const __m256i sc16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
       __m256i acc[kTokens], bias[kTokens];
       for (int g = 0; g < kTokens; g += 4) {
         switch (std::clamp(nt - g, 1, 4)) {  // as in gemm_k45_tile
-          case 1: q6_k_block_x4<1>(b, sc16, ab + g, acc + g); break;
-          case 2: q6_k_block_x4<2>(b, sc16, ab + g, acc + g); break;
-          case 3: q6_k_block_x4<3>(b, sc16, ab + g, acc + g); break;
-          default: q6_k_block_x4<4>(b, sc16, ab + g, acc + g); break;
+          case 1:
+            q6_k_block_x4<1>(b, sc16, ab + g, acc + g);
+            break;
+          case 2:
+            q6_k_block_x4<2>(b, sc16, ab + g, acc + g);
+            break;
+          case 3:
+            q6_k_block_x4<3>(b, sc16, ab + g, acc + g);
+            break;
+          default:
+            q6_k_block_x4<4>(b, sc16, ab + g, acc + g);
+            break;
         }
       }
       for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(sc16, load256(ab[t]->bsums));
