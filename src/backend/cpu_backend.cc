@@ -30,7 +30,8 @@ bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out.good()) {
       out.close();
       fs::remove(tmp, ec);
@@ -91,7 +92,8 @@ Status CpuBackend::load_locked() {
   const std::string index_path = cache_file_locked(".ti");
   std::optional<MappedFile> cached_index;
   if (!index_path.empty()) {
-    if (auto mapped = MappedFile::open(index_path); mapped.ok()) cached_index.emplace(std::move(mapped).value());
+    if (auto mapped = MappedFile::open(index_path); mapped.ok())
+      cached_index.emplace(std::move(mapped).value());
   }
   auto tok = tokenizer::Tokenizer::from_gguf(
       *owned, cached_index ? cached_index->bytes() : std::span<const uint8_t>());
@@ -195,7 +197,6 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   return std::move(result->text);
 }
 
-
 uint64_t CpuBackend::model_file_key_locked() const {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -212,13 +213,15 @@ std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_to
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
-  return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key)).string();
+  return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key))
+      .string();
 }
 
 std::string CpuBackend::cache_file_locked(std::string_view extension) const {
   if (options_.prefix_cache_dir.empty()) return {};
   return (std::filesystem::path(options_.prefix_cache_dir) /
-          fmt::format("{:016x}{}", model_file_key_locked(), extension)).string();
+          fmt::format("{:016x}{}", model_file_key_locked(), extension))
+      .string();
 }
 
 LineAnswerConstraint& CpuBackend::line_constraint_locked() {
@@ -226,7 +229,8 @@ LineAnswerConstraint& CpuBackend::line_constraint_locked() {
   const std::string path = cache_file_locked(".lc");
   if (!path.empty()) {
     if (auto mapped = MappedFile::open(path); mapped.ok()) {
-      if (auto cached = LineAnswerConstraint::from_bytes(mapped->bytes(), tokenizer_->vocab_size())) {
+      if (auto cached =
+              LineAnswerConstraint::from_bytes(mapped->bytes(), tokenizer_->vocab_size())) {
         line_constraint_ = std::make_unique<LineAnswerConstraint>(std::move(*cached));
         return *line_constraint_;
       }
@@ -234,7 +238,8 @@ LineAnswerConstraint& CpuBackend::line_constraint_locked() {
   }
   // Missing, stale or damaged: classify the vocab again and replace the file.
   line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, pool_.get());
-  if (!path.empty() && write_cache_file(path, line_constraint_->to_bytes())) prune_cache_files_locked(".lc");
+  if (!path.empty() && write_cache_file(path, line_constraint_->to_bytes()))
+    prune_cache_files_locked(".lc");
   return *line_constraint_;
 }
 

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <cmath>
 #include <optional>
 #include <set>
 #include <thread>
@@ -253,7 +253,8 @@ TEST(LineAnswer, CacheBytesRoundTripAndDamageIsRejected) {
   ASSERT_TRUE(restored.has_value());
   EXPECT_EQ(first_step_mask(*restored, n), first_step_mask(built, n));
   EXPECT_FALSE(LineAnswerConstraint::from_bytes(bytes, n + 1)) << "another vocab size";
-  EXPECT_FALSE(LineAnswerConstraint::from_bytes(std::span(bytes).first(bytes.size() - 1), n)) << "truncated";
+  EXPECT_FALSE(LineAnswerConstraint::from_bytes(std::span(bytes).first(bytes.size() - 1), n))
+      << "truncated";
   std::vector<uint8_t> flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x04;
   EXPECT_FALSE(LineAnswerConstraint::from_bytes(flipped, n)) << "a flag changed: checksum";
@@ -266,12 +267,13 @@ TEST(LineAnswer, CacheBytesRoundTripAndDamageIsRejected) {
 // Runs one request in three fresh backends sharing a cache directory, as three cmdai processes
 // would: the first writes <model key><extension>, the second reads it without rewriting it, and
 // after `damage` the third replaces it. All three must give the same answer.
-void expect_cache_file_reused_and_repaired(const char* extension, const std::string& prompt,
-                                           const EmbeddedConfig& config,
-                                           const std::function<void(const std::filesystem::path&)>& damage) {
+void expect_cache_file_reused_and_repaired(
+    const char* extension, const std::string& prompt, const EmbeddedConfig& config,
+    const std::function<void(const std::filesystem::path&)>& damage) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
-  const auto dir = std::filesystem::temp_directory_path() / (std::string("cmdai_cache_file_test") + extension);
+  const auto dir =
+      std::filesystem::temp_directory_path() / (std::string("cmdai_cache_file_test") + extension);
   std::filesystem::remove_all(dir);
   const BackendOptions options = options_for(path, dir.string());
   const auto run = [&] {
@@ -289,7 +291,8 @@ void expect_cache_file_reused_and_repaired(const char* extension, const std::str
   const auto good_size = std::filesystem::file_size(file);
   const auto written = std::filesystem::last_write_time(file);
   EXPECT_EQ(run(), first_text);
-  EXPECT_EQ(std::filesystem::last_write_time(file), written) << "an intact file is read, not rewritten";
+  EXPECT_EQ(std::filesystem::last_write_time(file), written)
+      << "an intact file is read, not rewritten";
   damage(file);
   EXPECT_EQ(run(), first_text);
   EXPECT_NE(std::filesystem::last_write_time(file), written) << "a damaged file is replaced";
@@ -300,21 +303,23 @@ void expect_cache_file_reused_and_repaired(const char* extension, const std::str
 TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
   EmbeddedConfig config = short_config(0.0f);
   config.answer_lines = 1;
-  expect_cache_file_reused_and_repaired(".lc", std::string(kPrompt) + "```bash\n# list files\n", config,
-                                        [](const std::filesystem::path& file) {
-                                          std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  expect_cache_file_reused_and_repaired(".lc", std::string(kPrompt) + "```bash\n# list files\n",
+                                        config, [](const std::filesystem::path& file) {
+                                          std::filesystem::resize_file(
+                                              file, std::filesystem::file_size(file) / 2);
                                         });
 }
 
 TEST(CpuBackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
-  expect_cache_file_reused_and_repaired(".ti", kPrompt, short_config(0.0f), [](const std::filesystem::path& file) {
-    const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(file) / 2);
-    std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
-    damage.seekg(middle);
-    const int byte = damage.get();
-    damage.seekp(middle);
-    damage.put(static_cast<char>(~byte));  // one byte changed, the size kept
-  });
+  expect_cache_file_reused_and_repaired(
+      ".ti", kPrompt, short_config(0.0f), [](const std::filesystem::path& file) {
+        const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(file) / 2);
+        std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
+        damage.seekg(middle);
+        const int byte = damage.get();
+        damage.seekp(middle);
+        damage.put(static_cast<char>(~byte));  // one byte changed, the size kept
+      });
 }
 
 }  // namespace

@@ -23,15 +23,17 @@ uint64_t checksum(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer, ThreadPool* pool) {
+LineAnswerConstraint::LineAnswerConstraint(const tokenizer::Tokenizer& tokenizer,
+                                           ThreadPool* pool) {
   const int64_t n = tokenizer.vocab_size();
   flags_.assign(static_cast<size_t>(n), 0);
   const auto classify = [&](int64_t begin, int64_t end) {
     std::string text;
     for (int64_t id = begin; id < end; ++id) {
       text.clear();
-      const bool renders = tokenizer.append_piece(static_cast<int32_t>(id), /*render_special=*/false,
-                                                  /*at_start=*/false, text);
+      const bool renders =
+          tokenizer.append_piece(static_cast<int32_t>(id), /*render_special=*/false,
+                                 /*at_start=*/false, text);
       if (!renders || text.empty()) continue;  // control tokens; end-of-generation ones below
       uint8_t f = kValid;
       for (size_t i = 0; i < text.size(); ++i) {

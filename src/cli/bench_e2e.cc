@@ -73,12 +73,17 @@ Result<nlohmann::json> run_e2e_bench(const E2eOptions& o) {
     return values[values.size() / 2];
   };
   nlohmann::json warm_median = warm.front();
-  for (const char* field : {"wall_ms", "load_ms", "first_token_ms"}) warm_median[field] = median_of(field);
-  return nlohmann::json{{"request", o.request}, {"max_tokens", o.max_tokens},
-                        {"cold", cold}, {"warm_median", warm_median}, {"warm_rounds", warm.size()},
-                        {"note", "wall_ms: whole process (start, load, prompt, generate, print); "
-                                 "first_token_ms: load + time to the first generated token; "
-                                 "warm_median: each time's median over the warm rounds"}};
+  for (const char* field : {"wall_ms", "load_ms", "first_token_ms"})
+    warm_median[field] = median_of(field);
+  return nlohmann::json{{"request", o.request},
+                        {"max_tokens", o.max_tokens},
+                        {"cold", cold},
+                        {"warm_median", warm_median},
+                        {"warm_rounds", warm.size()},
+                        {"note",
+                         "wall_ms: whole process (start, load, prompt, generate, print); "
+                         "first_token_ms: load + time to the first generated token; "
+                         "warm_median: each time's median over the warm rounds"}};
 }
 
 }  // namespace cmdai::cli

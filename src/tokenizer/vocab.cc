@@ -192,12 +192,15 @@ std::vector<uint8_t> Vocab::index_bytes() const {
   h.slots = static_cast<uint32_t>(slots_.size());
   h.slot_shift = slot_shift_;
   h.has_repeated_texts = has_repeated_texts_ ? 1 : 0;
-  h.texts_hash = hash_bytes(as_bytes_of(offsets_), hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}));
+  h.texts_hash =
+      hash_bytes(as_bytes_of(offsets_),
+                 hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}));
   const std::span<const uint8_t> slots = as_bytes_of(slots_), merges = as_bytes_of(merges_);
   std::vector<uint8_t> out(sizeof h + slots.size() + merges.size() + sizeof(uint64_t));
   std::memcpy(out.data(), &h, sizeof h);
   if (!slots.empty()) std::memcpy(out.data() + sizeof h, slots.data(), slots.size());
-  if (!merges.empty()) std::memcpy(out.data() + sizeof h + slots.size(), merges.data(), merges.size());
+  if (!merges.empty())
+    std::memcpy(out.data() + sizeof h + slots.size(), merges.data(), merges.size());
   const uint64_t sum = hash_bytes(std::span<const uint8_t>(out).first(out.size() - sizeof sum));
   std::memcpy(out.data() + out.size() - sizeof sum, &sum, sizeof sum);
   return out;
@@ -209,17 +212,22 @@ bool Vocab::restore_index(std::span<const uint8_t> bytes) {
   std::memcpy(&h, bytes.data(), sizeof h);
   if (std::memcmp(h.magic, kIndexMagic, sizeof h.magic) != 0) return false;
   if (h.tokens != static_cast<uint64_t>(size()) ||
-      h.slots != std::bit_ceil(static_cast<size_t>(size()) * 3 / 2 + 2) ||  // as build_index sizes it
-      h.slot_shift != 64 - std::countr_zero(h.slots) || h.has_repeated_texts > 1) {
+      h.slots !=
+          std::bit_ceil(static_cast<size_t>(size()) * 3 / 2 + 2) ||  // as build_index sizes it
+      h.slot_shift != 64 - std::countr_zero(h.slots) ||
+      h.has_repeated_texts > 1) {
     return false;
   }
   if (model_ != VocabModel::kBytePairEncoding && h.merges != 0) return false;
-  const size_t slots_bytes = size_t{h.slots} * sizeof(Slot), merges_bytes = size_t{h.merges} * sizeof(MergeRule);
+  const size_t slots_bytes = size_t{h.slots} * sizeof(Slot),
+               merges_bytes = size_t{h.merges} * sizeof(MergeRule);
   if (bytes.size() != sizeof h + slots_bytes + merges_bytes + sizeof(uint64_t)) return false;
   uint64_t sum;
   std::memcpy(&sum, bytes.data() + bytes.size() - sizeof sum, sizeof sum);
   if (sum != hash_bytes(bytes.first(bytes.size() - sizeof sum))) return false;
-  if (h.texts_hash != hash_bytes(as_bytes_of(offsets_), hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}))) {
+  if (h.texts_hash !=
+      hash_bytes(as_bytes_of(offsets_),
+                 hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}))) {
     return false;  // another vocab's tables
   }
   std::vector<Slot> slots(h.slots);
@@ -263,7 +271,8 @@ std::optional<int32_t> Vocab::find_hashed(std::string_view token, uint64_t hash)
 
 // Resolves merges [begin, end) into merges_ (already sized); returns the first index that does not
 // resolve, or `end`. Reads only the vocab's index, so ranges can run on different threads.
-size_t Vocab::resolve_merges(const std::vector<std::string_view>& merges, size_t begin, size_t end) {
+size_t Vocab::resolve_merges(const std::vector<std::string_view>& merges, size_t begin,
+                             size_t end) {
   // Pass 1 splits "left right" and hashes both parts, so pass 2 can prefetch their slots.
   std::vector<uint32_t> splits(end - begin);
   std::vector<uint64_t> hashes(2 * (end - begin));

@@ -1,10 +1,9 @@
 #include "tokenizer/vocab.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
-
-#include <fmt/format.h>
 
 #include "tokenizer/testing_vocab_spec.h"
 #include "tokenizer/tokenizer.h"
@@ -151,7 +150,7 @@ TEST(Vocab, ResolvesEveryMergeOfALargeListInOrder) {
 
 TEST(Vocab, ReportsTheFirstBadMergeOfALargeList) {
   VocabSpec spec = many_merges_spec(20000);
-  (*spec.merges)[15000] = "p1 zz";   // upper half
+  (*spec.merges)[15000] = "p1 zz";  // upper half
   Result<Vocab> upper = load_vocab(spec);
   ASSERT_FALSE(upper.ok());
   EXPECT_NE(upper.error().message.find("tokenizer.ggml.merges[15000]"), std::string::npos)
