@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs cmdai's build and test dependencies from Debian 12 packages (skips what is present).
+# With arguments, installs those packages instead (scripts/test-arm64.sh names its own).
 set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libfmt-dev nlohmann-json3-dev libcli11-dev
           libtomlplusplus-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
           libcpp-httplib-dev)
+if (($#)); then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,17 +9,7 @@ cd "$(dirname "$0")/.."
 
 # The cross build needs no arm64 packages: fmt is used header-only from the host's libfmt-dev and
 # GoogleTest is compiled from Debian's source package (cmake/kernel_tests_deps.cmake).
-packages=(g++-aarch64-linux-gnu qemu-user cmake ninja-build libfmt-dev googletest)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+scripts/install-deps.sh g++-aarch64-linux-gnu qemu-user cmake ninja-build libfmt-dev googletest
 
 build="${CMDAI_ARM64_BUILD_DIR:-build-arm64}"
 sysroot=/usr/aarch64-linux-gnu
