@@ -8,18 +8,12 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/fnv1a.h"
 #include "base/mapped_file.h"
 
 namespace cmdai {
 
 namespace {
-
-// FNV-1a: a stable cache key (the snapshot itself checks the tokens and the model shape).
-uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
-  return hash;
-}
 
 // Writes a cache file whole or not at all (temp file, then rename). Best effort: a cache that
 // cannot be written (full disk, read-only home) only costs speed.

@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "base/fnv1a.h"
+
 namespace cmdai {
 namespace {
 
@@ -15,11 +17,7 @@ bool is_space(unsigned char c) { return c == ' ' || c == '\t'; }
 constexpr char kMagic[8] = {'C', 'M', 'D', 'A', 'I', 'L', 'C', '1'};
 constexpr size_t kHeaderBytes = sizeof kMagic + sizeof(uint32_t);
 
-uint64_t checksum(std::span<const uint8_t> bytes) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (const uint8_t b : bytes) hash = (hash ^ b) * 0x100000001b3ull;
-  return hash;
-}
+uint64_t checksum(std::span<const uint8_t> bytes) { return fnv1a(bytes.data(), bytes.size()); }
 
 }  // namespace
 
