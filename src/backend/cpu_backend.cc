@@ -82,6 +82,7 @@ Status CpuBackend::load_locked() {
     return Error{code, e.message};
   }
   auto owned = std::make_unique<gguf::GgufFile>(std::move(file).value());
+  model_file_key_ = model_file_key();
   // The tokenizer's text index and merges come from the cache file when it holds this model's.
   const std::string index_path = cache_file_locked(".ti");
   std::optional<MappedFile> cached_index;
@@ -191,7 +192,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   return std::move(result->text);
 }
 
-uint64_t CpuBackend::model_file_key_locked() const {
+uint64_t CpuBackend::model_file_key() const {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto size = fs::file_size(options_.model_path, ec);
@@ -203,7 +204,7 @@ uint64_t CpuBackend::model_file_key_locked() const {
 
 std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
                                            size_t prefix_tokens) const {
-  uint64_t key = model_file_key_locked();
+  uint64_t key = model_file_key_;
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
@@ -214,7 +215,7 @@ std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_to
 std::string CpuBackend::cache_file_locked(std::string_view extension) const {
   if (options_.prefix_cache_dir.empty()) return {};
   return (std::filesystem::path(options_.prefix_cache_dir) /
-          fmt::format("{:016x}{}", model_file_key_locked(), extension))
+          fmt::format("{:016x}{}", model_file_key_, extension))
       .string();
 }
 

@@ -61,8 +61,9 @@ class CpuBackend : public InferenceBackend {
   // each: the shared head, and the head with the directory line of each directory recently
   // worked in), .lc constraint tables and .ti tokenizer indexes (one per model file).
   void prune_cache_files_locked(std::string_view extension) const;
-  // The model file's identity in cache keys: its path, size and mtime.
-  uint64_t model_file_key_locked() const;
+  // The model file's identity in cache keys: its path, size and mtime, as load found them (kept
+  // in model_file_key_, so every cache file of a load names the weights that were mapped).
+  uint64_t model_file_key() const;
   // <prefix_cache_dir>/<model file key><extension>, or "" without a cache directory: .lc (the
   // line constraint's table) and .ti (the tokenizer's text index and merges, ~4 MB for Qwen).
   std::string cache_file_locked(std::string_view extension) const;
@@ -80,6 +81,7 @@ class CpuBackend : public InferenceBackend {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Generator> generator_;
   std::unique_ptr<LineAnswerConstraint> line_constraint_;  // see line_constraint_locked()
+  uint64_t model_file_key_ = 0;                            // set by load_locked()
   InferenceTimings timings_;
   std::string fault_;
 };
