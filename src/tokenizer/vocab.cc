@@ -58,8 +58,6 @@ Result<T> require(Result<T> value, const gguf::GgufFile& file, std::string_view 
 
 }  // namespace
 
-Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file) { return from_gguf(file, {}); }
-
 Result<Vocab> Vocab::from_gguf(const gguf::GgufFile& file, std::span<const uint8_t> cached_index) {
   Vocab vocab;
   CMDAI_ASSIGN_OR_RETURN(std::string_view model,
@@ -184,6 +182,8 @@ std::span<const uint8_t> as_bytes_of(const std::vector<T>& v) {
 
 }  // namespace
 
+uint64_t Vocab::texts_hash() const { return hash_bytes(as_bytes_of(offsets_), hash_text(arena_)); }
+
 std::vector<uint8_t> Vocab::index_bytes() const {
   IndexHeader h{};
   std::memcpy(h.magic, kIndexMagic, sizeof h.magic);
@@ -192,9 +192,7 @@ std::vector<uint8_t> Vocab::index_bytes() const {
   h.slots = static_cast<uint32_t>(slots_.size());
   h.slot_shift = slot_shift_;
   h.has_repeated_texts = has_repeated_texts_ ? 1 : 0;
-  h.texts_hash =
-      hash_bytes(as_bytes_of(offsets_),
-                 hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}));
+  h.texts_hash = texts_hash();
   const std::span<const uint8_t> slots = as_bytes_of(slots_), merges = as_bytes_of(merges_);
   std::vector<uint8_t> out(sizeof h + slots.size() + merges.size() + sizeof(uint64_t));
   std::memcpy(out.data(), &h, sizeof h);
@@ -225,11 +223,7 @@ bool Vocab::restore_index(std::span<const uint8_t> bytes) {
   uint64_t sum;
   std::memcpy(&sum, bytes.data() + bytes.size() - sizeof sum, sizeof sum);
   if (sum != hash_bytes(bytes.first(bytes.size() - sizeof sum))) return false;
-  if (h.texts_hash !=
-      hash_bytes(as_bytes_of(offsets_),
-                 hash_bytes({reinterpret_cast<const uint8_t*>(arena_.data()), arena_.size()}))) {
-    return false;  // another vocab's tables
-  }
+  if (h.texts_hash != texts_hash()) return false;  // another vocab's tables
   std::vector<Slot> slots(h.slots);
   std::memcpy(slots.data(), bytes.data() + sizeof h, slots_bytes);
   std::vector<MergeRule> merges(h.merges);
