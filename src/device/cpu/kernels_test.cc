@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "quant/blocks.h"
 #include "quant/quantize.h"
 #include "quant/vec_dot.h"
 
@@ -99,9 +100,10 @@ TEST(KernelSets, KQuantDotProductsReturnTheReferenceBits) {
 TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
   // matmul mixes these kernels depending on token count and thread split, so they must agree
   // bit for bit with each other (and the table's vec_dot) for every output. Token counts cover
-  // full tiles, partial ones and the narrower tail tiles (1, 2, 3, 6, 8, 12 = 8 + 4,
-  // 13 = 8 + 5), so every count of live tokens in a group of four is covered.
-  for (const int64_t tokens : {1, 2, 3, 6, 8, 12, 13}) {
+  // full tiles, partial ones and the narrower tail tiles (1, 2, 3, 6, 8, 12, 13, 16, and 21 =
+  // 16 + 5 for tiles of up to 16 tokens, 8 + 8 + 5 for tiles of 8), so every count of live tokens
+  // in a group of four is covered.
+  for (const int64_t tokens : {1, 2, 3, 6, 8, 12, 13, 16, 21}) {
     for (const KernelSet* ks : available_kernel_sets()) {
       for (const auto& c : dot_cases()) {
         const GemmFn kernels[2] = {ks->gemm(c.weight), ks->gemv(c.weight)};
@@ -143,6 +145,49 @@ TEST(KernelSets, ExactDotAccumulatesInDoubleOnEveryPath) {
       EXPECT_NEAR(ks->exact_dot(w.data(), x.data(), n), static_cast<double>(expected),
                   1e-14 * static_cast<double>(magnitude))
           << ks->name << " n=" << n;
+    }
+  }
+}
+
+TEST(KernelSets, KQuantTilesStayExactAtTheLargestQuantsAndActivations) {
+  // The AVX2 q4_K/q5_K tile adds four vpmaddubsw results as int16 before scaling them: every
+  // quant and scale at its maximum against activations of -128 or 127 everywhere is its worst
+  // case, and it must still equal the reference's wide integer sums.
+  constexpr int64_t n = 512, rows = 5;
+  for (const TensorType type : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+    std::vector<uint8_t> w(*row_bytes(type, n) * rows, 0xFF);
+    for (size_t off = 0; off < w.size(); off += *row_bytes(type, kQKK)) {
+      const uint16_t one = 0x3C00;  // fp16 1.0: finite scales, so equality is meaningful
+      if (type == TensorType::kQ6_K) {
+        auto* b = reinterpret_cast<BlockQ6_K*>(w.data() + off);
+        std::memset(b->scales, 127, sizeof b->scales);
+        b->d = one;
+      } else {
+        std::memcpy(w.data() + off, &one, 2);
+        std::memcpy(w.data() + off + 2, &one, 2);
+      }
+    }
+    for (const int64_t tokens : {3, 11, 16, 21}) {
+      std::vector<BlockQ8_K> a(static_cast<size_t>(tokens * (n / kQKK)));
+      for (size_t i = 0; i < a.size(); ++i) {
+        const int8_t q = i % 3 == 0 ? -128 : i % 3 == 1 ? 127 : static_cast<int8_t>(i * 37);
+        a[i].d = 1.0f;
+        std::fill(std::begin(a[i].qs), std::end(a[i].qs), q);
+        for (int g = 0; g < kQKK / 16; ++g) a[i].bsums[g] = static_cast<int16_t>(16 * q);
+      }
+      const auto* am = reinterpret_cast<const uint8_t*>(a.data());
+      const size_t a_stride = sizeof(BlockQ8_K) * (n / kQKK), w_stride = *row_bytes(type, n);
+      for (const KernelSet* ks : available_kernel_sets()) {
+        if (ks->gemm(type) == nullptr) continue;
+        std::vector<float> y(static_cast<size_t>(rows * tokens));
+        ks->gemm(type)(n, w.data(), w_stride, 0, rows, am, a_stride, tokens, y.data(), rows);
+        for (int64_t t = 0; t < tokens; ++t) {
+          for (int64_t r = 0; r < rows; ++r) {
+            EXPECT_EQ(y[t * rows + r], vec_dot(type, n, w.data() + r * w_stride, am + t * a_stride))
+                << ks->name << " " << type_name(type) << " r=" << r << " t=" << t << "/" << tokens;
+          }
+        }
+      }
     }
   }
 }

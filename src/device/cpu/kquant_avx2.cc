@@ -90,18 +90,18 @@ struct Lanes<4> {
 using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                        const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride);
 
-// Tiles of 4 rows x 8 tokens; a remainder of 1-4 tokens takes a 4-token tile so a 12-token
-// prompt computes 12 token lanes, not 16.
-template <TileFn kTile4, TileFn kTile8>
+// Tiles of 4 rows x up to kMaxTokens tokens; the last, narrower tile takes the smallest tile
+// type that holds it (4, 8 or 16 tokens), so a 12-token prompt computes 12 token lanes, not 16.
+template <TileFn kTile4, TileFn kTile8, TileFn kTile16, int kMaxTokens>
 void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   constexpr int kRows = 4;
   const int64_t nb = n / kQKK;
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += 8) {
-      const int nt = static_cast<int>(std::min<int64_t>(8, n_tokens - t0));
-      (nt <= 4 ? kTile4 : kTile8)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kMaxTokens, n_tokens - t0));
+      (nt <= 4 ? kTile4 : nt <= 8 ? kTile8 : kTile16)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
     }
   }
 }
@@ -263,32 +263,6 @@ inline void store_live(__m256i* acc, __m256i a0, __m256i a1, __m256i a2, __m256i
   acc[3] = kLive > 3 ? a3 : acc[2];
 }
 
-// One q4_K/q5_K block's integer sums against a group of four tokens, kLive of them real (sm: the
-// block's decoded scales and mins, as k45_scales_and_mins gives them). Tiles take their tokens
-// four at a time: with all eight accumulators live, GCC spilled one and the sub-block loop ran
-// ~15 cycles, not 8 (llvm-mca).
-template <bool kQ5, int kLive, typename Block>
-inline void k45_block_x4(const Block& b, __m256i sm, const BlockQ8_K* const* ab, __m256i* acc) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (int j = 0; j < 8; ++j) {  // sub-block j: nibbles (j % 2) of qs[32 * (j / 2)...]
-    const __m256i raw = load256(b.qs + 32 * (j / 2));
-    __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), low4);
-    if constexpr (kQ5) {
-      const __m256i fifth =
-          _mm256_and_si256(_mm256_srli_epi16(load256(b.qh), j), _mm256_set1_epi8(0x01));
-      q = _mm256_or_si256(q, _mm256_slli_epi16(fifth, 4));
-    }
-    const __m256i scale = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[j]));
-    a0 = add_products(a0, q, ab[0]->qs + 32 * j, scale);
-    if constexpr (kLive > 1) a1 = add_products(a1, q, ab[1]->qs + 32 * j, scale);
-    if constexpr (kLive > 2) a2 = add_products(a2, q, ab[2]->qs + 32 * j, scale);
-    if constexpr (kLive > 3) a3 = add_products(a3, q, ab[3]->qs + 32 * j, scale);
-    asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
-  }
-  store_live<kLive>(acc, a0, a1, a2, a3);
-}
-
 // One q6_K block's integer sums against four tokens (sc16: its 16 scales as int16); vector
 // j = 4h + k holds the low (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1
 // of qh[32h...] on top.
@@ -344,12 +318,130 @@ inline typename Lanes<kTokens>::F tile_tokens(const uint8_t* a, size_t a_stride,
   return Lanes<kTokens>::load(ad_lanes);
 }
 
-// The q4_K/q5_K tile. It keeps one kTokens-lane float sum per row, lane t for token t: the
-// per-block integer sums of the tile's tokens are reduced together and scaled with vector float
-// operations that round exactly like quant/vec_dot.cc's scalar ones, lane by lane (so 8- and
-// 4-token tiles agree). Nibbles and scale broadcasts are decoded in registers right before the
-// kTokens multiplies that use them; an earlier form stored a decoded block (17 vectors) and read
-// it back, which llvm-mca put at ~35 cycles a row-block, store-bound.
+// ---- The q4_K/q5_K tile: four rows interleaved in each vector ----
+//
+// The plain form multiplies one row's 32 quants of a sub-block by a token's 32 activations
+// (vpmaddubsw) and then needs a vpmaddwd per row, token and sub-block to apply the sub-block's
+// scale: two multiplies per 32 quants, the bound of Zen 3's two multiply pipes. Here a vector
+// holds 8 quants of each of four rows, and the token's matching 8 activations are broadcast to
+// all four; the four vectors of a sub-block then share one scale per row-quarter of the lanes, so
+// their vpmaddubsw results add up as int16 before one vpmaddwd: 5 multiplies for 4 rows x 32
+// quants instead of 8. The int16 sums cannot overflow: a vpmaddubsw lane is two products of a
+// quant (q4_K <= 15, q5_K <= 31) and an activation (|a| <= 128), and four of them stay below
+// 4 * 2 * 31 * 128 = 31744. Integer sums are exact in any order, so the bits are unchanged.
+
+// Bytes 8k..8k+7 of four rows' 32-byte vectors side by side: out[k] = [q0 | q1 | q2 | q3] (k's
+// 8 bytes of each).
+inline void interleave_rows4(const __m256i* q, __m256i* out) {
+  const __m256i t0 = _mm256_unpacklo_epi64(q[0], q[1]), t1 = _mm256_unpackhi_epi64(q[0], q[1]);
+  const __m256i t2 = _mm256_unpacklo_epi64(q[2], q[3]), t3 = _mm256_unpackhi_epi64(q[2], q[3]);
+  out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+  out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+  out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+  out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+}
+
+// pshufb controls over [scales of rows 0 | 1 || 2 | 3] (8 bytes each): words[j] puts row r's
+// scale j into int16 lanes 4r..4r+3, the lanes of row r's quants in an interleaved vector.
+struct RowScaleMasks {
+  alignas(32) uint8_t words[8][32];
+};
+
+constexpr RowScaleMasks make_row_scale_masks() {
+  RowScaleMasks m{};
+  for (int j = 0; j < 8; ++j) {
+    for (int b = 0; b < 32; b += 2) {
+      const int row_in_half = (b % 16) / 8;
+      m.words[j][b] = static_cast<uint8_t>(8 * row_in_half + j);
+      m.words[j][b + 1] = 0x80;
+    }
+  }
+  return m;
+}
+
+constexpr RowScaleMasks kRowScaleMasks = make_row_scale_masks();
+
+// Super-block i of four rows, decoded to interleaved quants: vector 4j + k holds quants
+// 8k..8k+7 of sub-block j of each row (sub-block j: nibble j % 2 of qs[32 * (j / 2)...], plus
+// bit j of qh for q5_K).
+template <bool kQ5, typename Block>
+inline void decode_rows4(const Block* const* b, __m256i* wq) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(0x01);
+  __m256i hbits[4];
+  if constexpr (kQ5) {
+    const __m256i raw[4] = {load256(b[0]->qh), load256(b[1]->qh), load256(b[2]->qh), load256(b[3]->qh)};
+    interleave_rows4(raw, hbits);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw[4] = {load256(b[0]->qs + 32 * c), load256(b[1]->qs + 32 * c),
+                            load256(b[2]->qs + 32 * c), load256(b[3]->qs + 32 * c)};
+    __m256i q[4];
+    interleave_rows4(raw, q);
+    for (int k = 0; k < 4; ++k) {
+      __m256i lo = _mm256_and_si256(q[k], low4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q[k], 4), low4);
+      if constexpr (kQ5) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c), bit), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c + 1), bit), 4));
+      }
+      _mm256_store_si256(wq + 4 * (2 * c) + k, lo);
+      _mm256_store_si256(wq + 4 * (2 * c + 1) + k, hi);
+    }
+  }
+}
+
+// 8 activation bytes in every 64-bit lane.
+inline __m256i broadcast8(const int8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi64x(v);
+}
+
+// acc + one sub-block's scaled sums for four interleaved rows against one token (act: the
+// token's 32 activations of that sub-block); int32 lanes 2r and 2r+1 of each half belong to row
+// 2 * half + r.
+inline __m256i add_rows4_products(__m256i acc, const __m256i* w, const int8_t* act, __m256i scale) {
+  __m256i p = _mm256_maddubs_epi16(w[0], broadcast8(act));
+  p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[1], broadcast8(act + 8)));
+  p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[2], broadcast8(act + 16)));
+  p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[3], broadcast8(act + 24)));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale));
+}
+
+// One super-block of four interleaved rows (wq from decode_rows4; scales: [scales of rows 0 | 1
+// || 2 | 3]) against a group of four tokens, kLive of them real.
+template <int kLive>
+inline void k45_rows4_block_x4(const __m256i* wq, __m256i scales, const BlockQ8_K* const* ab,
+                               __m256i* acc) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (int j = 0; j < 8; ++j) {
+    const __m256i w[4] = {_mm256_load_si256(wq + 4 * j), _mm256_load_si256(wq + 4 * j + 1),
+                          _mm256_load_si256(wq + 4 * j + 2), _mm256_load_si256(wq + 4 * j + 3)};
+    const __m256i scale = _mm256_shuffle_epi8(scales, load256(kRowScaleMasks.words[j]));
+    a0 = add_rows4_products(a0, w, ab[0]->qs + 32 * j, scale);
+    if constexpr (kLive > 1) a1 = add_rows4_products(a1, w, ab[1]->qs + 32 * j, scale);
+    if constexpr (kLive > 2) a2 = add_rows4_products(a2, w, ab[2]->qs + 32 * j, scale);
+    if constexpr (kLive > 3) a3 = add_rows4_products(a3, w, ab[3]->qs + 32 * j, scale);
+    asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
+  }
+  store_live<kLive>(acc, a0, a1, a2, a3);
+}
+
+// [t r0, t r1, u r0, u r1 | t r2, t r3, u r2, u r3]: the row sums of tokens t and u from their
+// interleaved accumulators (int32 lanes 2r, 2r+1 of each half: row 2 * half + r).
+inline __m256i token_pair_sums(__m256i t, __m256i u) {
+  const __m256 x = _mm256_castsi256_ps(t), y = _mm256_castsi256_ps(u);
+  return _mm256_add_epi32(_mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))),
+                          _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
+}
+
+// The q4_K/q5_K tile: four rows (interleaved, see decode_rows4) against kTokens tokens. It keeps
+// one float sum per (token, row), two tokens per vector in token_pair_sums' lane order: each
+// super-block's integer sums are scaled with vector float operations that round exactly like
+// quant/vec_dot.cc's scalar ones, lane by lane (so 8- and 4-token tiles agree with the reference).
+// A partial tile repeats its last token and a short row group its last row in the spare lanes
+// (computed, never stored).
 // The first tile over a row group (t0 == 0) prefetches the next group's rows, linearly, as the
 // GEMV does: its four interleaved row streams defeat the hardware prefetcher, and without this
 // about a quarter of a short prompt's prefill waited on weight loads.
@@ -357,50 +449,81 @@ template <bool kQ5, int kTokens>
 void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
                    int64_t y_stride) {
-  using L = Lanes<kTokens>;
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
-  constexpr int kRows = 4;
-  typename L::F sum[kRows];
-  for (auto& v : sum) v = L::zero();
+  constexpr int kRows = 4, kPairs = kTokens / 2;
+  const Block* rows[kRows];
+  for (int rr = 0; rr < kRows; ++rr) {
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+  }
+  __m256 sum[kPairs];
+  for (auto& v : sum) v = _mm256_setzero_ps();
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     const BlockQ8_K* ab[kTokens];
-    const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
-    for (int rr = 0; rr < nr; ++rr) {
-      const Block& b =
-          reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
-      const __m256i sm =
-          _mm256_broadcastsi128_si256(k45_scales_and_mins(reinterpret_cast<const uint8_t*>(&b)));
-      __m256i acc[kTokens], bias[kTokens];
-      for (int g = 0; g < kTokens; g += 4) {
-        switch (std::clamp(nt - g, 1, 4)) {  // live tokens of the group: spare lanes cost nothing
-          case 1:
-            k45_block_x4<kQ5, 1>(b, sm, ab + g, acc + g);
-            break;
-          case 2:
-            k45_block_x4<kQ5, 2>(b, sm, ab + g, acc + g);
-            break;
-          case 3:
-            k45_block_x4<kQ5, 3>(b, sm, ab + g, acc + g);
-            break;
-          default:
-            k45_block_x4<kQ5, 4>(b, sm, ab + g, acc + g);
-            break;
-        }
+    for (int t = 0; t < kTokens; ++t) {
+      const int64_t src = t0 + std::min(t, nt - 1);
+      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
+    }
+    const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    alignas(32) __m256i wq[32];
+    decode_rows4<kQ5>(b, wq);
+    __m128i sm[kRows];  // [scales | mins] of each row
+    for (int rr = 0; rr < kRows; ++rr) sm[rr] = k45_scales_and_mins(reinterpret_cast<const uint8_t*>(b[rr]));
+    const __m256i scales = _mm256_setr_m128i(_mm_unpacklo_epi64(sm[0], sm[1]), _mm_unpacklo_epi64(sm[2], sm[3]));
+    __m256i acc[kTokens];
+    for (int g = 0; g < nt; g += 4) {
+      switch (std::min(nt - g, 4)) {  // live tokens of the group: spare lanes cost nothing
+        case 1:
+          k45_rows4_block_x4<1>(wq, scales, ab + g, acc + g);
+          break;
+        case 2:
+          k45_rows4_block_x4<2>(wq, scales, ab + g, acc + g);
+          break;
+        case 3:
+          k45_rows4_block_x4<3>(wq, scales, ab + g, acc + g);
+          break;
+        default:
+          k45_rows4_block_x4<4>(wq, scales, ab + g, acc + g);
+          break;
       }
-      const __m256i mins = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
-      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(mins, load256(ab[t]->bsums));
-      const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
-      const typename L::F dmin = L::mul(L::set1(h2f(b.dmin)), ad);
-      sum[rr] = L::add(sum[rr], L::sub(L::mul(d, L::sum_of(acc)), L::mul(dmin, L::sum_of(bias))));
+    }
+    __m256i mins[kRows];  // min k of row r in int16 lanes 2k, 2k+1 (Q8_K's bsums halves)
+    for (int rr = 0; rr < kRows; ++rr) {
+      mins[rr] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_pairs));
+    }
+    // d and dmin of the rows in token_pair_sums' lane order: [r0 r1 r0 r1 | r2 r3 r2 r3].
+    const __m256 d = _mm256_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(b[0]->d), static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[0]->d),
+        static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d),
+        static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(b[0]->dmin), static_cast<int16_t>(b[1]->dmin), static_cast<int16_t>(b[0]->dmin),
+        static_cast<int16_t>(b[1]->dmin), static_cast<int16_t>(b[2]->dmin), static_cast<int16_t>(b[3]->dmin),
+        static_cast<int16_t>(b[2]->dmin), static_cast<int16_t>(b[3]->dmin)));
+    for (int p = 0; p < (nt + 1) / 2; ++p) {
+      const BlockQ8_K& at = *ab[2 * p];
+      const BlockQ8_K& au = *ab[2 * p + 1];
+      const __m256i bt = load256(at.bsums), bu = load256(au.bsums);
+      const __m256i bias[8] = {_mm256_madd_epi16(mins[0], bt), _mm256_madd_epi16(mins[1], bt),
+                               _mm256_madd_epi16(mins[0], bu), _mm256_madd_epi16(mins[1], bu),
+                               _mm256_madd_epi16(mins[2], bt), _mm256_madd_epi16(mins[3], bt),
+                               _mm256_madd_epi16(mins[2], bu), _mm256_madd_epi16(mins[3], bu)};
+      const __m256 ad = _mm256_setr_ps(at.d, at.d, au.d, au.d, at.d, at.d, au.d, au.d);
+      const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(acc[2 * p], acc[2 * p + 1]));
+      const __m256 sumb = _mm256_cvtepi32_ps(reduce8(bias));
+      sum[p] = _mm256_add_ps(sum[p], _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, ad), sumi),
+                                                   _mm256_mul_ps(_mm256_mul_ps(dmin, ad), sumb)));
     }
   }
-  for (int rr = 0; rr < nr; ++rr) {
-    alignas(32) float out[kTokens];
-    L::store(out, sum[rr]);
-    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
+  for (int p = 0; p < kPairs; ++p) {
+    alignas(32) float out[8];
+    _mm256_store_ps(out, sum[p]);
+    for (int lane = 0; lane < 8; ++lane) {
+      const int t = 2 * p + (lane % 4) / 2, rr = 2 * (lane / 4) + lane % 2;
+      if (t < nt && rr < nr) y[(t0 + t) * y_stride + rb + rr] = out[lane];
+    }
   }
 }
 
@@ -641,17 +764,17 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 
 void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_k45_tile<false, 4>, gemm_k45_tile<false, 8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<false, 4>, gemm_k45_tile<false, 8>, gemm_k45_tile<false, 16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_k45_tile<true, 4>, gemm_k45_tile<true, 8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<true, 4>, gemm_k45_tile<true, 8>, gemm_k45_tile<true, 16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>, gemm_q6_k_tile<8>, 8>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
