@@ -134,6 +134,7 @@ struct KScaleMasks {
   alignas(32) uint8_t words[8][32];
   alignas(32) uint8_t min_pairs[32];
   alignas(32) uint8_t q6_pairs[4][32];  // int16 lane 2k (low half), 2k+1 (high half) everywhere
+  alignas(32) uint8_t min_quads[32];     // int16 lanes: mins 0..3 twice | mins 4..7 twice
 };
 
 constexpr KScaleMasks make_k_scale_masks() {
@@ -147,6 +148,10 @@ constexpr KScaleMasks make_k_scale_masks() {
   for (int t = 0; t < 16; ++t) {
     m.min_pairs[2 * t] = static_cast<uint8_t>(8 + t / 2);
     m.min_pairs[2 * t + 1] = 0x80;
+  }
+  for (int b = 0; b < 32; b += 2) {
+    m.min_quads[b] = static_cast<uint8_t>(8 + 4 * (b / 16) + (b / 2) % 4);
+    m.min_quads[b + 1] = 0x80;
   }
   for (int k = 0; k < 4; ++k) {
     for (int b = 0; b < 32; b += 2) {
@@ -436,6 +441,22 @@ inline __m256i token_pair_sums(__m256i t, __m256i u) {
                           _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
 }
 
+// The mins-weighted activation sums of tokens t and u for four rows, in token_pair_sums' lane
+// order. mins[r]: row r's mins as int16 [m0 m1 m2 m3 m0 m1 m2 m3 | m4 .. m7 m4 .. m7], to meet
+// the pair sums of t's and u's bsums (one per sub-block) that vphaddw lays out as
+// [t0 t1 t2 t3 u0 u1 u2 u3 | t4 .. t7 u4 .. u7].
+inline __m256i k45_bias_pairs(const __m256i* mins, const BlockQ8_K& t, const BlockQ8_K& u) {
+  const __m256i pairs = _mm256_hadd_epi16(load256(t.bsums), load256(u.bsums));
+  // Per row: [t, t, u, u | t, t, u, u], each lane the sum over two sub-blocks.
+  const __m256i r0 = _mm256_madd_epi16(mins[0], pairs), r1 = _mm256_madd_epi16(mins[1], pairs);
+  const __m256i r2 = _mm256_madd_epi16(mins[2], pairs), r3 = _mm256_madd_epi16(mins[3], pairs);
+  // [t r0, u r0, t r1, u r1 | the same over sub-blocks 4..7], then for rows 2 and 3.
+  const __m256i x01 = token_pair_sums(r0, r1), x23 = token_pair_sums(r2, r3);
+  const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(x01, x23, 0x20),
+                                        _mm256_permute2x128_si256(x01, x23, 0x31));
+  return _mm256_shuffle_epi32(sums, _MM_SHUFFLE(3, 1, 2, 0));  // [t r0, t r1, u r0, u r1 | ...]
+}
+
 // The q4_K/q5_K tile: four rows (interleaved, see decode_rows4) against kTokens tokens. It keeps
 // one float sum per (token, row), two tokens per vector in token_pair_sums' lane order: each
 // super-block's integer sums are scaled with vector float operations that round exactly like
@@ -455,6 +476,11 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   for (int rr = 0; rr < kRows; ++rr) {
     rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
   }
+  const BlockQ8_K* tokens[kTokens];  // each token's first block
+  for (int t = 0; t < kTokens; ++t) {
+    tokens[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+  }
+  const int live_pairs = (nt + 1) / 2;
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
@@ -462,10 +488,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     const BlockQ8_K* ab[kTokens];
-    for (int t = 0; t < kTokens; ++t) {
-      const int64_t src = t0 + std::min(t, nt - 1);
-      ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-    }
+    for (int t = 0; t < kTokens; ++t) ab[t] = tokens[t] + i;
     const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
     alignas(32) __m256i wq[32];
     decode_rows4<kQ5>(b, wq);
@@ -489,35 +512,30 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
           break;
       }
     }
-    __m256i mins[kRows];  // min k of row r in int16 lanes 2k, 2k+1 (Q8_K's bsums halves)
+    // d and dmin of the rows in token_pair_sums' lane order, [r0 r1 r0 r1 | r2 r3 r2 r3] each.
+    uint32_t dm[kRows];
+    for (int rr = 0; rr < kRows; ++rr) std::memcpy(&dm[rr], &b[rr]->d, sizeof dm[rr]);
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dm));
+    const __m256 d = _mm256_cvtph_ps(_mm_shuffle_epi8(packed, _mm_setr_epi8(0, 1, 4, 5, 0, 1, 4, 5, 8, 9, 12, 13, 8, 9, 12, 13)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_shuffle_epi8(packed, _mm_setr_epi8(2, 3, 6, 7, 2, 3, 6, 7, 10, 11, 14, 15, 10, 11, 14, 15)));
+    // The rows' mins as int16 pairs of the pair sums of Q8_K's bsums (see k45_bias_pairs).
+    __m256i mins[kRows];
     for (int rr = 0; rr < kRows; ++rr) {
-      mins[rr] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_pairs));
+      mins[rr] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_quads));
     }
-    // d and dmin of the rows in token_pair_sums' lane order: [r0 r1 r0 r1 | r2 r3 r2 r3].
-    const __m256 d = _mm256_cvtph_ps(_mm_setr_epi16(
-        static_cast<int16_t>(b[0]->d), static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[0]->d),
-        static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d),
-        static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d)));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_setr_epi16(
-        static_cast<int16_t>(b[0]->dmin), static_cast<int16_t>(b[1]->dmin), static_cast<int16_t>(b[0]->dmin),
-        static_cast<int16_t>(b[1]->dmin), static_cast<int16_t>(b[2]->dmin), static_cast<int16_t>(b[3]->dmin),
-        static_cast<int16_t>(b[2]->dmin), static_cast<int16_t>(b[3]->dmin)));
-    for (int p = 0; p < (nt + 1) / 2; ++p) {
+    for (int p = 0; p < live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
-      const __m256i bt = load256(at.bsums), bu = load256(au.bsums);
-      const __m256i bias[8] = {_mm256_madd_epi16(mins[0], bt), _mm256_madd_epi16(mins[1], bt),
-                               _mm256_madd_epi16(mins[0], bu), _mm256_madd_epi16(mins[1], bu),
-                               _mm256_madd_epi16(mins[2], bt), _mm256_madd_epi16(mins[3], bt),
-                               _mm256_madd_epi16(mins[2], bu), _mm256_madd_epi16(mins[3], bu)};
-      const __m256 ad = _mm256_setr_ps(at.d, at.d, au.d, au.d, at.d, at.d, au.d, au.d);
+      const __m128 two = _mm_unpacklo_ps(_mm_load_ss(&at.d), _mm_load_ss(&au.d));
+      const __m256 ad = _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))),
+                                          _MM_SHUFFLE(1, 1, 0, 0));  // [at at au au | at at au au]
       const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(acc[2 * p], acc[2 * p + 1]));
-      const __m256 sumb = _mm256_cvtepi32_ps(reduce8(bias));
+      const __m256 sumb = _mm256_cvtepi32_ps(k45_bias_pairs(mins, at, au));
       sum[p] = _mm256_add_ps(sum[p], _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, ad), sumi),
                                                    _mm256_mul_ps(_mm256_mul_ps(dmin, ad), sumb)));
     }
   }
-  for (int p = 0; p < kPairs; ++p) {
+  for (int p = 0; p < live_pairs; ++p) {
     alignas(32) float out[8];
     _mm256_store_ps(out, sum[p]);
     for (int lane = 0; lane < 8; ++lane) {
