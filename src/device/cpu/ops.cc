@@ -129,6 +129,41 @@ void attend_fast(const HeadSlice& s, const KvLayerView& kv, const AttentionParam
   }
 }
 
+void round_to_f16(const AttentionKernels& kernels, const float* x, int64_t n, float* out) {
+  if (kernels.round_to_f16 != nullptr) return kernels.round_to_f16(x, n, out);
+  for (int64_t i = 0; i < n; ++i) out[i] = round_f16(x[i]);
+}
+
+// attend_fast for the query heads h0 .. h0 + g - 1 of one token, which share one f16 kv head:
+// the same arithmetic per head (q and probabilities rounded to f16, dot_f16 / axpy_f16 sums),
+// through the table's grouped kernels, which convert each cached row once for all g heads.
+void attend_fast_group(const HeadSlice& first, int64_t g, int64_t q_head_stride,
+                       const KvLayerView& kv, const AttentionParams& p,
+                       const AttentionKernels& kernels, std::vector<float>& scratch) {
+  const int64_t hd = p.head_dim, n_keys = first.n_keys;
+  scratch.resize(static_cast<size_t>(g * (n_keys + hd)));
+  float* scores[kMaxHeadGroup];
+  float* q[kMaxHeadGroup];
+  float* out[kMaxHeadGroup];
+  const auto* k16 = static_cast<const uint16_t*>(kv.k) + first.kv_offset;
+  const auto* v16 = static_cast<const uint16_t*>(kv.v) + first.kv_offset;
+  for (int64_t h0 = 0; h0 < g; h0 += kMaxHeadGroup) {
+    const int n = static_cast<int>(std::min<int64_t>(kMaxHeadGroup, g - h0));
+    for (int h = 0; h < n; ++h) {
+      scores[h] = scratch.data() + (h0 + h) * (n_keys + hd);
+      q[h] = scores[h] + n_keys;
+      out[h] = first.out + (h0 + h) * q_head_stride;
+      round_to_f16(kernels, first.q + (h0 + h) * q_head_stride, hd, q[h]);
+    }
+    kernels.scores_f16(q, n, k16, first.kv_stride, n_keys, hd, p.scale, scores);
+    for (int h = 0; h < n; ++h) {
+      softmax(scores[h], n_keys);
+      round_to_f16(kernels, scores[h], n_keys, scores[h]);
+    }
+    kernels.weighted_sum_f16(scores, n, v16, first.kv_stride, n_keys, hd, out);
+  }
+}
+
 // The reference: no rounding, double accumulation.
 void attend_exact(const HeadSlice& s, const KvLayerView& kv, const AttentionParams& p,
                   std::vector<float>& scratch, std::vector<double>& acc) {
@@ -264,7 +299,12 @@ void causal_attention_with(const AttentionKernels& kernels, const float* q, int6
                            ThreadPool& pool) {
   const int64_t q_stride = p.n_heads * p.head_dim;
   const int64_t group = p.n_heads / p.n_kv_heads;
-  const int64_t n_items = n_tokens * p.n_heads;
+  // With an f16 cache and grouped kernels, one item is a token's heads that share a kv head.
+  const bool grouped = p.round_to_f16 && kv.f16 && kernels.scores_f16 != nullptr &&
+                       kernels.weighted_sum_f16 != nullptr && p.head_dim % 16 == 0;
+  const int64_t heads_per_item = grouped ? group : 1;
+  const int64_t items_per_token = p.n_heads / heads_per_item;
+  const int64_t n_items = n_tokens * items_per_token;
   // Later rows attend to more keys, so items are dealt out round-robin rather than in contiguous
   // ranges: every thread gets a similar mix of short and long rows.
   const int n_threads = static_cast<int>(std::min<int64_t>(pool.size(), n_items));
@@ -273,15 +313,17 @@ void causal_attention_with(const AttentionKernels& kernels, const float* q, int6
     thread_local std::vector<float> scratch;
     thread_local std::vector<double> acc;
     for (int64_t item = thread_index; item < n_items; item += n_threads) {
-      const int64_t t = item / p.n_heads;
-      const int64_t h = item % p.n_heads;
+      const int64_t t = item / items_per_token;
+      const int64_t h = item % items_per_token * heads_per_item;
       HeadSlice slice;
       slice.q = q + t * q_stride + h * p.head_dim;
       slice.n_keys = p.pos0 + t + 1;
       slice.kv_offset = (h / group) * p.head_dim;
       slice.kv_stride = p.n_kv_heads * p.head_dim;
       slice.out = out + t * q_stride + h * p.head_dim;
-      if (p.round_to_f16) {
+      if (grouped) {
+        attend_fast_group(slice, group, p.head_dim, kv, p, kernels, scratch);
+      } else if (p.round_to_f16) {
         attend_fast(slice, kv, p, kernels, scratch);
       } else {
         attend_exact(slice, kv, p, scratch, acc);

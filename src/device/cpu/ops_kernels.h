@@ -18,7 +18,24 @@ struct AttentionKernels {
   // out[i] = silu(gate[i]) * up[i] (the FFN activation; prefill runs it on tokens x 8960 values per
   // layer); within a few float ulps of the scalar loop. nullptr: the scalar loop.
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out) = nullptr;
+  // The query heads that share one kv head, at once (g <= kMaxHeadGroup heads, n a multiple of
+  // 16): each K and V row is converted from f16 once for all of them, and the V sums stay in
+  // registers across keys. Bit for bit what dot_f16 and axpy_f16 give head by head:
+  //   scores[h][j] = dot_f16(q[h], k + j * stride, n) * scale
+  //   out[h][i] = w[h][0] * v[i] + w[h][1] * v[stride + i] + ..., summed from 0 in key order as
+  //               repeated axpy_f16 calls do.
+  // nullptr: dot_f16 and axpy_f16 head by head.
+  void (*scores_f16)(const float* const* q, int g, const uint16_t* k, int64_t stride,
+                     int64_t n_keys, int64_t n, float scale, float* const* scores) = nullptr;
+  void (*weighted_sum_f16)(const float* const* w, int g, const uint16_t* v, int64_t stride,
+                           int64_t n_keys, int64_t n, float* const* out) = nullptr;
+  // out[i] = x[i] rounded to the nearest half (ties to even) and back, as fp16.h's conversions
+  // do; in place is fine. nullptr: those conversions one value at a time.
+  void (*round_to_f16)(const float* x, int64_t n, float* out) = nullptr;
 };
+
+// The most query heads one scores_f16 / weighted_sum_f16 call takes.
+inline constexpr int kMaxHeadGroup = 6;
 
 const AttentionKernels& scalar_attention_kernels();
 // Every table this CPU can run, scalar first (tests compare them); the last is the fastest.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -179,6 +180,69 @@ TEST(CausalAttention, MatchesNaiveGroupedQueryAttention) {
                           p, out.data(), pool);
     for (size_t i = 0; i < want.size(); ++i) {
       EXPECT_NEAR(out[i], want[i], 5e-3f) << kernels->name << " " << i;
+    }
+  }
+}
+
+TEST(CausalAttention, GroupedHeadKernelsGiveTheHeadByHeadBits) {
+  // Qwen2.5-1.5B's shape (12 heads on 2 kv heads, head_dim 128) and a wider group (8 heads on
+  // one kv head: two calls of at most kMaxHeadGroup), each with rows already cached.
+  struct Shape {
+    int64_t n_heads, n_kv_heads, head_dim;
+  };
+  for (const Shape shape : {Shape{12, 2, 128}, Shape{8, 1, 32}}) {
+    ThreadPool pool(2);
+    AttentionParams p;
+    p.n_heads = shape.n_heads;
+    p.n_kv_heads = shape.n_kv_heads;
+    p.head_dim = shape.head_dim;
+    p.pos0 = 9;
+    p.scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+    p.round_to_f16 = true;
+    const int64_t n_tokens = 5, n_ctx = p.pos0 + n_tokens, kv_dim = p.n_kv_heads * p.head_dim;
+    const auto q = random_values(static_cast<size_t>(n_tokens * p.n_heads * p.head_dim), 21);
+    std::vector<uint16_t> k16(static_cast<size_t>(n_ctx * kv_dim)), v16(k16.size());
+    const auto k = random_values(k16.size(), 22), v = random_values(v16.size(), 23);
+    for (size_t i = 0; i < k16.size(); ++i) k16[i] = f32_to_fp16(k[i]);
+    for (size_t i = 0; i < v16.size(); ++i) v16[i] = f32_to_fp16(v[i]);
+    for (const AttentionKernels* kernels : available_attention_kernels()) {
+      if (kernels->scores_f16 == nullptr) continue;
+      AttentionKernels head_by_head = *kernels;
+      head_by_head.scores_f16 = nullptr;
+      head_by_head.weighted_sum_f16 = nullptr;
+      std::vector<float> grouped(q.size()), single(q.size(), 1.0f);
+      const KvLayerView view{k16.data(), v16.data(), true};
+      causal_attention_with(*kernels, q.data(), n_tokens, view, p, grouped.data(), pool);
+      causal_attention_with(head_by_head, q.data(), n_tokens, view, p, single.data(), pool);
+      for (size_t i = 0; i < q.size(); ++i) {
+        ASSERT_EQ(grouped[i], single[i]) << kernels->name << " heads " << p.n_heads << " at " << i;
+      }
+    }
+  }
+}
+
+TEST(AttentionKernels, RoundToF16MatchesThePortableConversionBitForBit) {
+  // About a million float bit patterns spread over the whole range (normal, subnormal and
+  // overflowing halves, infinities), plus exact ties, which round to even.
+  std::vector<float> x;
+  for (uint64_t bits = 0; bits <= 0xffffffffu; bits += 4099) x.push_back(f32_from_bits(static_cast<uint32_t>(bits)));
+  for (const float tie : {1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65520.0f, -65504.0f, 2.9802322e-08f,
+                          8.940697e-08f, -0.0f, 0.0f}) {
+    x.push_back(tie);
+  }
+  x.push_back(std::numeric_limits<float>::infinity());
+  x.push_back(-std::numeric_limits<float>::infinity());
+  for (const AttentionKernels* kernels : available_attention_kernels()) {
+    if (kernels->round_to_f16 == nullptr) continue;
+    std::vector<float> got(x.size());
+    kernels->round_to_f16(x.data(), static_cast<int64_t>(x.size()), got.data());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = fp16_to_f32(f32_to_fp16(x[i]));
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got[i])) << kernels->name << " " << x[i];
+      } else {
+        ASSERT_EQ(bits_from_f32(got[i]), bits_from_f32(want)) << kernels->name << " " << x[i];
+      }
     }
   }
 }
