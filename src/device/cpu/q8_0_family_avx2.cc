@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/simd_avx2.h"
@@ -48,9 +49,10 @@ inline __m256i signed_quants(const BlockQ5_0& b) {
 // One tile: kRows rows x kTokens tokens, every count known at compile time so the loops unroll and
 // the kRows * kTokens accumulators stay in registers (with run-time counts GCC kept bound checks in
 // the inner loop and spilled accumulators).
+// ad: the activations' block scales as floats, nb per token (see gemm_q8_0_family).
 template <typename Block, int kRows, int kTokens>
 void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, const uint8_t* a,
-                      size_t a_stride, int64_t t0, float* y, int64_t y_stride) {
+                      size_t a_stride, const float* ad, int64_t t0, float* y, int64_t y_stride) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kRows][kTokens];
   for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
@@ -65,14 +67,17 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
       wq[rr] = signed_quants(rows[rr][i]);
       wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
       wd[rr] = _mm256_set1_ps(h2f(rows[rr][i].d));
+      // Opaque, so GCC keeps one vector multiply per (row, token) below instead of turning the
+      // product of two broadcasts into a scalar multiply and a broadcast (two operations).
+      asm("" : "+x"(wd[rr]));
     }
     for (int t = 0; t < kTokens; ++t) {
       const __m256i aq = load256(tokens[t][i].qs);
-      const __m256 ad = _mm256_set1_ps(h2f(tokens[t][i].d));
+      const __m256 token_scale = _mm256_broadcast_ss(ad + (t0 + t) * nb + i);
       for (int rr = 0; rr < kRows; ++rr) {
         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
         // The scale product in vector lanes rounds exactly like the scalar wd * ad of the GEMV.
-        acc[rr][t] = _mm256_fmadd_ps(_mm256_mul_ps(wd[rr], ad), _mm256_cvtepi32_ps(p), acc[rr][t]);
+        acc[rr][t] = _mm256_fmadd_ps(_mm256_mul_ps(wd[rr], token_scale), _mm256_cvtepi32_ps(p), acc[rr][t]);
       }
     }
   }
@@ -85,17 +90,26 @@ template <typename Block>
 void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
                       const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   constexpr int kRows = 2, kTokens = 4;
-  using Tile = void (*)(int64_t, const uint8_t*, size_t, int64_t, const uint8_t*, size_t, int64_t, float*, int64_t);
+  using Tile = void (*)(int64_t, const uint8_t*, size_t, int64_t, const uint8_t*, size_t, const float*,
+                       int64_t, float*, int64_t);
   // [rows - 1][tokens - 1]: the full tile and the narrower ones at the edges.
   static constexpr Tile kTiles[kRows][kTokens] = {
       {q8_0_family_tile<Block, 1, 1>, q8_0_family_tile<Block, 1, 2>, q8_0_family_tile<Block, 1, 3>, q8_0_family_tile<Block, 1, 4>},
       {q8_0_family_tile<Block, 2, 1>, q8_0_family_tile<Block, 2, 2>, q8_0_family_tile<Block, 2, 3>, q8_0_family_tile<Block, 2, 4>}};
   const int64_t nb = n / kQK;
+  // Every token's block scales as floats, once per call: the tiles then broadcast each from memory
+  // instead of converting it from f16 for every row pair (three operations per token and block).
+  thread_local std::vector<float> ad;
+  ad.resize(static_cast<size_t>(n_tokens * nb));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* blocks = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
+    for (int64_t i = 0; i < nb; ++i) ad[static_cast<size_t>(t * nb + i)] = h2f(blocks[i].d);
+  }
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
     for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
       const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
-      kTiles[nr - 1][nt - 1](nb, w, w_stride, rb, a, a_stride, t0, y, y_stride);
+      kTiles[nr - 1][nt - 1](nb, w, w_stride, rb, a, a_stride, ad.data(), t0, y, y_stride);
     }
   }
 }
