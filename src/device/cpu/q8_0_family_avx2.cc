@@ -49,10 +49,12 @@ inline __m256i signed_quants(const BlockQ5_0& b) {
 // One tile: kRows rows x kTokens tokens, every count known at compile time so the loops unroll and
 // the kRows * kTokens accumulators stay in registers (with run-time counts GCC kept bound checks in
 // the inner loop and spilled accumulators).
-// ad: the activations' block scales as floats, nb per token (see gemm_q8_0_family).
+// ad: the activations' block scales as floats, nb per token; wd: the rows' (from rb), nb per row
+// (see gemm_q8_0_family).
 template <typename Block, int kRows, int kTokens>
 void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, const uint8_t* a,
-                      size_t a_stride, const float* ad, int64_t t0, float* y, int64_t y_stride) {
+                      size_t a_stride, const float* ad, const float* wd_rows, int64_t t0, float* y,
+                      int64_t y_stride) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kRows][kTokens];
   for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
@@ -66,7 +68,7 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
     for (int rr = 0; rr < kRows; ++rr) {
       wq[rr] = signed_quants(rows[rr][i]);
       wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
-      wd[rr] = _mm256_set1_ps(h2f(rows[rr][i].d));
+      wd[rr] = _mm256_broadcast_ss(wd_rows + rr * nb + i);
       // Opaque, so GCC keeps one vector multiply per (row, token) below instead of turning the
       // product of two broadcasts into a scalar multiply and a broadcast (two operations).
       asm("" : "+x"(wd[rr]));
@@ -91,15 +93,17 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
                       const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   constexpr int kRows = 2, kTokens = 4;
   using Tile = void (*)(int64_t, const uint8_t*, size_t, int64_t, const uint8_t*, size_t, const float*,
-                       int64_t, float*, int64_t);
+                       const float*, int64_t, float*, int64_t);
   // [rows - 1][tokens - 1]: the full tile and the narrower ones at the edges.
   static constexpr Tile kTiles[kRows][kTokens] = {
       {q8_0_family_tile<Block, 1, 1>, q8_0_family_tile<Block, 1, 2>, q8_0_family_tile<Block, 1, 3>, q8_0_family_tile<Block, 1, 4>},
       {q8_0_family_tile<Block, 2, 1>, q8_0_family_tile<Block, 2, 2>, q8_0_family_tile<Block, 2, 3>, q8_0_family_tile<Block, 2, 4>}};
   const int64_t nb = n / kQK;
-  // Every token's block scales as floats, once per call: the tiles then broadcast each from memory
-  // instead of converting it from f16 for every row pair (three operations per token and block).
-  thread_local std::vector<float> ad;
+  // Every token's block scales as floats, once per call, and each row pair's once per pair: the
+  // tiles then broadcast them from memory instead of converting from f16 for every tile (three
+  // operations per token or row and block).
+  thread_local std::vector<float> ad, wd;
+  wd.resize(static_cast<size_t>(kRows * nb));
   ad.resize(static_cast<size_t>(n_tokens * nb));
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* blocks = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
@@ -107,9 +111,13 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
   }
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
+    for (int rr = 0; rr < nr; ++rr) {
+      const auto* blocks = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride);
+      for (int64_t i = 0; i < nb; ++i) wd[static_cast<size_t>(rr * nb + i)] = h2f(blocks[i].d);
+    }
     for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
       const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
-      kTiles[nr - 1][nt - 1](nb, w, w_stride, rb, a, a_stride, ad.data(), t0, y, y_stride);
+      kTiles[nr - 1][nt - 1](nb, w, w_stride, rb, a, a_stride, ad.data(), wd.data(), t0, y, y_stride);
     }
   }
 }
