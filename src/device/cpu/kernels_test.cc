@@ -82,14 +82,15 @@ TEST(KernelSets, EveryDotProductMatchesTheReference) {
   }
 }
 
-TEST(KernelSets, KQuantDotProductsReturnTheReferenceBits) {
-  // K-quant kernels reduce each super-block to an exact integer sum and scale it like the
+TEST(KernelSets, IntegerDotProductsReturnTheReferenceBits) {
+  // The integer formats' kernels reduce each block to an exact integer sum and scale it like the
   // reference, so every path gives the same float, not just a close one.
   for (const KernelSet* ks : available_kernel_sets()) {
-    for (TensorType wt : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+    for (TensorType wt : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ8_0,
+                          TensorType::kQ4_0, TensorType::kQ5_0}) {
       for (int64_t n : {256, 1536, 8960}) {
         const auto wq = quantized(wt, gaussian(n, 31, 0.1f));
-        const auto aq = quantized(TensorType::kQ8_K, gaussian(n, 32, 2.0f));
+        const auto aq = quantized(activation_type_for(wt), gaussian(n, 32, 2.0f));
         EXPECT_EQ(ks->vec_dot(wt)(n, wq.data(), aq.data()), vec_dot(wt, n, wq.data(), aq.data()))
             << ks->name << " " << type_name(wt) << " n=" << n;
       }

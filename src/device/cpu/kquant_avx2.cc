@@ -30,13 +30,6 @@ namespace {
 // madd (llvm-mca: the hadd form cost a 4-row block of the 8-token tile ~28 cycles per row).
 // Integer sums are exact in any order, so the result is the same as any other reduction's.
 
-// Lanes 0-3 of each half: partial sums of v[0..3], each of that half's four pairs of lanes.
-inline __m256i partial_sums4(const __m256i* v) {
-  const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
-  const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
-  return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
-}
-
 // Lane t of the result = the sum of the 8 lanes of v[t].
 inline __m256i reduce8(const __m256i* v) {
   const __m256i a = partial_sums4(v), b = partial_sums4(v + 4);
@@ -335,17 +328,6 @@ inline typename Lanes<kTokens>::F tile_tokens(const uint8_t* a, size_t a_stride,
 // quant (q4_K <= 15, q5_K <= 31) and an activation (|a| <= 128), and four of them stay below
 // 4 * 2 * 31 * 128 = 31744. Integer sums are exact in any order, so the bits are unchanged.
 
-// Bytes 8k..8k+7 of four rows' 32-byte vectors side by side: out[k] = [q0 | q1 | q2 | q3] (k's
-// 8 bytes of each).
-inline void interleave_rows4(const __m256i* q, __m256i* out) {
-  const __m256i t0 = _mm256_unpacklo_epi64(q[0], q[1]), t1 = _mm256_unpackhi_epi64(q[0], q[1]);
-  const __m256i t2 = _mm256_unpacklo_epi64(q[2], q[3]), t3 = _mm256_unpackhi_epi64(q[2], q[3]);
-  out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
-  out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
-  out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
-  out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
-}
-
 // pshufb controls over [scales of rows 0 | 1 || 2 | 3] (8 bytes each): words[j] puts row r's
 // scale j into int16 lanes 4r..4r+3, the lanes of row r's quants in an interleaved vector.
 struct RowScaleMasks {
@@ -396,13 +378,6 @@ inline void decode_rows4(const Block* const* b, __m256i* wq) {
   }
 }
 
-// 8 activation bytes in every 64-bit lane.
-inline __m256i broadcast8(const int8_t* p) {
-  int64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi64x(v);
-}
-
 // acc + one sub-block's scaled sums for four interleaved rows against one token (act: the
 // token's 32 activations of that sub-block); int32 lanes 2r and 2r+1 of each half belong to row
 // 2 * half + r.
@@ -433,13 +408,6 @@ inline void k45_rows4_block_x4(const __m256i* wq, __m256i scales, const BlockQ8_
   store_live<kLive>(acc, a0, a1, a2, a3);
 }
 
-// [t r0, t r1, u r0, u r1 | t r2, t r3, u r2, u r3]: the row sums of tokens t and u from their
-// interleaved accumulators (int32 lanes 2r, 2r+1 of each half: row 2 * half + r).
-inline __m256i token_pair_sums(__m256i t, __m256i u) {
-  const __m256 x = _mm256_castsi256_ps(t), y = _mm256_castsi256_ps(u);
-  return _mm256_add_epi32(_mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))),
-                          _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
-}
 
 // The mins-weighted activation sums of tokens t and u for four rows, in token_pair_sums' lane
 // order. mins[r]: row r's mins as int16 [m0 m1 m2 m3 m0 m1 m2 m3 | m4 .. m7 m4 .. m7], to meet

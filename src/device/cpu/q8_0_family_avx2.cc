@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/simd_avx2.h"
@@ -17,8 +16,11 @@ namespace {
 
 // ---- 32-element blocks x Q8_0 ----
 //
-// Same tiling; each (row, token) keeps an 8-lane float accumulator that takes one fmadd per block,
-// reduced once at the end: the order is fixed, so tiles and threads do not change results.
+// Every kernel forms each block's exact integer sum and then takes quant/vec_dot.cc's float steps,
+// sum += float(sumi) * (wd * ad), block by block, so prefill tiles, the one-token GEMV and the
+// scalar reference give the same bits. Signed x signed bytes go through vpmaddubsw as
+// |w| x (a with w's sign); no pair of its products can saturate (|w| <= 128, |a| <= 127 from the
+// quantizer), but two of its results can, so every one is widened by vpmaddwd.
 
 inline __m256i unpack_nibbles(const uint8_t* qs) {  // elements 0..15 low nibbles, 16..31 high
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -49,108 +51,146 @@ inline __m256i signed_quants(const BlockQ5_0& b) {
 // One tile: kRows rows x kTokens tokens, every count known at compile time so the loops unroll and
 // the kRows * kTokens accumulators stay in registers (with run-time counts GCC kept bound checks in
 // the inner loop and spilled accumulators).
-// ad: the activations' block scales as floats, nb per token; wd: the rows' (from rb), nb per row
-// (see gemm_q8_0_family).
-template <typename Block, int kRows, int kTokens>
-void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, const uint8_t* a,
-                      size_t a_stride, const float* ad, const float* wd_rows, int64_t t0, float* y,
-                      int64_t y_stride) {
+// A block of four rows, interleaved (see interleave_rows4): w[k] holds quants 8k..8k+7 of each
+// row, abs[k] their magnitudes.
+template <typename Block>
+inline void signed_rows4(const Block* const* b, __m256i* w, __m256i* abs) {
+  const __m256i raw[4] = {signed_quants(*b[0]), signed_quants(*b[1]), signed_quants(*b[2]),
+                          signed_quants(*b[3])};
+  interleave_rows4(raw, w);
+  for (int k = 0; k < 4; ++k) abs[k] = _mm256_sign_epi8(w[k], w[k]);
+}
+
+// One token's block sums for four interleaved rows, int32 lanes 2r, 2r+1 of each half for row
+// 2 * half + r (act: the token's 32 activations of the block).
+inline __m256i rows4_block_sums(const __m256i* w, const __m256i* abs, const int8_t* act) {
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[kRows][kTokens];
-  for (auto& row : acc) for (auto& v : row) v = _mm256_setzero_ps();
+  __m256i sum = _mm256_setzero_si256();
+  for (int k = 0; k < 4; ++k) {
+    const __m256i p = _mm256_maddubs_epi16(abs[k], _mm256_sign_epi8(broadcast8(act + 8 * k), w[k]));
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, ones));
+  }
+  return sum;
+}
+
+// Four halves as floats in the lane order [h0 h1 h0 h1 | h2 h3 h2 h3] (token_pair_sums' rows).
+inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+  const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
+                                      static_cast<int16_t>(h2), static_cast<int16_t>(h3), 0, 0, 0, 0);
+  return _mm256_cvtph_ps(_mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
+}
+
+// The prefill tile: four rows (interleaved) x kTokens tokens, one float sum per (token, row) with
+// two tokens per vector in token_pair_sums' lane order. A short row group repeats its last row
+// and a partial tile its last token in the spare lanes (computed, never stored).
+template <typename Block, int kTokens>
+void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                      const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
+                      int64_t y_stride) {
+  constexpr int kRows = 4, kPairs = kTokens / 2;
   const Block* rows[kRows];
-  for (int rr = 0; rr < kRows; ++rr) rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride);
+  for (int rr = 0; rr < kRows; ++rr) {
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+  }
   const BlockQ8_0* tokens[kTokens];
-  for (int t = 0; t < kTokens; ++t) tokens[t] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + t) * a_stride);
+  for (int t = 0; t < kTokens; ++t) {
+    tokens[t] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+  }
+  const int live_pairs = (nt + 1) / 2;
+  __m256 sum[kPairs];
+  for (auto& v : sum) v = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    __m256i wq[kRows], wabs[kRows];
-    __m256 wd[kRows];  // each row's block scale in every lane
-    for (int rr = 0; rr < kRows; ++rr) {
-      wq[rr] = signed_quants(rows[rr][i]);
-      wabs[rr] = _mm256_sign_epi8(wq[rr], wq[rr]);
-      wd[rr] = _mm256_broadcast_ss(wd_rows + rr * nb + i);
-      // Opaque, so GCC keeps one vector multiply per (row, token) below instead of turning the
-      // product of two broadcasts into a scalar multiply and a broadcast (two operations).
-      asm("" : "+x"(wd[rr]));
-    }
-    for (int t = 0; t < kTokens; ++t) {
-      const __m256i aq = load256(tokens[t][i].qs);
-      const __m256 token_scale = _mm256_broadcast_ss(ad + (t0 + t) * nb + i);
-      for (int rr = 0; rr < kRows; ++rr) {
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[rr], _mm256_sign_epi8(aq, wq[rr])), ones);
-        // The scale product in vector lanes rounds exactly like the scalar wd * ad of the GEMV.
-        acc[rr][t] = _mm256_fmadd_ps(_mm256_mul_ps(wd[rr], token_scale), _mm256_cvtepi32_ps(p), acc[rr][t]);
-      }
+    const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    __m256i wq[4], wabs[4];
+    signed_rows4(b, wq, wabs);
+    const __m256 wd = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
+    for (int p = 0; p < live_pairs; ++p) {
+      const BlockQ8_0& at = tokens[2 * p][i];
+      const BlockQ8_0& au = tokens[2 * p + 1][i];
+      const __m256i st = rows4_block_sums(wq, wabs, at.qs);
+      const __m256i su = 2 * p + 1 < nt ? rows4_block_sums(wq, wabs, au.qs) : st;
+      // [at at au au | at at au au]
+      const __m256 ad = _mm256_cvtph_ps(_mm_shuffle_epi8(
+          _mm_cvtsi32_si128(static_cast<int>(at.d | static_cast<uint32_t>(au.d) << 16)),
+          _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3)));
+      const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(st, su));
+      sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(sumi, _mm256_mul_ps(wd, ad)));
     }
   }
-  for (int t = 0; t < kTokens; ++t) {
-    for (int rr = 0; rr < kRows; ++rr) y[(t0 + t) * y_stride + rb + rr] = hsum(acc[rr][t]);
+  for (int p = 0; p < live_pairs; ++p) {
+    alignas(32) float out[8];
+    _mm256_store_ps(out, sum[p]);
+    for (int lane = 0; lane < 8; ++lane) {
+      const int t = 2 * p + (lane % 4) / 2, rr = 2 * (lane / 4) + lane % 2;
+      if (t < nt && rr < nr) y[(t0 + t) * y_stride + rb + rr] = out[lane];
+    }
   }
 }
 
+// Tiles of 4 rows x up to 16 tokens; the last, narrower tile takes the 4-, 8- or 16-token form.
 template <typename Block>
 void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
                       const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  constexpr int kRows = 2, kTokens = 4;
-  using Tile = void (*)(int64_t, const uint8_t*, size_t, int64_t, const uint8_t*, size_t, const float*,
-                       const float*, int64_t, float*, int64_t);
-  // [rows - 1][tokens - 1]: the full tile and the narrower ones at the edges.
-  static constexpr Tile kTiles[kRows][kTokens] = {
-      {q8_0_family_tile<Block, 1, 1>, q8_0_family_tile<Block, 1, 2>, q8_0_family_tile<Block, 1, 3>, q8_0_family_tile<Block, 1, 4>},
-      {q8_0_family_tile<Block, 2, 1>, q8_0_family_tile<Block, 2, 2>, q8_0_family_tile<Block, 2, 3>, q8_0_family_tile<Block, 2, 4>}};
+  constexpr int kRows = 4, kMaxTokens = 16;
   const int64_t nb = n / kQK;
-  // Every token's block scales as floats, once per call, and each row pair's once per pair: the
-  // tiles then broadcast them from memory instead of converting from f16 for every tile (three
-  // operations per token or row and block).
-  thread_local std::vector<float> ad, wd;
-  wd.resize(static_cast<size_t>(kRows * nb));
-  ad.resize(static_cast<size_t>(n_tokens * nb));
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const auto* blocks = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
-    for (int64_t i = 0; i < nb; ++i) ad[static_cast<size_t>(t * nb + i)] = h2f(blocks[i].d);
-  }
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
-    for (int rr = 0; rr < nr; ++rr) {
-      const auto* blocks = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + rr) * w_stride);
-      for (int64_t i = 0; i < nb; ++i) wd[static_cast<size_t>(rr * nb + i)] = h2f(blocks[i].d);
-    }
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokens) {
-      const int nt = static_cast<int>(std::min<int64_t>(kTokens, n_tokens - t0));
-      kTiles[nr - 1][nt - 1](nb, w, w_stride, rb, a, a_stride, ad.data(), wd.data(), t0, y, y_stride);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTokens) {
+      const int nt = static_cast<int>(std::min<int64_t>(kMaxTokens, n_tokens - t0));
+      (nt <= 4   ? q8_0_family_tile<Block, 4>
+       : nt <= 8 ? q8_0_family_tile<Block, 8>
+                 : q8_0_family_tile<Block, 16>)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
     }
   }
 }
 
-// One token, kRows rows at once with every accumulator in a register: the same per-(row, token)
-// fmadd sequence as gemm_q8_0_family, so the bits match; kRows independent chains hide latency.
-template <typename Block, int kRows>
-inline void gemv_q8_0_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
-                           const BlockQ8_0* ab, float* out) {
+// One token, four rows at once: each block's four exact sums reduced together, then the
+// reference's float steps in four lanes (so the bits match the tile's and vec_dot.cc's).
+template <typename Block>
+inline void gemv_q8_0_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
+                            const BlockQ8_0* ab, float* out) {
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[kRows];
-  for (auto& v : acc) v = _mm256_setzero_ps();
+  const Block* rows[4];
+  for (int rr = 0; rr < 4; ++rr) rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride);
+  __m128 sum = _mm_setzero_ps();
   // Interleaved row streams defeat the hardware prefetcher, so each step prefetches its share of
-  // the next kRows rows, linearly (cold q8_0 GEMV, one thread: ~9.5 -> see commit message).
-  const uint8_t* next_rows = w + static_cast<size_t>(r + kRows) * w_stride;
-  const size_t prefetch_step = kRows * w_stride / static_cast<size_t>(nb);
+  // the next four rows, linearly.
+  const uint8_t* next_rows = w + static_cast<size_t>(r + 4) * w_stride;
+  const size_t prefetch_step = 4 * w_stride / static_cast<size_t>(nb);
   for (int64_t i = 0; i < nb; ++i) {
-    if constexpr (kRows > 1) {
-      const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-      for (size_t off = 0; off < prefetch_step; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-      }
+    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
+    for (size_t off = 0; off < prefetch_step; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
     }
     const __m256i aq = load256(ab[i].qs);
-    const float ad = h2f(ab[i].d);
-    for (int rr = 0; rr < kRows; ++rr) {
-      const Block& b = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride)[i];
-      const __m256i wq = signed_quants(b);
-      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
-      acc[rr] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b.d) * ad), _mm256_cvtepi32_ps(p), acc[rr]);
+    __m256i v[4];
+    for (int rr = 0; rr < 4; ++rr) {
+      const __m256i wq = signed_quants(rows[rr][i]);
+      v[rr] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
     }
+    const __m256i halves = partial_sums4(v);
+    const __m128i sumi = _mm_add_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    const __m128 wd = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+                                                  static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0));
+    sum = _mm_add_ps(sum, _mm_mul_ps(_mm_cvtepi32_ps(sumi), _mm_mul_ps(wd, _mm_set1_ps(h2f(ab[i].d)))));
   }
-  for (int rr = 0; rr < kRows; ++rr) out[rr] = hsum(acc[rr]);
+  _mm_storeu_ps(out, sum);
+}
+
+// One row (the tail of a row range that is not a multiple of four).
+template <typename Block>
+inline float gemv_q8_0_row(int64_t nb, const Block* row, const BlockQ8_0* ab) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i wq = signed_quants(row[i]), aq = load256(ab[i].qs);
+    const __m256i v = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    sum += static_cast<float>(_mm_cvtsi128_si32(s)) * (h2f(row[i].d) * h2f(ab[i].d));
+  }
+  return sum;
 }
 
 template <typename Block>
@@ -161,8 +201,10 @@ void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
     int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) gemv_q8_0_rows<Block, 4>(nb, w, w_stride, r, ab, yt + r);
-    for (; r < r1; ++r) gemv_q8_0_rows<Block, 1>(nb, w, w_stride, r, ab, yt + r);
+    for (; r + 4 <= r1; r += 4) gemv_q8_0_rows4<Block>(nb, w, w_stride, r, ab, yt + r);
+    for (; r < r1; ++r) {
+      yt[r] = gemv_q8_0_row<Block>(nb, reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride), ab);
+    }
   }
 }
 

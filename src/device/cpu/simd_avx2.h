@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace cmdai::cpu::avx2 {
 
@@ -23,5 +24,42 @@ inline float hsum(__m256 v) {
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Lanes 0-3 of each half: partial sums of v[0..3], each of that half's four pairs of lanes.
+// Integer sums by unpacks: they run on Zen 3's shuffle pipes, not the multiply pipes vphaddd uses.
+inline __m256i partial_sums4(const __m256i* v) {
+  const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
+  const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
+  return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+}
+
+// Four weight rows interleaved in each vector: the prefill tiles that put 8 quants of each of four
+// rows side by side (the token's matching 8 activations broadcast to all four with broadcast8).
+
+// Bytes 8k..8k+7 of four rows' 32-byte vectors side by side: out[k] = [q0 | q1 | q2 | q3] (k's
+// 8 bytes of each).
+inline void interleave_rows4(const __m256i* q, __m256i* out) {
+  const __m256i t0 = _mm256_unpacklo_epi64(q[0], q[1]), t1 = _mm256_unpackhi_epi64(q[0], q[1]);
+  const __m256i t2 = _mm256_unpacklo_epi64(q[2], q[3]), t3 = _mm256_unpackhi_epi64(q[2], q[3]);
+  out[0] = _mm256_permute2x128_si256(t0, t2, 0x20);
+  out[1] = _mm256_permute2x128_si256(t1, t3, 0x20);
+  out[2] = _mm256_permute2x128_si256(t0, t2, 0x31);
+  out[3] = _mm256_permute2x128_si256(t1, t3, 0x31);
+}
+
+// 8 activation bytes in every 64-bit lane.
+inline __m256i broadcast8(const int8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi64x(v);
+}
+
+// [t r0, t r1, u r0, u r1 | t r2, t r3, u r2, u r3]: the row sums of tokens t and u from their
+// interleaved accumulators (int32 lanes 2r, 2r+1 of each half: row 2 * half + r).
+inline __m256i token_pair_sums(__m256i t, __m256i u) {
+  const __m256 x = _mm256_castsi256_ps(t), y = _mm256_castsi256_ps(u);
+  return _mm256_add_epi32(_mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))),
+                          _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
+}
 
 }  // namespace cmdai::cpu::avx2
