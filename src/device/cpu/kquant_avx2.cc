@@ -503,14 +503,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
                                                    _mm256_mul_ps(_mm256_mul_ps(dmin, ad), sumb)));
     }
   }
-  for (int p = 0; p < live_pairs; ++p) {
-    alignas(32) float out[8];
-    _mm256_store_ps(out, sum[p]);
-    for (int lane = 0; lane < 8; ++lane) {
-      const int t = 2 * p + (lane % 4) / 2, rr = 2 * (lane / 4) + lane % 2;
-      if (t < nt && rr < nr) y[(t0 + t) * y_stride + rb + rr] = out[lane];
-    }
-  }
+  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 // The q6_K tile, decoding in registers like gemm_k45_tile (see q6_k_block_x4).

@@ -117,14 +117,7 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
       sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(sumi, _mm256_mul_ps(wd, ad)));
     }
   }
-  for (int p = 0; p < live_pairs; ++p) {
-    alignas(32) float out[8];
-    _mm256_store_ps(out, sum[p]);
-    for (int lane = 0; lane < 8; ++lane) {
-      const int t = 2 * p + (lane % 4) / 2, rr = 2 * (lane / 4) + lane % 2;
-      if (t < nt && rr < nr) y[(t0 + t) * y_stride + rb + rr] = out[lane];
-    }
-  }
+  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 // Tiles of 4 rows x up to 16 tokens; the last, narrower tile takes the 4-, 8- or 16-token form.

@@ -62,4 +62,18 @@ inline __m256i token_pair_sums(__m256i t, __m256i u) {
                           _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
 }
 
+// Stores the live (token, row) sums of a four-row tile kept in token_pair_sums' lane order, pair
+// p for tokens 2p and 2p + 1: y[(t0 + t) * y_stride + rb + row] for t < nt, row < nr.
+inline void store_token_pairs(const __m256* sum, int live_pairs, int nt, int nr, int64_t t0,
+                              int64_t rb, float* y, int64_t y_stride) {
+  for (int p = 0; p < live_pairs; ++p) {
+    alignas(32) float out[8];
+    _mm256_store_ps(out, sum[p]);
+    for (int lane = 0; lane < 8; ++lane) {
+      const int t = 2 * p + (lane % 4) / 2, rr = 2 * (lane / 4) + lane % 2;
+      if (t < nt && rr < nr) y[(t0 + t) * y_stride + rb + rr] = out[lane];
+    }
+  }
+}
+
 }  // namespace cmdai::cpu::avx2
