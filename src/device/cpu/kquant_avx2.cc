@@ -18,12 +18,12 @@ namespace {
 
 // ---- K-quants x Q8_K ----
 //
-// Tiles: a group of 4 weight rows against kTokens tokens. Each 32 quants of a weight super-block
-// are decoded once per tile, in registers (nibbles to bytes, 6-bit scales to int16 lanes), and
-// then multiplied with every token of the tile, so prefill does integer work instead of
-// re-decoding weights per token. Every output goes through the same per-block operations in the
-// same order whatever the tile shape, so a row split across threads, or a lone token, gives the
-// same bits (and those equal the reference's).
+// Tiles: a group of 4 weight rows against up to 16 tokens. Each weight super-block is decoded once
+// per tile (four rows interleaved, quants as bytes, scales as int16 lanes) into a small buffer
+// that every token of the tile reuses, so prefill does integer work instead of re-decoding
+// weights per token. Every output goes through the same per-block operations in the same order
+// whatever the tile shape, so a row split across threads, or a lone token, gives the same bits
+// (and those equal the reference's).
 
 // Horizontal sums by transposition: unpacks and 128-bit permutes run on Zen 3's shuffle pipes,
 // while vphaddd and vextracti128 occupy FP0, one of the two pipes that do the tiles' maddubs and
@@ -41,44 +41,6 @@ inline __m128i reduce4(const __m256i* v) {
   const __m256i a = partial_sums4(v);
   return _mm256_castsi256_si128(_mm256_add_epi32(a, _mm256_permute2x128_si256(a, a, 0x01)));
 }
-
-// Float lanes for kTokens tokens (8: one AVX register, 4: one SSE register), with the few
-// operations the tile needs; lane-wise they round exactly like scalar float code.
-template <int kTokens>
-struct Lanes;
-
-template <>
-struct Lanes<8> {
-  using F = __m256;
-  static F zero() { return _mm256_setzero_ps(); }
-  static F load(const float* p) { return _mm256_load_ps(p); }
-  static void store(float* p, F v) { _mm256_store_ps(p, v); }
-  static F set1(float x) { return _mm256_set1_ps(x); }
-  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
-  static F add(F a, F b) { return _mm256_add_ps(a, b); }
-  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
-  static F sum_of(const __m256i* v) { return _mm256_cvtepi32_ps(reduce8(v)); }
-  // Lane t: sum(v[t]) - 32 * sum(b[t]), the q6_K offset folded in as integers.
-  static F offset_sum_of(const __m256i* v, const __m256i* b) {
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(reduce8(v), _mm256_slli_epi32(reduce8(b), 5)));
-  }
-};
-
-template <>
-struct Lanes<4> {
-  using F = __m128;
-  static F zero() { return _mm_setzero_ps(); }
-  static F load(const float* p) { return _mm_load_ps(p); }
-  static void store(float* p, F v) { _mm_store_ps(p, v); }
-  static F set1(float x) { return _mm_set1_ps(x); }
-  static F mul(F a, F b) { return _mm_mul_ps(a, b); }
-  static F add(F a, F b) { return _mm_add_ps(a, b); }
-  static F sub(F a, F b) { return _mm_sub_ps(a, b); }
-  static F sum_of(const __m256i* v) { return _mm_cvtepi32_ps(reduce4(v)); }
-  static F offset_sum_of(const __m256i* v, const __m256i* b) {
-    return _mm_cvtepi32_ps(_mm_sub_epi32(reduce4(v), _mm_slli_epi32(reduce4(b), 5)));
-  }
-};
 
 using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                        const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride);
@@ -246,11 +208,6 @@ inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, 
     bias[rr] = _mm256_madd_epi16(_mm256_shuffle_epi8(sm[rr], m_min), bsums);
 }
 
-// acc + the scale-weighted products of 32 unsigned quants with 32 signed activations.
-inline __m256i add_products(__m256i acc, __m256i q, const int8_t* act, __m256i scale) {
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(act)), scale));
-}
-
 // Writes the kLive computed accumulators of a group of four tokens; a group's spare lanes (past
 // the prompt's last token) repeat the last live one, so their float steps stay finite.
 template <int kLive>
@@ -261,59 +218,10 @@ inline void store_live(__m256i* acc, __m256i a0, __m256i a1, __m256i a2, __m256i
   acc[3] = kLive > 3 ? a3 : acc[2];
 }
 
-// One q6_K block's integer sums against four tokens (sc16: its 16 scales as int16); vector
-// j = 4h + k holds the low (k < 2) or high nibbles of ql[64h + 32(k % 2)...] with bits 2k..2k+1
-// of qh[32h...] on top.
-template <int kLive>
-inline void q6_k_block_x4(const BlockQ6_K& b, __m256i sc16, const BlockQ8_K* const* ab,
-                          __m256i* acc) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-#pragma GCC unroll 2
-  for (int h = 0; h < 2; ++h) {
-    const __m256i half_scales = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
-                                       : _mm256_permute2x128_si256(sc16, sc16, 0x11);
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
-      const __m256i l = load256(b.ql + 64 * h + 32 * (k % 2)), hb = load256(b.qh + 32 * h);
-      const __m256i lo =
-          k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
-      const __m256i hi = k == 0   ? _mm256_slli_epi16(hb, 4)
-                         : k == 1 ? _mm256_slli_epi16(hb, 2)
-                         : k == 2 ? hb
-                                  : _mm256_srli_epi16(hb, 2);
-      const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, high2));
-      const __m256i scale = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
-      const int offset = 128 * h + 32 * k;
-      a0 = add_products(a0, q, ab[0]->qs + offset, scale);
-      if constexpr (kLive > 1) a1 = add_products(a1, q, ab[1]->qs + offset, scale);
-      if constexpr (kLive > 2) a2 = add_products(a2, q, ab[2]->qs + offset, scale);
-      if constexpr (kLive > 3) a3 = add_products(a3, q, ab[3]->qs + offset, scale);
-      asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
-    }
-  }
-  store_live<kLive>(acc, a0, a1, a2, a3);
-}
-
 // Prefetches [p, p + n) into L1, a cache line at a time.
 inline void prefetch_lines(const uint8_t* p, size_t n) {
   for (size_t off = 0; off < n; off += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
-}
-
-// The tile's tokens' Q8_K blocks number i (ab) and their scales as float lanes. A partial tile
-// repeats its last token in the spare lanes (computed, never stored), so the token loops have a
-// compile-time trip count and no per-token branches.
-template <int kTokens>
-inline typename Lanes<kTokens>::F tile_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt,
-                                              int64_t i, const BlockQ8_K** ab) {
-  alignas(32) float ad_lanes[kTokens];
-  for (int t = 0; t < kTokens; ++t) {
-    const int64_t src = t0 + std::min(t, nt - 1);
-    ab[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(src) * a_stride) + i;
-    ad_lanes[t] = ab[t]->d;
-  }
-  return Lanes<kTokens>::load(ad_lanes);
 }
 
 // ---- The q4_K/q5_K tile: four rows interleaved in each vector ----
@@ -506,53 +414,177 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
-// The q6_K tile, decoding in registers like gemm_k45_tile (see q6_k_block_x4).
+// ---- The q6_K tile: four rows interleaved, like the q4_K/q5_K tile ----
+//
+// Sub-blocks are 16 quants (two of an interleaved vector's 8-quant groups) with a signed 8-bit
+// scale each, and a vpmaddubsw lane of 6-bit quants can reach 2 * 63 * 128 = 16128, so two
+// results (not four) add up as int16 before each vpmaddwd: per 32 quants of four rows, 4 + 2
+// multiplies instead of 8. The -32 offset of every quant is applied through Q8_K's bsums, as in
+// the reference.
+
+// pshufb controls over [scales 0..7 (or 8..15) of rows 0 | 1 || 2 | 3]: words[s] puts scale s of
+// row r into the high byte of int16 lanes 4r..4r+3 (a shift right by 8 then sign-extends it).
+struct Q6RowScaleMasks {
+  alignas(32) uint8_t words[8][32];
+};
+
+constexpr Q6RowScaleMasks make_q6_row_scale_masks() {
+  Q6RowScaleMasks m{};
+  for (int s = 0; s < 8; ++s) {
+    for (int b = 0; b < 32; b += 2) {
+      m.words[s][b] = 0x80;
+      m.words[s][b + 1] = static_cast<uint8_t>(8 * ((b % 16) / 8) + s);
+    }
+  }
+  return m;
+}
+
+constexpr Q6RowScaleMasks kQ6RowScaleMasks = make_q6_row_scale_masks();
+
+// Super-block i of four rows decoded to interleaved quants (vector 4j + k: quants 8k..8k+7 of the
+// 32 that vector j of the plain layout holds, for each row) and the rows' 16 sub-block scales as
+// int16 lane vectors (scales[s]: scale s of row r in lanes 4r..4r+3).
+inline void decode_q6_rows4(const BlockQ6_K* const* b, __m256i* wq, __m256i* scales) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    __m256i hb[4], l0[4], l1[4];
+    {
+      const __m256i raw[4] = {load256(b[0]->qh + 32 * h), load256(b[1]->qh + 32 * h),
+                              load256(b[2]->qh + 32 * h), load256(b[3]->qh + 32 * h)};
+      interleave_rows4(raw, hb);
+    }
+    {
+      const __m256i raw[4] = {load256(b[0]->ql + 64 * h), load256(b[1]->ql + 64 * h),
+                              load256(b[2]->ql + 64 * h), load256(b[3]->ql + 64 * h)};
+      interleave_rows4(raw, l0);
+    }
+    {
+      const __m256i raw[4] = {load256(b[0]->ql + 64 * h + 32), load256(b[1]->ql + 64 * h + 32),
+                              load256(b[2]->ql + 64 * h + 32), load256(b[3]->ql + 64 * h + 32)};
+      interleave_rows4(raw, l1);
+    }
+    for (int kk = 0; kk < 4; ++kk) {
+      // Vector j = 4h + k: low (k < 2) or high nibbles of ql[64h + 32(k % 2)...], bits 2k..2k+1
+      // of qh[32h...] as bits 4..5.
+      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[kk], low4), _mm256_and_si256(_mm256_slli_epi16(hb[kk], 4), high2));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[kk], low4), _mm256_and_si256(_mm256_slli_epi16(hb[kk], 2), high2));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[kk], 4), low4), _mm256_and_si256(hb[kk], high2));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[kk], 4), low4), _mm256_and_si256(_mm256_srli_epi16(hb[kk], 2), high2));
+      _mm256_store_si256(wq + 4 * (4 * h + 0) + kk, q0);
+      _mm256_store_si256(wq + 4 * (4 * h + 1) + kk, q1);
+      _mm256_store_si256(wq + 4 * (4 * h + 2) + kk, q2);
+      _mm256_store_si256(wq + 4 * (4 * h + 3) + kk, q3);
+    }
+  }
+  for (int half = 0; half < 2; ++half) {  // scales 0..7, then 8..15
+    const auto eight = [&](int r) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[r]->scales + 8 * half)); };
+    const __m256i x = _mm256_setr_m128i(_mm_unpacklo_epi64(eight(0), eight(1)), _mm_unpacklo_epi64(eight(2), eight(3)));
+    for (int s = 0; s < 8; ++s) {
+      scales[8 * half + s] = _mm256_srai_epi16(_mm256_shuffle_epi8(x, load256(kQ6RowScaleMasks.words[s])), 8);
+    }
+  }
+}
+
+// acc + one 32-quant vector's scaled sums (sub-blocks 2j and 2j+1) for four interleaved rows
+// against one token (act: the token's 32 activations of that vector).
+inline __m256i add_q6_rows4_products(__m256i acc, const __m256i* w, const int8_t* act,
+                                     __m256i scale_a, __m256i scale_b) {
+  const __m256i pa = _mm256_add_epi16(_mm256_maddubs_epi16(w[0], broadcast8(act)),
+                                      _mm256_maddubs_epi16(w[1], broadcast8(act + 8)));
+  const __m256i pb = _mm256_add_epi16(_mm256_maddubs_epi16(w[2], broadcast8(act + 16)),
+                                      _mm256_maddubs_epi16(w[3], broadcast8(act + 24)));
+  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(pa, scale_a), _mm256_madd_epi16(pb, scale_b)));
+}
+
+// One q6_K super-block of four interleaved rows against a group of four tokens, kLive real.
+template <int kLive>
+inline void q6_rows4_block_x4(const __m256i* wq, const __m256i* scales, const BlockQ8_K* const* ab,
+                              __m256i* acc) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (int j = 0; j < 8; ++j) {
+    const __m256i w[4] = {_mm256_load_si256(wq + 4 * j), _mm256_load_si256(wq + 4 * j + 1),
+                          _mm256_load_si256(wq + 4 * j + 2), _mm256_load_si256(wq + 4 * j + 3)};
+    const __m256i sa = _mm256_load_si256(scales + 2 * j), sb = _mm256_load_si256(scales + 2 * j + 1);
+    a0 = add_q6_rows4_products(a0, w, ab[0]->qs + 32 * j, sa, sb);
+    if constexpr (kLive > 1) a1 = add_q6_rows4_products(a1, w, ab[1]->qs + 32 * j, sa, sb);
+    if constexpr (kLive > 2) a2 = add_q6_rows4_products(a2, w, ab[2]->qs + 32 * j, sa, sb);
+    if constexpr (kLive > 3) a3 = add_q6_rows4_products(a3, w, ab[3]->qs + 32 * j, sa, sb);
+    asm("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));  // as in k45_rows4_vectors: no spilled tree
+  }
+  store_live<kLive>(acc, a0, a1, a2, a3);
+}
+
+// The q6_K tile: four interleaved rows against kTokens tokens, sums kept as in gemm_k45_tile;
+// per super-block, lane by lane, d * ad * (sumi - 32 * sumb) as quant/vec_dot.cc computes it.
 template <int kTokens>
 void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                     const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
                     int64_t y_stride) {
-  using L = Lanes<kTokens>;
-  constexpr int kRows = 4;
-  typename L::F sum[kRows];
-  for (auto& v : sum) v = L::zero();
+  constexpr int kRows = 4, kPairs = kTokens / 2;
+  const BlockQ6_K* rows[kRows];
+  for (int rr = 0; rr < kRows; ++rr) {
+    rows[rr] = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+  }
+  const BlockQ8_K* tokens[kTokens];  // each token's first block
+  for (int t = 0; t < kTokens; ++t) {
+    tokens[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+  }
+  const int live_pairs = (nt + 1) / 2;
+  __m256 sum[kPairs];
+  for (auto& v : sum) v = _mm256_setzero_ps();
   const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k45_tile
   const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     const BlockQ8_K* ab[kTokens];
-    const typename L::F ad = tile_tokens<kTokens>(a, a_stride, t0, nt, i, ab);
-    for (int rr = 0; rr < nr; ++rr) {
-      const BlockQ6_K& b =
-          reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + rr) * w_stride)[i];
-      const __m256i sc16 =
-          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-      __m256i acc[kTokens], bias[kTokens];
-      for (int g = 0; g < kTokens; g += 4) {
-        switch (std::clamp(nt - g, 1, 4)) {  // as in gemm_k45_tile
-          case 1:
-            q6_k_block_x4<1>(b, sc16, ab + g, acc + g);
-            break;
-          case 2:
-            q6_k_block_x4<2>(b, sc16, ab + g, acc + g);
-            break;
-          case 3:
-            q6_k_block_x4<3>(b, sc16, ab + g, acc + g);
-            break;
-          default:
-            q6_k_block_x4<4>(b, sc16, ab + g, acc + g);
-            break;
-        }
+    for (int t = 0; t < kTokens; ++t) ab[t] = tokens[t] + i;
+    const BlockQ6_K* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    alignas(32) __m256i wq[32];
+    alignas(32) __m256i scales[16];
+    decode_q6_rows4(b, wq, scales);
+    __m256i acc[kTokens];
+    for (int g = 0; g < nt; g += 4) {
+      switch (std::min(nt - g, 4)) {  // as in gemm_k45_tile
+        case 1:
+          q6_rows4_block_x4<1>(wq, scales, ab + g, acc + g);
+          break;
+        case 2:
+          q6_rows4_block_x4<2>(wq, scales, ab + g, acc + g);
+          break;
+        case 3:
+          q6_rows4_block_x4<3>(wq, scales, ab + g, acc + g);
+          break;
+        default:
+          q6_rows4_block_x4<4>(wq, scales, ab + g, acc + g);
+          break;
       }
-      for (int t = 0; t < kTokens; ++t) bias[t] = _mm256_madd_epi16(sc16, load256(ab[t]->bsums));
-      const typename L::F d = L::mul(L::set1(h2f(b.d)), ad);
-      sum[rr] = L::add(sum[rr], L::mul(d, L::offset_sum_of(acc, bias)));
+    }
+    __m256i sc16[kRows];  // each row's 16 scales as int16, for the offset term
+    for (int rr = 0; rr < kRows; ++rr) {
+      sc16[rr] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[rr]->scales)));
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(b[0]->d), static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[0]->d),
+        static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d),
+        static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d)));
+    for (int p = 0; p < live_pairs; ++p) {
+      const BlockQ8_K& at = *ab[2 * p];
+      const BlockQ8_K& au = *ab[2 * p + 1];
+      const __m256i bt = load256(at.bsums), bu = load256(au.bsums);
+      const __m256i bias[8] = {_mm256_madd_epi16(sc16[0], bt), _mm256_madd_epi16(sc16[1], bt),
+                               _mm256_madd_epi16(sc16[0], bu), _mm256_madd_epi16(sc16[1], bu),
+                               _mm256_madd_epi16(sc16[2], bt), _mm256_madd_epi16(sc16[3], bt),
+                               _mm256_madd_epi16(sc16[2], bu), _mm256_madd_epi16(sc16[3], bu)};
+      const __m128 two = _mm_unpacklo_ps(_mm_load_ss(&at.d), _mm_load_ss(&au.d));
+      const __m256 ad = _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))),
+                                          _MM_SHUFFLE(1, 1, 0, 0));  // [at at au au | at at au au]
+      const __m256i diff = _mm256_sub_epi32(token_pair_sums(acc[2 * p], acc[2 * p + 1]),
+                                            _mm256_slli_epi32(reduce8(bias), 5));
+      sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(diff)));
     }
   }
-  for (int rr = 0; rr < nr; ++rr) {
-    alignas(32) float out[kTokens];
-    L::store(out, sum[rr]);
-    for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + rb + rr] = out[t];
-  }
+  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 template <bool kQ5>
@@ -753,7 +785,7 @@ void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
 
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>, gemm_q6_k_tile<8>, 8>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>, gemm_q6_k_tile<16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
