@@ -82,6 +82,7 @@ Status CpuBackend::load_locked() {
     return Error{code, e.message};
   }
   auto owned = std::make_unique<gguf::GgufFile>(std::move(file).value());
+  owned->populate_in_background();  // while the tokenizer and the model's tables are built
   model_file_key_ = model_file_key();
   // The tokenizer's text index and merges come from the cache file when it holds this model's.
   const std::string index_path = cache_file_locked(".ti");

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace cmdai {
 namespace {
@@ -84,7 +86,8 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
+    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)),
+      populating_(std::move(other.populating_)) {
   other.data_ = nullptr;
   other.size_ = 0;
 }
@@ -95,6 +98,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     data_ = other.data_;
     size_ = other.size_;
     path_ = std::move(other.path_);
+    populating_ = std::move(other.populating_);
     other.data_ = nullptr;
     other.size_ = 0;
   }
@@ -103,11 +107,34 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 MappedFile::~MappedFile() { reset(); }
 
-void MappedFile::advise_will_need() const {
-  if (data_ != nullptr) ::madvise(const_cast<uint8_t*>(data_), size_, MADV_WILLNEED);
+void MappedFile::populate_in_background() {
+#ifdef MADV_POPULATE_READ
+  if (data_ == nullptr || populating_.joinable()) return;
+  void* const addr = const_cast<uint8_t*>(data_);
+  const size_t size = size_;
+  try {
+    populating_ = std::thread([addr, size] {
+      // In 2 MiB-aligned pieces: the call holds the process's mmap lock, and the caller's own
+      // mmap/munmap calls (allocations, cache files) wait for it (whole-file calls moved ~15 ms
+      // into their load).
+      constexpr size_t kPiece = size_t{16} << 20;
+      auto* p = static_cast<uint8_t*>(addr);
+      for (size_t off = 0; off < size; off += kPiece) {
+        if (::madvise(p + off, std::min(kPiece, size - off), MADV_POPULATE_READ) != 0) break;
+      }
+    });
+  } catch (const std::system_error&) {
+    // No thread to be had: the first reads fault the pages in, as without this call.
+  }
+#endif
+}
+
+void MappedFile::wait_for_population() {
+  if (populating_.joinable()) populating_.join();
 }
 
 void MappedFile::reset() {
+  wait_for_population();
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;

@@ -337,6 +337,10 @@ Result<GgufFile> GgufFile::parse(std::span<const uint8_t> bytes, const std::stri
   return file;
 }
 
+void GgufFile::populate_in_background() const {
+  if (mapping_) mapping_->populate_in_background();
+}
+
 void GgufFile::close() {
   tensors_.clear();
   metadata_.clear();

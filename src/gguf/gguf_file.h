@@ -93,6 +93,9 @@ class GgufFile {
 
   std::string architecture() const;  // general.architecture or ""
 
+  // Fills in the mapping's page tables on a background thread (MappedFile::populate_in_background);
+  // no-op for parsed caller-owned bytes.
+  void populate_in_background() const;
   // Drops the mapping (views become invalid).
   void close();
 
