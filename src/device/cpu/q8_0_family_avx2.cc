@@ -48,9 +48,6 @@ inline __m256i signed_quants(const BlockQ5_0& b) {
   return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh)), _mm256_set1_epi8(16));
 }
 
-// One tile: kRows rows x kTokens tokens, every count known at compile time so the loops unroll and
-// the kRows * kTokens accumulators stay in registers (with run-time counts GCC kept bound checks in
-// the inner loop and spilled accumulators).
 // A block of four rows, interleaved (see interleave_rows4): w[k] holds quants 8k..8k+7 of each
 // row, abs[k] their magnitudes.
 template <typename Block>
