@@ -205,7 +205,11 @@ uint64_t CpuBackend::model_file_key() const {
 
 std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
                                            size_t prefix_tokens) const {
-  uint64_t key = model_file_key_;
+  // Bumped whenever a kernel change alters the bits a prefill produces (2: AVX2 q8_0/q4_0/q5_0
+  // moved from lane-wise float sums to exact block sums), so snapshots made by an older build are
+  // recomputed rather than mixed with this build's arithmetic.
+  constexpr uint32_t kPrefillNumerics = 2;
+  uint64_t key = fnv1a(&kPrefillNumerics, sizeof kPrefillNumerics, model_file_key_);
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
