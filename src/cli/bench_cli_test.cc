@@ -30,6 +30,8 @@ TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {
   EXPECT_EQ(j["prefill"][1]["n_tokens"], 4);
   EXPECT_EQ(j["decode"]["n_tokens"], 40);
   EXPECT_GT(j["decode"]["tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["read_probe"]["gb_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["decode"]["share_of_read_probe"].get<double>(), 0.0);
   EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
   EXPECT_GE(j["load_ms"].get<double>(), 0.0);
 }
