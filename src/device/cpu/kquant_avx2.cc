@@ -218,6 +218,29 @@ inline void store_live(__m256i* acc, __m256i a0, __m256i a1, __m256i a2, __m256i
   acc[3] = kLive > 3 ? a3 : acc[2];
 }
 
+// Calls group(g, std::integral_constant<int, kLive>) for each group of four tokens of a tile
+// (g: its first token, kLive: how many of its four are live), so a group past the prompt's end
+// computes only its live tokens and the kernels keep compile-time token counts.
+template <typename GroupFn>
+inline void for_token_groups(int nt, GroupFn&& group) {
+  for (int g = 0; g < nt; g += 4) {
+    switch (std::min(nt - g, 4)) {
+      case 1:
+        group(g, std::integral_constant<int, 1>{});
+        break;
+      case 2:
+        group(g, std::integral_constant<int, 2>{});
+        break;
+      case 3:
+        group(g, std::integral_constant<int, 3>{});
+        break;
+      default:
+        group(g, std::integral_constant<int, 4>{});
+        break;
+    }
+  }
+}
+
 // Prefetches [p, p + n) into L1, a cache line at a time.
 inline void prefetch_lines(const uint8_t* p, size_t n) {
   for (size_t off = 0; off < n; off += 64)
@@ -236,25 +259,27 @@ inline void prefetch_lines(const uint8_t* p, size_t n) {
 // quant (q4_K <= 15, q5_K <= 31) and an activation (|a| <= 128), and four of them stay below
 // 4 * 2 * 31 * 128 = 31744. Integer sums are exact in any order, so the bits are unchanged.
 
-// pshufb controls over [scales of rows 0 | 1 || 2 | 3] (8 bytes each): words[j] puts row r's
-// scale j into int16 lanes 4r..4r+3, the lanes of row r's quants in an interleaved vector.
+// pshufb controls over [8 scale bytes of rows 0 | 1 || 2 | 3]: words[j] puts row r's scale byte j
+// into int16 lanes 4r..4r+3, the lanes of row r's quants in an interleaved vector. In the low
+// byte (zero-extended: q4_K/q5_K's 6-bit scales) or, with to_high_byte, in the high byte (a shift
+// right by 8 then sign-extends it: q6_K's signed scales).
 struct RowScaleMasks {
   alignas(32) uint8_t words[8][32];
 };
 
-constexpr RowScaleMasks make_row_scale_masks() {
+constexpr RowScaleMasks make_row_scale_masks(bool to_high_byte) {
   RowScaleMasks m{};
   for (int j = 0; j < 8; ++j) {
     for (int b = 0; b < 32; b += 2) {
       const int row_in_half = (b % 16) / 8;
-      m.words[j][b] = static_cast<uint8_t>(8 * row_in_half + j);
-      m.words[j][b + 1] = 0x80;
+      m.words[j][b + (to_high_byte ? 1 : 0)] = static_cast<uint8_t>(8 * row_in_half + j);
+      m.words[j][b + (to_high_byte ? 0 : 1)] = 0x80;
     }
   }
   return m;
 }
 
-constexpr RowScaleMasks kRowScaleMasks = make_row_scale_masks();
+constexpr RowScaleMasks kRowScaleMasks = make_row_scale_masks(false);
 
 // Super-block i of four rows, decoded to interleaved quants: vector 4j + k holds quants
 // 8k..8k+7 of sub-block j of each row (sub-block j: nibble j % 2 of qs[32 * (j / 2)...], plus
@@ -349,13 +374,9 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const Block* rows[kRows];
-  for (int rr = 0; rr < kRows; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
-  }
+  tile_row_blocks(w, w_stride, rb, nr, rows);
   const BlockQ8_K* tokens[kTokens];  // each token's first block
-  for (int t = 0; t < kTokens; ++t) {
-    tokens[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
-  }
+  tile_token_blocks(a, a_stride, t0, nt, tokens);
   const int live_pairs = (nt + 1) / 2;
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
@@ -372,22 +393,9 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     for (int rr = 0; rr < kRows; ++rr) sm[rr] = k45_scales_and_mins(reinterpret_cast<const uint8_t*>(b[rr]));
     const __m256i scales = _mm256_setr_m128i(_mm_unpacklo_epi64(sm[0], sm[1]), _mm_unpacklo_epi64(sm[2], sm[3]));
     __m256i acc[kTokens];
-    for (int g = 0; g < nt; g += 4) {
-      switch (std::min(nt - g, 4)) {  // live tokens of the group: spare lanes cost nothing
-        case 1:
-          k45_rows4_block_x4<1>(wq, scales, ab + g, acc + g);
-          break;
-        case 2:
-          k45_rows4_block_x4<2>(wq, scales, ab + g, acc + g);
-          break;
-        case 3:
-          k45_rows4_block_x4<3>(wq, scales, ab + g, acc + g);
-          break;
-        default:
-          k45_rows4_block_x4<4>(wq, scales, ab + g, acc + g);
-          break;
-      }
-    }
+    for_token_groups(nt, [&](int g, auto live) {
+      k45_rows4_block_x4<decltype(live)::value>(wq, scales, ab + g, acc + g);
+    });
     // d and dmin of the rows in token_pair_sums' lane order, [r0 r1 r0 r1 | r2 r3 r2 r3] each.
     uint32_t dm[kRows];
     for (int rr = 0; rr < kRows; ++rr) std::memcpy(&dm[rr], &b[rr]->d, sizeof dm[rr]);
@@ -402,9 +410,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     for (int p = 0; p < live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
-      const __m128 two = _mm_unpacklo_ps(_mm_load_ss(&at.d), _mm_load_ss(&au.d));
-      const __m256 ad = _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))),
-                                          _MM_SHUFFLE(1, 1, 0, 0));  // [at at au au | at at au au]
+      const __m256 ad = token_pair_lanes(&at.d, &au.d);
       const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(acc[2 * p], acc[2 * p + 1]));
       const __m256 sumb = _mm256_cvtepi32_ps(k45_bias_pairs(mins, at, au));
       sum[p] = _mm256_add_ps(sum[p], _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, ad), sumi),
@@ -422,24 +428,8 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
 // multiplies instead of 8. The -32 offset of every quant is applied through Q8_K's bsums, as in
 // the reference.
 
-// pshufb controls over [scales 0..7 (or 8..15) of rows 0 | 1 || 2 | 3]: words[s] puts scale s of
-// row r into the high byte of int16 lanes 4r..4r+3 (a shift right by 8 then sign-extends it).
-struct Q6RowScaleMasks {
-  alignas(32) uint8_t words[8][32];
-};
-
-constexpr Q6RowScaleMasks make_q6_row_scale_masks() {
-  Q6RowScaleMasks m{};
-  for (int s = 0; s < 8; ++s) {
-    for (int b = 0; b < 32; b += 2) {
-      m.words[s][b] = 0x80;
-      m.words[s][b + 1] = static_cast<uint8_t>(8 * ((b % 16) / 8) + s);
-    }
-  }
-  return m;
-}
-
-constexpr Q6RowScaleMasks kQ6RowScaleMasks = make_q6_row_scale_masks();
+// Scales 0..7 (or 8..15) of rows 0 | 1 || 2 | 3, each into the high byte of its row's int16 lanes.
+constexpr RowScaleMasks kQ6RowScaleMasks = make_row_scale_masks(true);
 
 // Super-block i of four rows decoded to interleaved quants (vector 4j + k: quants 8k..8k+7 of the
 // 32 that vector j of the plain layout holds, for each row) and the rows' 16 sub-block scales as
@@ -523,13 +513,9 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
                     int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const BlockQ6_K* rows[kRows];
-  for (int rr = 0; rr < kRows; ++rr) {
-    rows[rr] = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
-  }
+  tile_row_blocks(w, w_stride, rb, nr, rows);
   const BlockQ8_K* tokens[kTokens];  // each token's first block
-  for (int t = 0; t < kTokens; ++t) {
-    tokens[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
-  }
+  tile_token_blocks(a, a_stride, t0, nt, tokens);
   const int live_pairs = (nt + 1) / 2;
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
@@ -544,30 +530,14 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
     alignas(32) __m256i scales[16];
     decode_q6_rows4(b, wq, scales);
     __m256i acc[kTokens];
-    for (int g = 0; g < nt; g += 4) {
-      switch (std::min(nt - g, 4)) {  // as in gemm_k45_tile
-        case 1:
-          q6_rows4_block_x4<1>(wq, scales, ab + g, acc + g);
-          break;
-        case 2:
-          q6_rows4_block_x4<2>(wq, scales, ab + g, acc + g);
-          break;
-        case 3:
-          q6_rows4_block_x4<3>(wq, scales, ab + g, acc + g);
-          break;
-        default:
-          q6_rows4_block_x4<4>(wq, scales, ab + g, acc + g);
-          break;
-      }
-    }
+    for_token_groups(nt, [&](int g, auto live) {
+      q6_rows4_block_x4<decltype(live)::value>(wq, scales, ab + g, acc + g);
+    });
     __m256i sc16[kRows];  // each row's 16 scales as int16, for the offset term
     for (int rr = 0; rr < kRows; ++rr) {
       sc16[rr] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[rr]->scales)));
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_setr_epi16(
-        static_cast<int16_t>(b[0]->d), static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[0]->d),
-        static_cast<int16_t>(b[1]->d), static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d),
-        static_cast<int16_t>(b[2]->d), static_cast<int16_t>(b[3]->d)));
+    const __m256 d = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
     for (int p = 0; p < live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
@@ -576,9 +546,7 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
                                _mm256_madd_epi16(sc16[0], bu), _mm256_madd_epi16(sc16[1], bu),
                                _mm256_madd_epi16(sc16[2], bt), _mm256_madd_epi16(sc16[3], bt),
                                _mm256_madd_epi16(sc16[2], bu), _mm256_madd_epi16(sc16[3], bu)};
-      const __m128 two = _mm_unpacklo_ps(_mm_load_ss(&at.d), _mm_load_ss(&au.d));
-      const __m256 ad = _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))),
-                                          _MM_SHUFFLE(1, 1, 0, 0));  // [at at au au | at at au au]
+      const __m256 ad = token_pair_lanes(&at.d, &au.d);
       const __m256i diff = _mm256_sub_epi32(token_pair_sums(acc[2 * p], acc[2 * p + 1]),
                                             _mm256_slli_epi32(reduce8(bias), 5));
       sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(diff)));

@@ -70,13 +70,6 @@ inline __m256i rows4_block_sums(const __m256i* w, const __m256i* abs, const int8
   return sum;
 }
 
-// Four halves as floats in the lane order [h0 h1 h0 h1 | h2 h3 h2 h3] (token_pair_sums' rows).
-inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
-  const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
-                                      static_cast<int16_t>(h2), static_cast<int16_t>(h3), 0, 0, 0, 0);
-  return _mm256_cvtph_ps(_mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
-}
-
 // The prefill tile: four rows (interleaved) x kTokens tokens, one float sum per (token, row) with
 // two tokens per vector in token_pair_sums' lane order. A short row group repeats its last row
 // and a partial tile its last token in the spare lanes (computed, never stored).
@@ -86,13 +79,9 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
                       int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const Block* rows[kRows];
-  for (int rr = 0; rr < kRows; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
-  }
+  tile_row_blocks(w, w_stride, rb, nr, rows);
   const BlockQ8_0* tokens[kTokens];
-  for (int t = 0; t < kTokens; ++t) {
-    tokens[t] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
-  }
+  tile_token_blocks(a, a_stride, t0, nt, tokens);
   const int live_pairs = (nt + 1) / 2;
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();

@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -60,6 +61,39 @@ inline __m256i token_pair_sums(__m256i t, __m256i u) {
   const __m256 x = _mm256_castsi256_ps(t), y = _mm256_castsi256_ps(u);
   return _mm256_add_epi32(_mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))),
                           _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))));
+}
+
+// The block rows of a four-row tile: row group rb, nr of them real (a short group repeats its
+// last row in the spare ones; computed, never stored).
+template <typename Block>
+inline void tile_row_blocks(const uint8_t* w, size_t w_stride, int64_t rb, int nr,
+                            const Block* (&rows)[4]) {
+  for (int rr = 0; rr < 4; ++rr) {
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+  }
+}
+
+// Each of a tile's kTokens tokens' first activation block, from t0, nt of them real (a partial
+// tile repeats its last token in the spare ones; computed, never stored).
+template <typename Block, int kTokens>
+inline void tile_token_blocks(const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                              const Block* (&tokens)[kTokens]) {
+  for (int t = 0; t < kTokens; ++t) {
+    tokens[t] = reinterpret_cast<const Block*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+  }
+}
+
+// Four rows' f16 scales as floats in token_pair_sums' lane order: [h0 h1 h0 h1 | h2 h3 h2 h3].
+inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+  const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
+                                      static_cast<int16_t>(h2), static_cast<int16_t>(h3), 0, 0, 0, 0);
+  return _mm256_cvtph_ps(_mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
+}
+
+// Two tokens' float scales in token_pair_sums' lane order: [t t u u | t t u u].
+inline __m256 token_pair_lanes(const float* t, const float* u) {
+  const __m128 two = _mm_unpacklo_ps(_mm_load_ss(t), _mm_load_ss(u));
+  return _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))), _MM_SHUFFLE(1, 1, 0, 0));
 }
 
 // Stores the live (token, row) sums of a four-row tile kept in token_pair_sums' lane order, pair
