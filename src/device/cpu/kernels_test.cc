@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quant/blocks.h"
@@ -126,6 +128,39 @@ TEST(KernelSets, TileAndSingleTokenKernelsEqualTheTablesDotProduct) {
               EXPECT_EQ(y[t * rows + r], ks->vec_dot(c.weight)(n, w[r].data(), a[t].data()))
                   << ks->name << " " << type_name(c.weight) << " r=" << r << " t=" << t << "/"
                   << tokens;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelSets, KernelsWriteExactlyTheirRowRange) {
+  // The one-token kernels walk a range as four quarter streams plus a tail (row_streams.h), so a
+  // range that starts mid-matrix and is not a multiple of four must still give every row's own
+  // result, in its own slot, and leave the rows outside it alone.
+  constexpr int64_t kRows = 41;
+  for (const KernelSet* ks : available_kernel_sets()) {
+    for (const auto& c : dot_cases()) {
+      const TensorType at = activation_type_for(c.weight);
+      const int64_t n = c.lengths.back();
+      std::vector<std::vector<uint8_t>> w;
+      for (int r = 0; r < kRows; ++r) w.push_back(quantized(c.weight, gaussian(n, 300 + r, 0.1f)));
+      std::vector<uint8_t> wm;
+      for (auto& r : w) wm.insert(wm.end(), r.begin(), r.end());
+      const auto a = quantized(at, gaussian(n, 399, 2.0f));
+      for (const GemmFn kernel : {ks->gemm(c.weight), ks->gemv(c.weight)}) {
+        if (kernel == nullptr) continue;
+        for (const auto [r0, r1] : {std::pair<int64_t, int64_t>{3, 38}, {5, 22}, {0, 41}, {9, 11}}) {
+          std::vector<float> y(kRows, std::numeric_limits<float>::quiet_NaN());
+          kernel(n, wm.data(), w[0].size(), r0, r1, a.data(), a.size(), 1, y.data(), kRows);
+          for (int64_t r = 0; r < kRows; ++r) {
+            if (r < r0 || r >= r1) {
+              EXPECT_TRUE(std::isnan(y[r])) << ks->name << " " << type_name(c.weight) << " r=" << r;
+            } else {
+              EXPECT_EQ(y[r], ks->vec_dot(c.weight)(n, w[r].data(), a.data()))
+                  << ks->name << " " << type_name(c.weight) << " r=" << r << " of [" << r0 << ", " << r1 << ")";
             }
           }
         }

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "device/cpu/kernels_avx2.h"
+#include "device/cpu/row_streams.h"
 #include "device/cpu/simd_avx2.h"
 #include "quant/blocks.h"
 
@@ -673,21 +674,11 @@ inline void block_vectors(const Block& b, const BlockQ8_K& a, __m256i* acc, __m2
 // Four rows at once, so the per-block horizontal sums and float steps are shared: reduce8 turns
 // the 8 unreduced vectors into [sumi of rows 0..3 | sumb of rows 0..3], and the float steps run
 // lane-wise with the same roundings as k_fused_value's scalar ones (so the bits stay the same).
-// Four independent row streams also keep more memory reads in flight.
+// The four rows are any four (for_row_streams4 picks them); out[rr] receives row rr's result.
 template <typename Block, bool kQ6>
-inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
-                         const BlockQ8_K* ab, float* out) {
-  const Block* rows[4];
-  for (int rr = 0; rr < 4; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride);
-  }
-  // Four interleaved row streams defeat the hardware prefetcher (cold q4_K GEMV fell from ~10 to
-  // ~5.5 GB/s without this), so each step prefetches its share of the next four rows, linearly.
-  const uint8_t* next_rows = w + static_cast<size_t>(r + 4) * w_stride;
-  const size_t prefetch_step = 4 * w_stride / static_cast<size_t>(nb);
+inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* ab, float* const* out) {
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
     __m256i v[8];
     if constexpr (kQ6) {
       const BlockQ6_K* blocks[4];
@@ -718,7 +709,9 @@ inline void gemv_k_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t 
       sum = _mm_add_ps(sum, _mm_sub_ps(_mm256_castps256_ps128(prod), _mm256_extractf128_ps(prod, 1)));
     }
   }
-  _mm_storeu_ps(out, sum);
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, sum);
+  for (int rr = 0; rr < 4; ++rr) *out[rr] = lanes[rr];
 }
 
 template <typename Block, bool kQ6>
@@ -728,9 +721,16 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) gemv_k_rows4<Block, kQ6>(nb, w, w_stride, r, ab, yt + r);
-    for (; r < r1; ++r) {
+    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
+      const Block* rows[4];
+      float* out[4];
+      for (int rr = 0; rr < 4; ++rr) {
+        rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r[rr]) * w_stride);
+        out[rr] = yt + r[rr];
+      }
+      gemv_k_rows4<Block, kQ6>(nb, rows, ab, out);
+    });
+    for (int64_t r = tail; r < r1; ++r) {
       const auto* row = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride);
       float sum = 0.0f;
       for (int64_t i = 0; i < nb; ++i) sum += k_fused_value<Block, kQ6>(row[i], ab[i]);

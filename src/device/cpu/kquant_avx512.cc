@@ -16,6 +16,7 @@
 
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/kernels_avx512.h"
+#include "device/cpu/row_streams.h"
 #include "quant/blocks.h"
 
 // Scalar and vector multiply-adds must round like the reference (compiled without FMA).
@@ -167,19 +168,10 @@ inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i*
   *bias_out = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(a.bsums));
 }
 
-inline void q6_gemv_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r, const BlockQ8_K* ab,
-                          float* out) {
-  const BlockQ6_K* rows[4];
-  for (int rr = 0; rr < 4; ++rr) rows[rr] = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(r + rr) * w_stride);
-  // Interleaved row streams defeat the hardware prefetcher: prefetch the next four rows linearly.
-  const uint8_t* next_rows = w + static_cast<size_t>(r + 4) * w_stride;
-  const size_t prefetch_step = 4 * w_stride / static_cast<size_t>(nb);
+// Four rows, any ones (for_row_streams4 picks them); out[rr] receives row rr's result.
+inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ8_K* ab, float* const* out) {
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
     const __m512i act[4] = {_mm512_loadu_si512(ab[i].qs), _mm512_loadu_si512(ab[i].qs + 64),
                             _mm512_loadu_si512(ab[i].qs + 128), _mm512_loadu_si512(ab[i].qs + 192)};
     __m256i v[4];
@@ -195,7 +187,9 @@ inline void q6_gemv_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t
     const __m128 d = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ab[i].d));
     sum = _mm_add_ps(sum, _mm_mul_ps(d, _mm_cvtepi32_ps(sumi)));
   }
-  _mm_storeu_ps(out, sum);
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, sum);
+  for (int rr = 0; rr < 4; ++rr) *out[rr] = lanes[rr];
 }
 
 }  // namespace
@@ -225,10 +219,17 @@ void gemv_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
   for (int64_t t = 0; t < nt; ++t) {
     const uint8_t* at = a + static_cast<size_t>(t) * as;
     float* yt = y + t * ys;
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) q6_gemv_rows4(nb, w, ws, r, reinterpret_cast<const BlockQ8_K*>(at), yt + r);
+    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
+      const BlockQ6_K* rows[4];
+      float* out[4];
+      for (int rr = 0; rr < 4; ++rr) {
+        rows[rr] = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(r[rr]) * ws);
+        out[rr] = yt + r[rr];
+      }
+      q6_gemv_rows4(nb, rows, reinterpret_cast<const BlockQ8_K*>(at), out);
+    });
     // Fewer than four rows left: the AVX2 GEMV, same bits.
-    if (r < r1) avx2::gemv_q6_k(n, w, ws, r, r1, at, as, 1, yt, ys);
+    if (tail < r1) avx2::gemv_q6_k(n, w, ws, tail, r1, at, as, 1, yt, ys);
   }
 }
 

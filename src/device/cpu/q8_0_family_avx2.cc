@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "device/cpu/kernels_avx2.h"
+#include "device/cpu/row_streams.h"
 #include "device/cpu/simd_avx2.h"
 #include "quant/blocks.h"
 
@@ -123,24 +124,14 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
   }
 }
 
-// One token, four rows at once: each block's four exact sums reduced together, then the
-// reference's float steps in four lanes (so the bits match the tile's and vec_dot.cc's).
+// One token, four rows at once (any four: rows[rr] are their blocks): each block's four exact sums
+// reduced together, then the reference's float steps in four lanes (so the bits match the tile's
+// and vec_dot.cc's). out[rr] receives row rr's result.
 template <typename Block>
-inline void gemv_q8_0_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r,
-                            const BlockQ8_0* ab, float* out) {
+inline void gemv_q8_0_rows4(int64_t nb, const Block* const* rows, const BlockQ8_0* ab, float* const* out) {
   const __m256i ones = _mm256_set1_epi16(1);
-  const Block* rows[4];
-  for (int rr = 0; rr < 4; ++rr) rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride);
   __m128 sum = _mm_setzero_ps();
-  // Interleaved row streams defeat the hardware prefetcher, so each step prefetches its share of
-  // the next four rows, linearly.
-  const uint8_t* next_rows = w + static_cast<size_t>(r + 4) * w_stride;
-  const size_t prefetch_step = 4 * w_stride / static_cast<size_t>(nb);
   for (int64_t i = 0; i < nb; ++i) {
-    const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-    for (size_t off = 0; off < prefetch_step; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-    }
     const __m256i aq = load256(ab[i].qs);
     __m256i v[4];
     for (int rr = 0; rr < 4; ++rr) {
@@ -153,7 +144,9 @@ inline void gemv_q8_0_rows4(int64_t nb, const uint8_t* w, size_t w_stride, int64
                                                   static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0));
     sum = _mm_add_ps(sum, _mm_mul_ps(_mm_cvtepi32_ps(sumi), _mm_mul_ps(wd, _mm_set1_ps(h2f(ab[i].d)))));
   }
-  _mm_storeu_ps(out, sum);
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, sum);
+  for (int rr = 0; rr < 4; ++rr) *out[rr] = lanes[rr];
 }
 
 // One row (the tail of a row range that is not a multiple of four).
@@ -179,9 +172,16 @@ void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) gemv_q8_0_rows4<Block>(nb, w, w_stride, r, ab, yt + r);
-    for (; r < r1; ++r) {
+    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
+      const Block* rows[4];
+      float* out[4];
+      for (int rr = 0; rr < 4; ++rr) {
+        rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r[rr]) * w_stride);
+        out[rr] = yt + r[rr];
+      }
+      gemv_q8_0_rows4<Block>(nb, rows, ab, out);
+    });
+    for (int64_t r = tail; r < r1; ++r) {
       yt[r] = gemv_q8_0_row<Block>(nb, reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride), ab);
     }
   }

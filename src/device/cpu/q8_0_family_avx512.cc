@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "device/cpu/kernels_avx512.h"
+#include "device/cpu/row_streams.h"
 #include "quant/blocks.h"
 
 #pragma GCC optimize("fp-contract=off")
@@ -161,24 +162,13 @@ inline __m256i block_lanes(const Block& b, __m256i aq, __m256i neg_offset_lanes)
   return _mm256_dpbusd_epi32(neg_offset_lanes, unsigned_quants(b), aq);
 }
 
+// kRows (1 or 4) rows, any ones (for_row_streams4 picks them); out[rr] receives row rr's result.
 template <typename Block, int kRows>
-inline void gemv_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r, const BlockQ8_0* ab,
-                      float* out) {
-  const Block* rows[kRows];
-  for (int rr = 0; rr < kRows; ++rr) rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r + rr) * w_stride);
+inline void gemv_rows(int64_t nb, const Block* const* rows, const BlockQ8_0* ab, float* const* out) {
   const __m256i offset_bytes = _mm256_set1_epi8(static_cast<char>(kOffset<Block>));
-  // Interleaved row streams defeat the hardware prefetcher: prefetch the next rows linearly.
-  const uint8_t* next_rows = w + static_cast<size_t>(r + kRows) * w_stride;
-  const size_t prefetch_step = kRows * w_stride / static_cast<size_t>(nb);
   __m128 sum4 = _mm_setzero_ps();
   float sum1 = 0.0f;
   for (int64_t i = 0; i < nb; ++i) {
-    if constexpr (kRows > 1) {
-      const uint8_t* ahead = next_rows + static_cast<size_t>(i) * prefetch_step;
-      for (size_t off = 0; off < prefetch_step; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
-      }
-    }
     const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[i].qs));
     // Lanes summing to -offset * sum(a).
     const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset_bytes, aq));
@@ -201,9 +191,11 @@ inline void gemv_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t r, 
     }
   }
   if constexpr (kRows == 4) {
-    _mm_storeu_ps(out, sum4);
+    alignas(16) float lanes[4];
+    _mm_store_ps(lanes, sum4);
+    for (int rr = 0; rr < 4; ++rr) *out[rr] = lanes[rr];
   } else {
-    out[0] = sum1;
+    *out[0] = sum1;
   }
 }
 
@@ -214,9 +206,17 @@ void gemv_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) gemv_rows<Block, 4>(nb, w, w_stride, r, ab, yt + r);
-    for (; r < r1; ++r) gemv_rows<Block, 1>(nb, w, w_stride, r, ab, yt + r);
+    const auto row = [&](int64_t r) { return reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride); };
+    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
+      const Block* rows[4] = {row(r[0]), row(r[1]), row(r[2]), row(r[3])};
+      float* out[4] = {yt + r[0], yt + r[1], yt + r[2], yt + r[3]};
+      gemv_rows<Block, 4>(nb, rows, ab, out);
+    });
+    for (int64_t r = tail; r < r1; ++r) {
+      const Block* one[1] = {row(r)};
+      float* out[1] = {yt + r};
+      gemv_rows<Block, 1>(nb, one, ab, out);
+    }
   }
 }
 
