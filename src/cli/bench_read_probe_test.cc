@@ -34,6 +34,8 @@ TEST(ReadProbe, ReadsEveryWordOfEveryRegionOncePerPass) {
     ThreadPool pool(threads);
     const ReadProbeResult r = read_probe(regions, pool, 2);
     EXPECT_EQ(r.checksum, want) << threads << " threads";
+    EXPECT_TRUE(r.passes_agree) << threads << " threads";
+    EXPECT_TRUE(r.streams_per_thread == 1 || r.streams_per_thread == 4) << r.streams_per_thread;
     EXPECT_GT(r.gb_per_s, 0.0);
   }
 }
