@@ -122,16 +122,21 @@ constexpr KScaleMasks make_k_scale_masks() {
 constexpr KScaleMasks kKScaleMasks = make_k_scale_masks();
 static_assert(offsetof(BlockQ4_K, scales) == 4 && offsetof(BlockQ5_K, scales) == 4);
 
-// The 12 packed scale bytes of a q4_K/q5_K block (head = the block's first 16 bytes: d, dmin,
-// scales) as [scales 0..7 | mins 0..7], decoded in vector registers.
-inline __m128i k45_scales_and_mins(const uint8_t* head) {
-  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head));  // [dm, w0, w1, w2]
-  const __m128i w01 = _mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));           // [w0, w1, ...]
-  const __m128i low = _mm_and_si128(w01, _mm_set1_epi32(0x3f3f3f3f));          // [sc_lo, mn_lo]
-  const __m128i w22 = _mm_srlv_epi32(_mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 3, 3)), _mm_setr_epi32(0, 4, 0, 0));
-  const __m128i high = _mm_or_si128(_mm_and_si128(w22, _mm_set1_epi32(0x0f0f0f0f)),
-                                    _mm_and_si128(_mm_srli_epi32(w01, 2), _mm_set1_epi32(0x30303030)));
-  return _mm_unpacklo_epi32(low, high);  // [sc_lo, sc_hi, mn_lo, mn_hi]
+// The 12 packed scale bytes of two q4_K/q5_K blocks (heads a and b: each block's first 16 bytes,
+// d, dmin, scales) as [scales 0..7 | mins 0..7] of a in the low 128 bits and of b in the high,
+// decoded in vector registers. Two blocks per call: the same instructions at 256 bits, so the
+// one-token GEMV decodes its four rows' scales in half the operations (every step is within
+// 128-bit lanes).
+inline __m256i k45_scales_and_mins2(const uint8_t* head_a, const uint8_t* head_b) {
+  const __m256i x = _mm256_setr_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(head_a)),
+                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(head_b)));  // [dm, w0, w1, w2]
+  const __m256i w01 = _mm256_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));                          // [w0, w1, ...]
+  const __m256i low = _mm256_and_si256(w01, _mm256_set1_epi32(0x3f3f3f3f));                       // [sc_lo, mn_lo]
+  const __m256i w22 = _mm256_srlv_epi32(_mm256_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 3, 3)),
+                                        _mm256_setr_epi32(0, 4, 0, 0, 0, 4, 0, 0));
+  const __m256i high = _mm256_or_si256(_mm256_and_si256(w22, _mm256_set1_epi32(0x0f0f0f0f)),
+                                       _mm256_and_si256(_mm256_srli_epi32(w01, 2), _mm256_set1_epi32(0x30303030)));
+  return _mm256_unpacklo_epi32(low, high);  // [sc_lo, sc_hi, mn_lo, mn_hi] of each block
 }
 
 // The integer work of one q4_K/q5_K super-block against one Q8_K block, left unreduced: *acc's
@@ -139,7 +144,7 @@ inline __m128i k45_scales_and_mins(const uint8_t* head) {
 template <bool kQ5>
 inline void k45_block_vectors(const uint8_t* head, const uint8_t* qs, const uint8_t* qh,
                               const BlockQ8_K& a, __m256i* acc_out, __m256i* bias_out) {
-  const __m256i sm = _mm256_broadcastsi128_si256(k45_scales_and_mins(head));
+  const __m256i sm = k45_scales_and_mins2(head, head);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256i hbits = _mm256_setzero_si256();
   if constexpr (kQ5) hbits = load256(qh);
@@ -171,11 +176,10 @@ template <bool kQ5>
 inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, __m256i* acc,
                               __m256i* bias) {
   constexpr size_t qs_offset = kQ5 ? offsetof(BlockQ5_K, qs) : offsetof(BlockQ4_K, qs);
-  __m256i sm[4];
-  for (int rr = 0; rr < 4; ++rr) {
-    sm[rr] = _mm256_broadcastsi128_si256(k45_scales_and_mins(blocks[rr]));
-    acc[rr] = _mm256_setzero_si256();
-  }
+  const __m256i sm01 = k45_scales_and_mins2(blocks[0], blocks[1]), sm23 = k45_scales_and_mins2(blocks[2], blocks[3]);
+  const __m256i sm[4] = {_mm256_permute2x128_si256(sm01, sm01, 0x00), _mm256_permute2x128_si256(sm01, sm01, 0x11),
+                         _mm256_permute2x128_si256(sm23, sm23, 0x00), _mm256_permute2x128_si256(sm23, sm23, 0x11)};
+  for (int rr = 0; rr < 4; ++rr) acc[rr] = _mm256_setzero_si256();
   const __m256i low4 = _mm256_set1_epi8(0x0F);
 #pragma GCC unroll 4
   for (int c = 0; c < 4; ++c) {
@@ -390,8 +394,10 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
     alignas(32) __m256i wq[32];
     decode_rows4<kQ5>(b, wq);
-    __m128i sm[kRows];  // [scales | mins] of each row
-    for (int rr = 0; rr < kRows; ++rr) sm[rr] = k45_scales_and_mins(reinterpret_cast<const uint8_t*>(b[rr]));
+    const auto head = [&](int rr) { return reinterpret_cast<const uint8_t*>(b[rr]); };
+    const __m256i sm01 = k45_scales_and_mins2(head(0), head(1)), sm23 = k45_scales_and_mins2(head(2), head(3));
+    const __m128i sm[kRows] = {_mm256_castsi256_si128(sm01), _mm256_extracti128_si256(sm01, 1),  // [scales | mins]
+                               _mm256_castsi256_si128(sm23), _mm256_extracti128_si256(sm23, 1)};
     const __m256i scales = _mm256_setr_m128i(_mm_unpacklo_epi64(sm[0], sm[1]), _mm_unpacklo_epi64(sm[2], sm[3]));
     __m256i acc[kTokens];
     for_token_groups(nt, [&](int g, auto live) {
