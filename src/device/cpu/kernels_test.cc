@@ -152,7 +152,7 @@ TEST(KernelSets, KernelsWriteExactlyTheirRowRange) {
       const auto a = quantized(at, gaussian(n, 399, 2.0f));
       for (const GemmFn kernel : {ks->gemm(c.weight), ks->gemv(c.weight)}) {
         if (kernel == nullptr) continue;
-        for (const auto [r0, r1] : {std::pair<int64_t, int64_t>{3, 38}, {5, 22}, {0, 41}, {9, 11}}) {
+        for (const auto& [r0, r1] : {std::pair<int64_t, int64_t>{3, 38}, {5, 22}, {0, 41}, {9, 11}}) {
           std::vector<float> y(kRows, std::numeric_limits<float>::quiet_NaN());
           kernel(n, wm.data(), w[0].size(), r0, r1, a.data(), a.size(), 1, y.data(), kRows);
           for (int64_t r = 0; r < kRows; ++r) {

@@ -727,15 +727,10 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
-    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
-      const Block* rows[4];
-      float* out[4];
-      for (int rr = 0; rr < 4; ++rr) {
-        rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r[rr]) * w_stride);
-        out[rr] = yt + r[rr];
-      }
+    const auto rows4 = [&](const Block* const* rows, float* const* out) {
       gemv_k_rows4<Block, kQ6>(nb, rows, ab, out);
-    });
+    };
+    const int64_t tail = for_row_stream_blocks4<Block>(w, w_stride, yt, r0, r1, rows4);
     for (int64_t r = tail; r < r1; ++r) {
       const auto* row = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride);
       float sum = 0.0f;

@@ -219,15 +219,10 @@ void gemv_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
   for (int64_t t = 0; t < nt; ++t) {
     const uint8_t* at = a + static_cast<size_t>(t) * as;
     float* yt = y + t * ys;
-    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
-      const BlockQ6_K* rows[4];
-      float* out[4];
-      for (int rr = 0; rr < 4; ++rr) {
-        rows[rr] = reinterpret_cast<const BlockQ6_K*>(w + static_cast<size_t>(r[rr]) * ws);
-        out[rr] = yt + r[rr];
-      }
+    const auto rows4 = [&](const BlockQ6_K* const* rows, float* const* out) {
       q6_gemv_rows4(nb, rows, reinterpret_cast<const BlockQ8_K*>(at), out);
-    });
+    };
+    const int64_t tail = for_row_stream_blocks4<BlockQ6_K>(w, ws, yt, r0, r1, rows4);
     // Fewer than four rows left: the AVX2 GEMV, same bits.
     if (tail < r1) avx2::gemv_q6_k(n, w, ws, tail, r1, at, as, 1, yt, ys);
   }

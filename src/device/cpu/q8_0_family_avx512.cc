@@ -206,14 +206,12 @@ void gemv_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
     float* yt = y + t * y_stride;
-    const auto row = [&](int64_t r) { return reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride); };
-    const int64_t tail = for_row_streams4(r0, r1, [&](const int64_t* r) {
-      const Block* rows[4] = {row(r[0]), row(r[1]), row(r[2]), row(r[3])};
-      float* out[4] = {yt + r[0], yt + r[1], yt + r[2], yt + r[3]};
+    const auto rows4 = [&](const Block* const* rows, float* const* out) {
       gemv_rows<Block, 4>(nb, rows, ab, out);
-    });
+    };
+    const int64_t tail = for_row_stream_blocks4<Block>(w, w_stride, yt, r0, r1, rows4);
     for (int64_t r = tail; r < r1; ++r) {
-      const Block* one[1] = {row(r)};
+      const Block* one[1] = {reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride)};
       float* out[1] = {yt + r};
       gemv_rows<Block, 1>(nb, one, ab, out);
     }
