@@ -24,7 +24,7 @@ uint64_t word_at(const uint8_t* p, size_t i) {
 
 // Sums `words` words as `streams` equal parts read in step, a cache line (8 words) of each in
 // turn, so the hardware prefetcher sees that many sequential streams; the rest goes after.
-// Independent sums per stream, so the loads are not serialized behind one add chain.
+// Four independent sums, so the loads are not serialized behind one add chain.
 uint64_t sum_words(const uint8_t* p, size_t words, int streams) {
   constexpr size_t kLineWords = 8;
   const size_t part = words / static_cast<size_t>(streams) / kLineWords * kLineWords;
@@ -32,7 +32,7 @@ uint64_t sum_words(const uint8_t* p, size_t words, int streams) {
   for (size_t i = 0; i < part; i += kLineWords) {
     for (int k = 0; k < streams; ++k) {
       const uint8_t* line = p + 8 * (static_cast<size_t>(k) * part + i);
-      for (size_t j = 0; j < kLineWords; ++j) s[k & 3] += word_at(line, j);
+      for (size_t j = 0; j < kLineWords; ++j) s[j & 3] += word_at(line, j);
     }
   }
   for (size_t i = part * static_cast<size_t>(streams); i < words; ++i) s[0] += word_at(p, i);
