@@ -43,21 +43,32 @@ inline __m128i reduce4(const __m256i* v) {
   return _mm256_castsi256_si128(_mm256_add_epi32(a, _mm256_permute2x128_si256(a, a, 0x01)));
 }
 
+// ad_lanes: the tile's token pairs' Q8_K scales in token_pair_lanes' order, kMaxTokens / 2 per
+// super-block (see gemm_k).
 using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                       const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y, int64_t y_stride);
+                       const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
+                       float* y, int64_t y_stride);
 
 // Tiles of 4 rows x up to kMaxTokens tokens; the last, narrower tile takes the smallest tile
 // type that holds it (4, 8 or 16 tokens), so a 12-token prompt computes 12 token lanes, not 16.
 template <TileFn kTile4, TileFn kTile8, TileFn kTile16, int kMaxTokens>
 void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
-  constexpr int kRows = 4;
+  static_assert(kMaxTokens == kMaxTileTokens, "the tiles index ad_lanes by kMaxTileTokens / 2");
+  constexpr int kRows = 4, kPairs = kMaxTokens / 2;
   const int64_t nb = n / kQKK;
+  const int64_t groups = (n_tokens + kMaxTokens - 1) / kMaxTokens;
+  // Every token pair's scale lanes, once for all of this call's row groups (a tile used to build
+  // them per pair and super-block: two loads and three shuffles each time).
+  const FloatLanes* ad_lanes = tile_pair_scales<BlockQ8_K>(
+      a, a_stride, n_tokens, nb, [](const BlockQ8_K& t, const BlockQ8_K& u) { return token_pair_lanes(&t.d, &u.d); });
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kMaxTokens) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t t0 = g * kMaxTokens;
       const int nt = static_cast<int>(std::min<int64_t>(kMaxTokens, n_tokens - t0));
-      (nt <= 4 ? kTile4 : nt <= 8 ? kTile8 : kTile16)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt, y, y_stride);
+      (nt <= 4 ? kTile4 : nt <= 8 ? kTile8 : kTile16)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
+                                                       ad_lanes + g * nb * kPairs, y, y_stride);
     }
   }
 }
@@ -374,8 +385,8 @@ inline __m256i k45_bias_pairs(const __m256i* mins, const BlockQ8_K& t, const Blo
 // about a quarter of a short prompt's prefill waited on weight loads.
 template <bool kQ5, int kTokens>
 void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
-                   int64_t y_stride) {
+                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
+                   float* y, int64_t y_stride) {
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const Block* rows[kRows];
@@ -417,7 +428,7 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     for (int p = 0; p < live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
-      const __m256 ad = token_pair_lanes(&at.d, &au.d);
+      const __m256 ad = _mm256_load_ps(ad_lanes[i * kMaxTileTokens / 2 + p].v);
       const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(acc[2 * p], acc[2 * p + 1]));
       const __m256 sumb = _mm256_cvtepi32_ps(k45_bias_pairs(mins, at, au));
       sum[p] = _mm256_add_ps(sum[p], _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, ad), sumi),
@@ -516,8 +527,8 @@ inline void q6_rows4_block_x4(const __m256i* wq, const __m256i* scales, const Bl
 // per super-block, lane by lane, d * ad * (sumi - 32 * sumb) as quant/vec_dot.cc computes it.
 template <int kTokens>
 void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, float* y,
-                    int64_t y_stride) {
+                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
+                    float* y, int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const BlockQ6_K* rows[kRows];
   tile_row_blocks(w, w_stride, rb, nr, rows);
@@ -553,7 +564,7 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
                                _mm256_madd_epi16(sc16[0], bu), _mm256_madd_epi16(sc16[1], bu),
                                _mm256_madd_epi16(sc16[2], bt), _mm256_madd_epi16(sc16[3], bt),
                                _mm256_madd_epi16(sc16[2], bu), _mm256_madd_epi16(sc16[3], bu)};
-      const __m256 ad = token_pair_lanes(&at.d, &au.d);
+      const __m256 ad = _mm256_load_ps(ad_lanes[i * kMaxTileTokens / 2 + p].v);
       const __m256i diff = _mm256_sub_epi32(token_pair_sums(acc[2 * p], acc[2 * p + 1]),
                                             _mm256_slli_epi32(reduce8(bias), 5));
       sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(diff)));

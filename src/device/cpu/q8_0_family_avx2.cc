@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/row_streams.h"
@@ -72,11 +71,8 @@ inline __m256i rows4_block_sums(const __m256i* w, const __m256i* abs, const int8
   return sum;
 }
 
-// Tiles take up to 16 tokens; their per-pair scale lanes are laid out kHalfTile pairs per block.
-constexpr int kMaxTileTokens = 16, kHalfTile = kMaxTileTokens / 2;
-struct alignas(32) FloatLanes {
-  float v[8];
-};
+// A tile's per-pair scale lanes come kHalfTile pairs to a block.
+constexpr int kHalfTile = kMaxTileTokens / 2;
 
 // The prefill tile: four rows (interleaved) x kTokens tokens, one float sum per (token, row) with
 // two tokens per vector in token_pair_sums' lane order. A short row group repeats its last row
@@ -119,24 +115,11 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
   const int64_t nb = n / kQK;
   const int64_t groups = (n_tokens + kMaxTileTokens - 1) / kMaxTileTokens;
   // Every token pair's block scales as float lanes, once for all of this call's row groups.
-  thread_local std::vector<FloatLanes> ad_storage;
-  std::vector<FloatLanes>& ad_lanes = ad_storage;
-  ad_lanes.resize(static_cast<size_t>(groups * nb * kHalfTile));
-  for (int64_t g = 0; g < groups; ++g) {
-    const int64_t t0 = g * kMaxTileTokens;
-    const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
-    const BlockQ8_0* tokens[kMaxTileTokens];
-    tile_token_blocks(a, a_stride, t0, nt, tokens);
-    FloatLanes* out = ad_lanes.data() + g * nb * kHalfTile;
-    for (int64_t i = 0; i < nb; ++i) {
-      for (int p = 0; p < (nt + 1) / 2; ++p) {
-        const uint16_t dt = tokens[2 * p][i].d, du = tokens[2 * p + 1][i].d;
-        _mm256_store_ps(out[i * kHalfTile + p].v, _mm256_cvtph_ps(_mm_shuffle_epi8(
-            _mm_cvtsi32_si128(static_cast<int>(dt | static_cast<uint32_t>(du) << 16)),
-            _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3))));
-      }
-    }
-  }
+  const FloatLanes* ad_lanes = tile_pair_scales<BlockQ8_0>(
+      a, a_stride, n_tokens, nb, [](const BlockQ8_0& t, const BlockQ8_0& u) {
+        return _mm256_cvtph_ps(_mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(t.d | static_cast<uint32_t>(u.d) << 16)),
+                                                _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3)));
+      });
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
     for (int64_t g = 0; g < groups; ++g) {
@@ -145,7 +128,7 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
       (nt <= 4   ? q8_0_family_tile<Block, 4>
        : nt <= 8 ? q8_0_family_tile<Block, 8>
                  : q8_0_family_tile<Block, 16>)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
-                                                ad_lanes.data() + g * nb * kHalfTile, y, y_stride);
+                                                ad_lanes + g * nb * kHalfTile, y, y_stride);
     }
   }
 }

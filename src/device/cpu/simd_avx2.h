@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace cmdai::cpu::avx2 {
 
@@ -88,6 +89,42 @@ inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h
   const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
                                       static_cast<int16_t>(h2), static_cast<int16_t>(h3), 0, 0, 0, 0);
   return _mm256_cvtph_ps(_mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
+}
+
+// Eight floats as one aligned vector's worth: the prefill tiles' precomputed token-pair scales
+// (built once per matmul call for all of its row groups, then loaded by every tile).
+struct alignas(32) FloatLanes {
+  float v[8];
+};
+
+// The most tokens a prefill tile takes; its precomputed pair scales come kMaxTileTokens / 2 to a
+// block.
+inline constexpr int kMaxTileTokens = 16;
+
+// The pair scales of n_tokens tokens taken kMaxTileTokens to a tile: entry
+// (g * nb + i) * kMaxTileTokens / 2 + p holds pair p of tile g at block i, made by
+// pair_lanes(token block, next token block) (a tile's last odd token is paired with itself).
+// Valid until the next call on this thread.
+template <typename TokenBlock, typename PairLanesFn>
+const FloatLanes* tile_pair_scales(const uint8_t* a, size_t a_stride, int64_t n_tokens, int64_t nb,
+                                   PairLanesFn&& pair_lanes) {
+  constexpr int kPairs = kMaxTileTokens / 2;
+  thread_local std::vector<FloatLanes> storage;
+  const int64_t tiles = (n_tokens + kMaxTileTokens - 1) / kMaxTileTokens;
+  storage.resize(static_cast<size_t>(tiles * nb * kPairs));
+  for (int64_t g = 0; g < tiles; ++g) {
+    const int64_t t0 = g * kMaxTileTokens;
+    const int nt = static_cast<int>(std::min<int64_t>(kMaxTileTokens, n_tokens - t0));
+    const TokenBlock* tokens[kMaxTileTokens];
+    tile_token_blocks(a, a_stride, t0, nt, tokens);
+    for (int64_t i = 0; i < nb; ++i) {
+      for (int p = 0; p < (nt + 1) / 2; ++p) {
+        _mm256_store_ps(storage[static_cast<size_t>((g * nb + i) * kPairs + p)].v,
+                        pair_lanes(tokens[2 * p][i], tokens[2 * p + 1][i]));
+      }
+    }
+  }
+  return storage.data();
 }
 
 // Two tokens' float scales in token_pair_sums' lane order: [t t u u | t t u u].
