@@ -263,6 +263,20 @@ inline void prefetch_lines(const uint8_t* p, size_t n) {
     _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
+// The K-quant tiles' prefetch of the next row group (rows rb + 4 ..), linearly, a 1/nb share at
+// each of the nb super-block steps; only the first tile over a row group (t0 == 0) issues it.
+class NextRowGroupPrefetch {
+ public:
+  NextRowGroupPrefetch(const uint8_t* w, size_t w_stride, int64_t rb, int64_t nb, int64_t t0)
+      : next_(w + static_cast<size_t>(rb + 4) * w_stride),
+        step_(t0 == 0 ? 4 * w_stride / static_cast<size_t>(nb) : 0) {}
+  void block(int64_t i) const { prefetch_lines(next_ + static_cast<size_t>(i) * step_, step_); }
+
+ private:
+  const uint8_t* next_;
+  size_t step_;
+};
+
 // ---- The q4_K/q5_K tile: four rows interleaved in each vector ----
 //
 // The plain form multiplies one row's 32 quants of a sub-block by a token's 32 activations
@@ -389,20 +403,15 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
                    float* y, int64_t y_stride) {
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
   constexpr int kRows = 4, kPairs = kTokens / 2;
-  const Block* rows[kRows];
-  tile_row_blocks(w, w_stride, rb, nr, rows);
-  const BlockQ8_K* tokens[kTokens];  // each token's first block
-  tile_token_blocks(a, a_stride, t0, nt, tokens);
-  const int live_pairs = (nt + 1) / 2;
+  const TileBlocks<Block, BlockQ8_K, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
-  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;
-  const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
+  const NextRowGroupPrefetch prefetch(w, w_stride, rb, nb, t0);
   for (int64_t i = 0; i < nb; ++i) {
-    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
+    prefetch.block(i);
     const BlockQ8_K* ab[kTokens];
-    for (int t = 0; t < kTokens; ++t) ab[t] = tokens[t] + i;
-    const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    for (int t = 0; t < kTokens; ++t) ab[t] = tile.tokens[t] + i;
+    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
     alignas(32) __m256i wq[32];
     decode_rows4<kQ5>(b, wq);
     const auto head = [&](int rr) { return reinterpret_cast<const uint8_t*>(b[rr]); };
@@ -425,17 +434,17 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     for (int rr = 0; rr < kRows; ++rr) {
       mins[rr] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_quads));
     }
-    for (int p = 0; p < live_pairs; ++p) {
+    for (int p = 0; p < tile.live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
-      const __m256 ad = _mm256_load_ps(ad_lanes[i * kMaxTileTokens / 2 + p].v);
+      const __m256 ad = tile_pair_scale(ad_lanes, i, p);
       const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(acc[2 * p], acc[2 * p + 1]));
       const __m256 sumb = _mm256_cvtepi32_ps(k45_bias_pairs(mins, at, au));
       sum[p] = _mm256_add_ps(sum[p], _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, ad), sumi),
                                                    _mm256_mul_ps(_mm256_mul_ps(dmin, ad), sumb)));
     }
   }
-  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
+  store_token_pairs(sum, tile.live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 // ---- The q6_K tile: four rows interleaved, like the q4_K/q5_K tile ----
@@ -530,20 +539,15 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
                     const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
                     float* y, int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
-  const BlockQ6_K* rows[kRows];
-  tile_row_blocks(w, w_stride, rb, nr, rows);
-  const BlockQ8_K* tokens[kTokens];  // each token's first block
-  tile_token_blocks(a, a_stride, t0, nt, tokens);
-  const int live_pairs = (nt + 1) / 2;
+  const TileBlocks<BlockQ6_K, BlockQ8_K, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
-  const uint8_t* next_rows = w + static_cast<size_t>(rb + kRows) * w_stride;  // see gemm_k45_tile
-  const size_t prefetch_step = t0 == 0 ? kRows * w_stride / static_cast<size_t>(nb) : 0;
+  const NextRowGroupPrefetch prefetch(w, w_stride, rb, nb, t0);  // see gemm_k45_tile
   for (int64_t i = 0; i < nb; ++i) {
-    prefetch_lines(next_rows + static_cast<size_t>(i) * prefetch_step, prefetch_step);
+    prefetch.block(i);
     const BlockQ8_K* ab[kTokens];
-    for (int t = 0; t < kTokens; ++t) ab[t] = tokens[t] + i;
-    const BlockQ6_K* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    for (int t = 0; t < kTokens; ++t) ab[t] = tile.tokens[t] + i;
+    const BlockQ6_K* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
     alignas(32) __m256i wq[32];
     alignas(32) __m256i scales[16];
     decode_q6_rows4(b, wq, scales);
@@ -556,7 +560,7 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
       sc16[rr] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[rr]->scales)));
     }
     const __m256 d = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
-    for (int p = 0; p < live_pairs; ++p) {
+    for (int p = 0; p < tile.live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
       const BlockQ8_K& au = *ab[2 * p + 1];
       const __m256i bt = load256(at.bsums), bu = load256(au.bsums);
@@ -564,13 +568,13 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
                                _mm256_madd_epi16(sc16[0], bu), _mm256_madd_epi16(sc16[1], bu),
                                _mm256_madd_epi16(sc16[2], bt), _mm256_madd_epi16(sc16[3], bt),
                                _mm256_madd_epi16(sc16[2], bu), _mm256_madd_epi16(sc16[3], bu)};
-      const __m256 ad = _mm256_load_ps(ad_lanes[i * kMaxTileTokens / 2 + p].v);
+      const __m256 ad = tile_pair_scale(ad_lanes, i, p);
       const __m256i diff = _mm256_sub_epi32(token_pair_sums(acc[2 * p], acc[2 * p + 1]),
                                             _mm256_slli_epi32(reduce8(bias), 5));
       sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(_mm256_mul_ps(d, ad), _mm256_cvtepi32_ps(diff)));
     }
   }
-  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
+  store_token_pairs(sum, tile.live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 template <bool kQ5>

@@ -71,9 +71,6 @@ inline __m256i rows4_block_sums(const __m256i* w, const __m256i* abs, const int8
   return sum;
 }
 
-// A tile's per-pair scale lanes come kHalfTile pairs to a block.
-constexpr int kHalfTile = kMaxTileTokens / 2;
-
 // The prefill tile: four rows (interleaved) x kTokens tokens, one float sum per (token, row) with
 // two tokens per vector in token_pair_sums' lane order. A short row group repeats its last row
 // and a partial tile its last token in the spare lanes (computed, never stored).
@@ -82,29 +79,25 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
                       const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
                       float* y, int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
-  const Block* rows[kRows];
-  tile_row_blocks(w, w_stride, rb, nr, rows);
-  const BlockQ8_0* tokens[kTokens];
-  tile_token_blocks(a, a_stride, t0, nt, tokens);
-  const int live_pairs = (nt + 1) / 2;
+  const TileBlocks<Block, BlockQ8_0, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const Block* b[kRows] = {rows[0] + i, rows[1] + i, rows[2] + i, rows[3] + i};
+    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
     __m256i wq[4], wabs[4];
     signed_rows4(b, wq, wabs);
     const __m256 wd = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
-    for (int p = 0; p < live_pairs; ++p) {
-      const BlockQ8_0& at = tokens[2 * p][i];
-      const BlockQ8_0& au = tokens[2 * p + 1][i];
+    for (int p = 0; p < tile.live_pairs; ++p) {
+      const BlockQ8_0& at = tile.tokens[2 * p][i];
+      const BlockQ8_0& au = tile.tokens[2 * p + 1][i];
       const __m256i st = rows4_block_sums(wq, wabs, at.qs);
       const __m256i su = 2 * p + 1 < nt ? rows4_block_sums(wq, wabs, au.qs) : st;
-      const __m256 ad = _mm256_load_ps(ad_lanes[i * kHalfTile + p].v);  // [at at au au | at at au au]
+      const __m256 ad = tile_pair_scale(ad_lanes, i, p);  // [at at au au | at at au au]
       const __m256 sumi = _mm256_cvtepi32_ps(token_pair_sums(st, su));
       sum[p] = _mm256_add_ps(sum[p], _mm256_mul_ps(sumi, _mm256_mul_ps(wd, ad)));
     }
   }
-  store_token_pairs(sum, live_pairs, nt, nr, t0, rb, y, y_stride);
+  store_token_pairs(sum, tile.live_pairs, nt, nr, t0, rb, y, y_stride);
 }
 
 // Tiles of 4 rows x up to 16 tokens; the last, narrower tile takes the 4-, 8- or 16-token form.
@@ -128,7 +121,7 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
       (nt <= 4   ? q8_0_family_tile<Block, 4>
        : nt <= 8 ? q8_0_family_tile<Block, 8>
                  : q8_0_family_tile<Block, 16>)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
-                                                ad_lanes + g * nb * kHalfTile, y, y_stride);
+                                                ad_lanes + g * nb * (kMaxTileTokens / 2), y, y_stride);
     }
   }
 }

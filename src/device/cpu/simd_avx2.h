@@ -84,6 +84,22 @@ inline void tile_token_blocks(const uint8_t* a, size_t a_stride, int64_t t0, int
   }
 }
 
+// What every four-row prefill tile starts from: its rows' and tokens' first blocks (spares
+// repeating the last real one, see tile_row_blocks and tile_token_blocks) and how many token
+// pairs hold a real token.
+template <typename Block, typename TokenBlock, int kTokens>
+struct TileBlocks {
+  TileBlocks(const uint8_t* w, size_t w_stride, int64_t rb, int nr, const uint8_t* a, size_t a_stride,
+             int64_t t0, int nt)
+      : live_pairs((nt + 1) / 2) {
+    tile_row_blocks(w, w_stride, rb, nr, rows);
+    tile_token_blocks(a, a_stride, t0, nt, tokens);
+  }
+  const Block* rows[4];
+  const TokenBlock* tokens[kTokens];
+  int live_pairs;
+};
+
 // Four rows' f16 scales as floats in token_pair_sums' lane order: [h0 h1 h0 h1 | h2 h3 h2 h3].
 inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
   const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
@@ -125,6 +141,11 @@ const FloatLanes* tile_pair_scales(const uint8_t* a, size_t a_stride, int64_t n_
     }
   }
   return storage.data();
+}
+
+// Pair p's scale vector at block i in one tile's share of tile_pair_scales' table.
+inline __m256 tile_pair_scale(const FloatLanes* tile_lanes, int64_t i, int p) {
+  return _mm256_load_ps(tile_lanes[i * (kMaxTileTokens / 2) + p].v);
 }
 
 // Two tokens' float scales in token_pair_sums' lane order: [t t u u | t t u u].
