@@ -1,7 +1,6 @@
 #include "cli/bench_read_probe.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
 #include "base/clock.h"
@@ -72,8 +71,9 @@ ReadProbeResult read_probe(std::span<const std::span<const uint8_t>> regions, Th
       if (!first && checksum != result.checksum) result.passes_agree = false;
       result.checksum = checksum;
       first = false;
-      if (ms > 0 && static_cast<double>(bytes) / ms / 1e6 > result.gb_per_s) {
-        result.gb_per_s = static_cast<double>(bytes) / ms / 1e6;
+      const double gb_per_s = ms > 0 ? static_cast<double>(bytes) / ms / 1e6 : 0.0;
+      if (gb_per_s > result.gb_per_s) {
+        result.gb_per_s = gb_per_s;
         result.streams_per_thread = streams;
       }
     }
