@@ -1,6 +1,7 @@
 #include "base/cpu_features.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
 
 #if defined(__x86_64__)
@@ -112,6 +113,22 @@ std::string CpuFeatures::to_string() const {
   add(neon, "neon");
   add(neon_dotprod, "neon_dotprod");
   return out.empty() ? "scalar" : out;
+}
+
+const std::string& cpu_model_name() {
+  static const std::string name = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("model name", 0) != 0) continue;
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) break;
+      const size_t begin = line.find_first_not_of(" \t", colon + 1);
+      if (begin != std::string::npos) return line.substr(begin);
+    }
+    return std::string("unknown cpu");
+  }();
+  return name;
 }
 
 }  // namespace cmdai

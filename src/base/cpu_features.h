@@ -26,4 +26,7 @@ struct CpuFeatures {
 const CpuFeatures& cpu_features();
 CpuFeatures detect_cpu_features();
 
+// The processor's marketing name (/proc/cpuinfo's "model name"), or "unknown cpu".
+const std::string& cpu_model_name();
+
 }  // namespace cmdai

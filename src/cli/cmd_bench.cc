@@ -13,6 +13,7 @@
 #include "cli/bench_read_probe.h"
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
+#include "engine/model_loader.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct BenchFlags {
   std::string model_path;
+  std::string backend = "auto";
   int threads = 0;
   std::string prefill_sizes = "16,64,256";
   int decode_tokens = 32;
@@ -49,24 +51,28 @@ std::vector<int32_t> random_tokens(int n, int64_t vocab_size, uint64_t seed) {
 }
 
 Status run_bench(const BenchFlags& f, nlohmann::json& out) {
+  const double device_start = now_ms();
+  CMDAI_ASSIGN_OR_RETURN(auto device, engine::open_device_named(f.backend, f.threads));
+  const double device_ms = now_ms() - device_start;
   const double load_start = now_ms();
-  CMDAI_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(f.model_path));
-  CMDAI_ASSIGN_OR_RETURN(auto model, model::Model::load(file));
+  CMDAI_ASSIGN_OR_RETURN(engine::LoadedModel loaded, engine::load_model(f.model_path, *device));
   const double load_ms = now_ms() - load_start;
+  model::Model* model = loaded.model.get();
+  const gguf::GgufFile& file = *loaded.file;
   const auto& hp = model->hparams();
-  ThreadPool pool(f.threads);
   std::vector<float> logits(hp.vocab_size);
 
   const std::vector<int> sizes = parse_sizes(f.prefill_sizes);
   constexpr int kFirstPromptTokens = 16;  // the time-to-first-token prompt, also decode's context
   int max_prefill = kFirstPromptTokens;
   for (int n : sizes) max_prefill = std::max(max_prefill, n);
-  CMDAI_ASSIGN_OR_RETURN(auto cache, model->make_cache(max_prefill + f.decode_tokens + 1));
+  CMDAI_ASSIGN_OR_RETURN(auto cache_owner, model->make_cache(max_prefill + f.decode_tokens + 1));
+  model::KvState& cache = *cache_owner;
 
   // Time to first token: a cold 16-token prompt (first pass also touches the mapped weights).
   const auto first_prompt = random_tokens(kFirstPromptTokens, hp.vocab_size, 1);
   const double ttft_start = now_ms();
-  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data()));
   const double ttft_ms = now_ms() - ttft_start;
 
   nlohmann::json prefill = nlohmann::json::array();
@@ -76,7 +82,7 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
     for (int r = 0; r < f.repetitions; ++r) {
       cache.truncate(0);
       const double t0 = now_ms();
-      CMDAI_TRY(model->forward(tokens, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+      CMDAI_TRY(model->forward(tokens, 0, cache, model::LogitsRequest::kLastRow, logits.data()));
       best_ms = std::min(best_ms, now_ms() - t0);
     }
     prefill.push_back({{"n_tokens", n}, {"ms", best_ms}, {"tokens_per_s", n * 1000.0 / best_ms}});
@@ -84,13 +90,13 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
 
   // Decode after a 16-token prompt, one token at a time, as generation does.
   cache.truncate(0);
-  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data(), pool));
+  CMDAI_TRY(model->forward(first_prompt, 0, cache, model::LogitsRequest::kLastRow, logits.data()));
   const auto decode_tokens = random_tokens(f.decode_tokens, hp.vocab_size, 99);
   const double t0 = now_ms();
   for (int i = 0; i < f.decode_tokens; ++i) {
     const int32_t token = decode_tokens[i];
     CMDAI_TRY(model->forward(std::span<const int32_t>(&token, 1), kFirstPromptTokens + i, cache,
-                             model::LogitsRequest::kLastRow, logits.data(), pool));
+                             model::LogitsRequest::kLastRow, logits.data()));
   }
   const double decode_ms = now_ms() - t0;
 
@@ -102,20 +108,34 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
   }
   const double decode_tps = f.decode_tokens * 1000.0 / decode_ms;
   const double decode_gb_per_s = weight_bytes * decode_tps / 1e9;
-  // The ceiling decode is measured against: the same threads merely reading the same weights.
+  // The ceiling decode is measured against: as many threads merely reading the same weights.
+  ThreadPool pool(f.threads);
   const cli::ReadProbeResult probe = cli::read_probe(weights, pool, 3);
+  const device::DeviceMemory memory = device->memory();
   out = {{"model", f.model_path},
+         {"device",
+          {{"name", std::string(device::device_kind_name(device->kind()))},
+           {"description", device->description()},
+           {"open_ms", device_ms},
+           {"weight_bytes_on_device", model->device_model().weight_bytes()},
+           {"memory_used_bytes", memory.used_bytes},
+           {"memory_total_bytes", memory.total_bytes}}},
          {"threads", pool.size()},
          {"load_ms", load_ms},
          {"ttft_ms", ttft_ms},
          {"prefill", prefill},
-         {"decode", {{"n_tokens", f.decode_tokens}, {"ms", decode_ms}, {"tokens_per_s", decode_tps},
-                     {"weight_gb_per_s", decode_gb_per_s},
-                     {"share_of_read_probe", probe.gb_per_s > 0 ? decode_gb_per_s / probe.gb_per_s : 0.0}}},
-         {"read_probe", {{"gb_per_s", probe.gb_per_s},
-                         {"streams_per_thread", probe.streams_per_thread},
-                         {"note", "the bench's threads reading every weight byte once, best of 3 passes "
-                                  "as 1 and 3 as 4 sequential streams per thread"}}},
+         {"decode",
+          {{"n_tokens", f.decode_tokens},
+           {"ms", decode_ms},
+           {"tokens_per_s", decode_tps},
+           {"weight_gb_per_s", decode_gb_per_s},
+           {"share_of_read_probe", probe.gb_per_s > 0 ? decode_gb_per_s / probe.gb_per_s : 0.0}}},
+         {"read_probe",
+          {{"gb_per_s", probe.gb_per_s},
+           {"streams_per_thread", probe.streams_per_thread},
+           {"note",
+            "the bench's threads reading every weight byte once, best of 3 passes "
+            "as 1 and 3 as 4 sequential streams per thread"}}},
          {"weight_bytes", weight_bytes},
          {"peak_rss_bytes", peak_rss_bytes()}};
   return ok_status();
@@ -123,26 +143,34 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
 
 void setup_bench(CLI::App& app, CliContext& context) {
   static BenchFlags flags;
-  CLI::App* bench = app.add_subcommand("bench", "Measure load, first-token, prefill and decode speed of a model");
+  CLI::App* bench =
+      app.add_subcommand("bench", "Measure load, first-token, prefill and decode speed of a model");
   bench->add_option("--model", flags.model_path, "GGUF model file")->required();
+  bench->add_option("--backend", flags.backend, "device: auto, cpu, cuda or mlx")
+      ->capture_default_str();
   bench->add_option("--threads", flags.threads, "threads (default: one per core)");
-  bench->add_option("-p,--prefill", flags.prefill_sizes, "prompt sizes to time")->capture_default_str();
+  bench->add_option("-p,--prefill", flags.prefill_sizes, "prompt sizes to time")
+      ->capture_default_str();
   bench->add_option("-n,--decode", flags.decode_tokens, "tokens to decode")->capture_default_str();
-  bench->add_option("-r,--repetitions", flags.repetitions, "runs per prompt size (best is kept)")->capture_default_str();
+  bench->add_option("-r,--repetitions", flags.repetitions, "runs per prompt size (best is kept)")
+      ->capture_default_str();
   bench->add_flag("--json", flags.json, "print one JSON object (the default)");
   bench->add_flag("--e2e", flags.e2e,
                   "time whole `cmdai <request>` processes with the real system prompt: cold "
                   "(empty prefix cache) and warm (median of --repetitions)");
   bench->add_option("--request", flags.request, "the request --e2e times")->capture_default_str();
-  bench->add_option("--e2e-tokens", flags.e2e_tokens, "token limit of the --e2e request")->capture_default_str();
+  bench->add_option("--e2e-tokens", flags.e2e_tokens, "token limit of the --e2e request")
+      ->capture_default_str();
   bench->callback([&context] {
     nlohmann::json out;
     Status status = ok_status();
     if (flags.e2e) {
       auto e2e = run_e2e_bench(E2eOptions{flags.model_path, flags.request, flags.e2e_tokens,
                                           flags.repetitions, flags.threads});
-      if (e2e.ok()) out = {{"e2e", *e2e}};
-      else status = e2e.take_error();
+      if (e2e.ok())
+        out = {{"e2e", *e2e}};
+      else
+        status = e2e.take_error();
     } else {
       status = run_bench(flags, out);
     }

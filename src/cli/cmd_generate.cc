@@ -8,9 +8,10 @@
 
 #include "base/clock.h"
 #include "cli/command_registry.h"
-#include "cli/token_ids.h"
 #include "cli/exit_codes.h"
+#include "cli/token_ids.h"
 #include "engine/generator.h"
+#include "engine/model_loader.h"
 #include "tokenizer/tokenizer.h"
 
 namespace cmdai::cli {
@@ -23,6 +24,7 @@ struct GenerateOptions {
   int max_tokens = 32;
   engine::SamplerConfig sampling;
   bool exact = false;
+  std::string backend = "auto";
   int threads = 0;
   bool json = false;
 };
@@ -51,10 +53,16 @@ Status run_generate(const GenerateOptions& options) {
   }
   if (options.max_tokens < 0) return make_error(ErrorCode::kInvalidArgument, "-n must be >= 0");
   const double load_start = now_ms();
-  CMDAI_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(options.model_path));
-  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::load(file));
-  CMDAI_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::from_gguf(file));
-  model->set_precision(options.exact ? model::Precision::kExact : model::Precision::kFast);
+  // --exact is the CPU's reference path: auto means the CPU then.
+  const std::string backend =
+      options.exact && options.backend == "auto" ? std::string("cpu") : options.backend;
+  CMDAI_ASSIGN_OR_RETURN(auto device, engine::open_device_named(backend, options.threads));
+  engine::LoadOptions load;
+  load.precision = options.exact ? model::Precision::kExact : model::Precision::kFast;
+  CMDAI_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
+                         engine::load_model(options.model_path, *device, load));
+  model::Model* model = loaded.model.get();
+  CMDAI_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::from_gguf(*loaded.file));
   const double load_ms = now_ms() - load_start;
 
   engine::GenerateRequest request;
@@ -74,8 +82,7 @@ Status run_generate(const GenerateOptions& options) {
     return piece;
   };
 
-  ThreadPool pool(options.threads);
-  engine::Generator generator(*model, pool);
+  engine::Generator generator(*model);
   CMDAI_ASSIGN_OR_RETURN(engine::GenerateResult result, generator.generate(request));
   if (options.json) {
     const auto json = to_json(request.prompt, result, load_ms);
@@ -104,7 +111,8 @@ void setup_generate_command(CLI::App& app, CliContext& context) {
   cmd->add_option("--repeat-window", s.repeat_window, "How many recent tokens it looks at");
   cmd->add_option("--seed", s.seed, "Random seed for sampling");
   cmd->add_flag("--exact", options.exact, "Use the float reference path (f32 activations and KV)");
-  cmd->add_option("--threads", options.threads, "Worker threads (default: one per core)");
+  cmd->add_option("--backend", options.backend, "Device: auto, cpu, cuda or mlx (default auto)");
+  cmd->add_option("--threads", options.threads, "CPU worker threads (default: one per core)");
   cmd->add_flag("--json", options.json, "Print one JSON object");
   cmd->callback([&context] {
     const Status status = run_generate(options);

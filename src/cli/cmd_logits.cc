@@ -8,8 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
-#include "cli/token_ids.h"
 #include "cli/exit_codes.h"
+#include "cli/token_ids.h"
+#include "engine/model_loader.h"
 #include "model/model.h"
 
 namespace cmdai::cli {
@@ -21,6 +22,7 @@ struct LogitsOptions {
   int top = 20;
   std::string last_out;
   bool exact = false;
+  std::string backend = "auto";
   int threads = 0;
   bool json = false;
 };
@@ -47,19 +49,24 @@ Status write_floats(const std::string& path, const float* values, int64_t n) {
 Status run_logits(const LogitsOptions& options) {
   if (options.top < 1) return make_error(ErrorCode::kInvalidArgument, "--top must be at least 1");
   CMDAI_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, parse_token_ids(options.tokens));
-  CMDAI_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(options.model_path));
-  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::Model::load(file));
-  model->set_precision(options.exact ? model::Precision::kExact : model::Precision::kFast);
+  // --exact is the CPU's reference path: auto means the CPU then.
+  const std::string backend =
+      options.exact && options.backend == "auto" ? std::string("cpu") : options.backend;
+  CMDAI_ASSIGN_OR_RETURN(auto device, engine::open_device_named(backend, options.threads));
+  engine::LoadOptions load;
+  load.precision = options.exact ? model::Precision::kExact : model::Precision::kFast;
+  CMDAI_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
+                         engine::load_model(options.model_path, *device, load));
+  model::Model* model = loaded.model.get();
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t vocab = model->hparams().vocab_size;
   if (n > model->hparams().context_length) {
     return make_error(ErrorCode::kInvalidArgument, "{} tokens exceed the model's context of {}", n,
                       model->hparams().context_length);
   }
-  CMDAI_ASSIGN_OR_RETURN(model::KvCache cache, model->make_cache(n));
-  ThreadPool pool(options.threads);
+  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<model::KvState> cache, model->make_cache(n));
   std::vector<float> logits(static_cast<size_t>(n * vocab));
-  CMDAI_TRY(model->forward(tokens, 0, cache, model::LogitsRequest::kAllRows, logits.data(), pool));
+  CMDAI_TRY(model->forward(tokens, 0, *cache, model::LogitsRequest::kAllRows, logits.data()));
   if (!options.last_out.empty()) {
     CMDAI_TRY(write_floats(options.last_out, logits.data() + (n - 1) * vocab, vocab));
   }
@@ -97,7 +104,8 @@ void setup_logits_command(CLI::App& app, CliContext& context) {
   cmd->add_option("--last-out", options.last_out,
                   "Write the last position's logits here as raw little-endian float32");
   cmd->add_flag("--exact", options.exact, "Use the float reference path (f32 activations and KV)");
-  cmd->add_option("--threads", options.threads, "Worker threads (default: one per core)");
+  cmd->add_option("--backend", options.backend, "Device: auto, cpu, cuda or mlx (default auto)");
+  cmd->add_option("--threads", options.threads, "CPU worker threads (default: one per core)");
   cmd->add_flag("--json", options.json, "Print one JSON object");
   cmd->callback([&context] {
     const Status status = run_logits(options);

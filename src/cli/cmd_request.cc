@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "backend/cpu_backend.h"
+#include "backend/embedded_backend.h"
 #include "catalog/paths.h"
 #include "cli/command_registry.h"
 #include "cli/executor.h"
@@ -20,6 +20,7 @@
 #include "cli/shell_integration.h"
 #include "cli/terminal.h"
 #include "config/config.h"
+#include "device/device.h"
 #include "generate/canned_generator.h"
 #include "generate/embedded_generator.h"
 #include "generate/prompt_builder.h"
@@ -67,20 +68,25 @@ Result<config::Config> effective_config(const RequestFlags& f) {
 Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& config) {
   if (const char* canned = std::getenv("CMDAI_TEST_CANNED_COMMAND"); canned != nullptr) {
     const char* why = std::getenv("CMDAI_TEST_CANNED_EXPLANATION");
-    return std::unique_ptr<CommandGenerator>(std::make_unique<CannedGenerator>(canned, why ? why : ""));
+    return std::unique_ptr<CommandGenerator>(
+        std::make_unique<CannedGenerator>(canned, why ? why : ""));
   }
-  CMDAI_ASSIGN_OR_RETURN(ModelVariant variant, parse_variant(config.backend));
+  if (auto choice = device::parse_device_choice(config.backend); !choice.ok()) {
+    return choice.take_error();
+  }
   auto model = acquire_model(config.model, &g_interrupted);
   if (!model.ok()) {
     Error e = model.take_error();
-    if (e.code != ErrorCode::kCancelled && e.code != ErrorCode::kResourceExhausted) e.code = ErrorCode::kNotFound;
+    if (e.code != ErrorCode::kCancelled && e.code != ErrorCode::kResourceExhausted)
+      e.code = ErrorCode::kNotFound;
     return e;
   }
   BackendOptions options;
   options.model_path = model->path.string();
+  options.backend = config.backend;
   options.threads = config.threads;
   options.prefix_cache_dir = (catalog::cache_dir() / "prefix").string();
-  CMDAI_ASSIGN_OR_RETURN(auto backend, create_backend(variant, options));
+  CMDAI_ASSIGN_OR_RETURN(auto backend, create_backend(options));
   SamplingSettings sampling;
   sampling.sampling = config.sampling();
   sampling.max_tokens = config.max_tokens;
@@ -89,8 +95,10 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
 }
 
-nlohmann::ordered_json result_object(const GenerationRequest& request, const GeneratedCommand& generated,
-                                     const safety::SafetyVerdict& verdict, const config::Config& config) {
+nlohmann::ordered_json result_object(const GenerationRequest& request,
+                                     const GeneratedCommand& generated,
+                                     const safety::SafetyVerdict& verdict,
+                                     const config::Config& config) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::array();
   for (const auto& r : verdict.rules) {
     rules.push_back({{"id", r.id}, {"risk", safety::risk_name(r.risk)}, {"reason", r.reason}});
@@ -108,11 +116,15 @@ nlohmann::ordered_json result_object(const GenerationRequest& request, const Gen
           {"backend", generated.backend},
           {"model", generated.model},
           {"attempts", generated.attempts},
-          {"timings", {{"load_ms", t.load_ms}, {"prompt_ms", t.prompt_ms},
-                       {"first_token_ms", t.first_token_ms}, {"decode_ms", t.decode_ms},
-                       {"total_ms", t.total_ms}, {"prompt_tokens", t.prompt_tokens},
-                       {"cached_prompt_tokens", t.cached_prompt_tokens},
-                       {"generated_tokens", t.generated_tokens}}},
+          {"timings",
+           {{"load_ms", t.load_ms},
+            {"prompt_ms", t.prompt_ms},
+            {"first_token_ms", t.first_token_ms},
+            {"decode_ms", t.decode_ms},
+            {"total_ms", t.total_ms},
+            {"prompt_tokens", t.prompt_tokens},
+            {"cached_prompt_tokens", t.cached_prompt_tokens},
+            {"generated_tokens", t.generated_tokens}}},
           {"executed", false},
           {"exit_status", nullptr}};
 }
@@ -126,9 +138,12 @@ void print_plain(const nlohmann::ordered_json& r, bool explain) {
   fmt::print("  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
   fmt::text_style risk_style = fmt::fg(fmt::color::green);
   if (risk == "moderate") risk_style = fmt::fg(fmt::color::yellow);
-  if (risk == "high" || risk == "critical") risk_style = fmt::fg(fmt::color::red) | fmt::emphasis::bold;
+  if (risk == "high" || risk == "critical")
+    risk_style = fmt::fg(fmt::color::red) | fmt::emphasis::bold;
   fmt::print("  risk: {}{}\n", style(risk_style, risk),
-             r["blocked"].get<bool>() ? fmt::format(" (blocked at safety level {})", r["safety_level"].get<std::string>()) : "");
+             r["blocked"].get<bool>() ? fmt::format(" (blocked at safety level {})",
+                                                    r["safety_level"].get<std::string>())
+                                      : "");
   for (const auto& rule : r["rules"]) {
     fmt::print("  [{}] {}\n", rule["id"].get<std::string>(), rule["reason"].get<std::string>());
   }
@@ -147,8 +162,9 @@ void hand_over_for_editing(const std::string& command, bool quiet_stdout) {
   if (quiet_stdout) {
     fmt::print("{}\n", command);
   } else {
-    fmt::print(stderr, "cmdai: copy the command above; to get it on your prompt line instead, add "
-                       "`eval \"$(cmdai init bash)\"` (or zsh/fish) to your shell's startup file\n");
+    fmt::print(stderr,
+               "cmdai: copy the command above; to get it on your prompt line instead, add "
+               "`eval \"$(cmdai init bash)\"` (or zsh/fish) to your shell's startup file\n");
   }
 }
 
@@ -171,23 +187,30 @@ int run_request(RequestFlags& f, bool verbose) {
   for (const auto& w : f.words) request.text += (request.text.empty() ? "" : " ") + w;
   if (request.text.empty() && !stdin_is_terminal()) request.text = read_all_stdin();
   if (request.text.empty()) {
-    fmt::print(stderr, "cmdai: error: say what you want done, e.g. `cmdai find pdf files over 10MB in Downloads` (see cmdai --help)\n");
+    fmt::print(stderr,
+               "cmdai: error: say what you want done, e.g. `cmdai find pdf files over 10MB in "
+               "Downloads` (see cmdai --help)\n");
     return kExitUsage;
   }
   auto config = effective_config(f);
   if (!config.ok()) return fail(config.error(), kExitUsage);
   const auto level = safety::parse_safety_level(config->safety);
   const std::string output = config->output;
-  if (!level) return fail(Error{ErrorCode::kInvalidArgument, "unknown safety level " + config->safety}, kExitUsage);
+  if (!level)
+    return fail(Error{ErrorCode::kInvalidArgument, "unknown safety level " + config->safety},
+                kExitUsage);
   if (output != "plain" && output != "json" && output != "yaml") {
-    return fail(Error{ErrorCode::kInvalidArgument, "unknown output format '" + output + "' (use plain, json or yaml)"}, kExitUsage);
+    return fail(Error{ErrorCode::kInvalidArgument,
+                      "unknown output format '" + output + "' (use plain, json or yaml)"},
+                kExitUsage);
   }
   request.shell = config->shell.empty() ? detect_shell() : config->shell;
   request.os = describe_host_os();
   request.cwd = std::filesystem::current_path().string();
   request.explain = f.explain;
 
-  struct sigaction handler {}, previous {};
+  struct sigaction handler {
+  }, previous{};
   handler.sa_handler = on_sigint;
   sigemptyset(&handler.sa_mask);
   sigaction(SIGINT, &handler, &previous);
@@ -197,7 +220,8 @@ int run_request(RequestFlags& f, bool verbose) {
   sigaction(SIGINT, &previous, nullptr);
   if (!generated.ok()) {
     const Error& e = generated.error();
-    if (e.code == ErrorCode::kCancelled || g_interrupted) return fail(Error{e.code, "interrupted"}, kExitInterrupted);
+    if (e.code == ErrorCode::kCancelled || g_interrupted)
+      return fail(Error{e.code, "interrupted"}, kExitInterrupted);
     if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
     return fail(e, exit_code_for(e));
   }
@@ -208,8 +232,10 @@ int run_request(RequestFlags& f, bool verbose) {
   const bool structured = output != "plain";
   if (f.edit) {
     if (verdict.blocked) {
-      return fail(Error{ErrorCode::kInvalidArgument, fmt::format("'{}' is {} and blocked at safety level {}",
-                  generated->command, safety::risk_name(verdict.risk), config->safety)}, kExitBlocked);
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("'{}' is {} and blocked at safety level {}", generated->command,
+                                    safety::risk_name(verdict.risk), config->safety)},
+                  kExitBlocked);
     }
     hand_over_for_editing(generated->command, /*quiet_stdout=*/true);
     return kExitOk;
@@ -229,11 +255,15 @@ int run_request(RequestFlags& f, bool verbose) {
     run = true;
   } else if ((f.execute || !structured) && stdin_is_terminal() && stdout_is_terminal()) {
     const Choice choice = ask_run_no_edit(/*allow_edit=*/true);
-    if (choice == Choice::kRun) run = true;
-    else if (choice == Choice::kEdit) hand_over_for_editing(generated->command, false);
-    else exit_code = f.execute ? kExitDeclined : kExitOk;
+    if (choice == Choice::kRun)
+      run = true;
+    else if (choice == Choice::kEdit)
+      hand_over_for_editing(generated->command, false);
+    else
+      exit_code = f.execute ? kExitDeclined : kExitOk;
   } else if (f.execute) {
-    fmt::print(stderr, "cmdai: not run: confirmation needs a terminal; add -y to run without asking\n");
+    fmt::print(stderr,
+               "cmdai: not run: confirmation needs a terminal; add -y to run without asking\n");
     exit_code = kExitDeclined;
   }
   if (run) {
@@ -252,15 +282,18 @@ void setup_request(CLI::App& app, CliContext& context) {
   static RequestFlags f;
   f.app = &app;
   app.add_option("request", f.words, "what you want done, in plain words (quotes optional)");
-  app.add_option("--shell", f.shell, "shell to write the command for: bash, zsh, fish, sh (default: $SHELL)");
-  app.add_option("--safety", f.safety, "strict, moderate (default) or permissive: what is blocked or confirmed");
+  app.add_option("--shell", f.shell,
+                 "shell to write the command for: bash, zsh, fish, sh (default: $SHELL)");
+  app.add_option("--safety", f.safety,
+                 "strict, moderate (default) or permissive: what is blocked or confirmed");
   app.add_option("-o,--output", f.output, "plain (default), json or yaml");
   app.add_flag("-x,--execute", f.execute, "run the command after the safety check (asks first)");
   app.add_flag("-y,--yes", f.yes, "with -x: run without asking (blocked commands never run)");
   app.add_flag("--dry-run", f.dry_run, "show the command and its risk, never run it");
   app.add_flag("--explain", f.explain, "also explain the command");
   app.add_flag("-q,--quiet", f.quiet, "print only the command");
-  app.add_flag("--edit", f.edit, "put the command on the prompt line (with `cmdai init`) or print only it");
+  app.add_flag("--edit", f.edit,
+               "put the command on the prompt line (with `cmdai init`) or print only it");
   app.add_option("--model", f.model, "catalog name or path to a GGUF file");
   app.add_option("--backend", f.backend, "inference device: auto, cpu, cuda, mlx");
   app.add_option("--temperature", f.temperature, "sampling temperature (0 = most likely answer)");

@@ -84,8 +84,8 @@ std::string_view stop_reason_name(StopReason reason) {
   return "unknown";
 }
 
-Generator::Generator(model::Model& model, ThreadPool& pool)
-    : model_(model), pool_(pool), logits_(static_cast<size_t>(model.hparams().vocab_size)) {}
+Generator::Generator(model::Model& model)
+    : model_(model), logits_(static_cast<size_t>(model.hparams().vocab_size)) {}
 
 Status Generator::check_interrupts(const GenerateRequest& request) const {
   if (request.cancel && request.cancel->load(std::memory_order_relaxed)) {
@@ -108,16 +108,16 @@ Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused)
                       "the prompt has {} tokens but the model's context holds {}", n_prompt,
                       context_length);
   }
-  const int64_t n_ctx = model::KvCache::context_for(n_prompt, request.max_tokens, context_length);
+  const int64_t n_ctx = model::kv_context_for(n_prompt, request.max_tokens, context_length);
   if (cache_ && cache_->type() != model_.kv_type()) {
     cache_.reset();
     cached_tokens_.clear();
   }
   if (!cache_ || cache_->n_ctx() < n_ctx) {
-    CMDAI_ASSIGN_OR_RETURN(model::KvCache grown, model_.make_cache(n_ctx));
-    if (cache_) grown.copy_prefix(*cache_, static_cast<int32_t>(cached_tokens_.size()));
-    cached_tokens_.resize(static_cast<size_t>(grown.n_filled()));
-    cache_.emplace(std::move(grown));
+    CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<model::KvState> grown, model_.make_cache(n_ctx));
+    if (cache_) CMDAI_TRY(grown->copy_prefix(*cache_, static_cast<int32_t>(cached_tokens_.size())));
+    cached_tokens_.resize(static_cast<size_t>(grown->n_filled()));
+    cache_ = std::move(grown);
   }
   // At least one prompt token must run to produce the first logits.
   size_t common = 0;
@@ -135,23 +135,15 @@ Result<std::vector<uint8_t>> Generator::save_prefix(size_t n_tokens) const {
                       "cannot save a prefix of {} tokens: only {} are cached", n_tokens,
                       cached_tokens_.size());
   }
-  return cache_->serialize(std::span<const int32_t>(cached_tokens_.data(), n_tokens));
+  return model_.save_kv(*cache_, std::span<const int32_t>(cached_tokens_.data(), n_tokens));
 }
 
 Status Generator::restore_prefix(std::span<const uint8_t> bytes) {
-  const model::HParams& hp = model_.hparams();
   std::vector<int32_t> tokens;
   const int64_t n_ctx = cache_ ? cache_->n_ctx() : 0;
-  CMDAI_ASSIGN_OR_RETURN(model::KvCache cache,
-                         model::KvCache::deserialize(bytes, hp.n_layers, hp.kv_dim(),
-                                                     model_.kv_type(), n_ctx, &tokens));
-  for (int32_t id : tokens) {
-    if (id < 0 || id >= hp.vocab_size) {
-      return make_error(ErrorCode::kCorruptFile, "KV snapshot holds token id {} outside [0, {})",
-                        id, hp.vocab_size);
-    }
-  }
-  cache_.emplace(std::move(cache));
+  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<model::KvState> cache,
+                         model_.restore_kv(bytes, n_ctx, &tokens));
+  cache_ = std::move(cache);
   cached_tokens_ = std::move(tokens);
   return ok_status();
 }
@@ -165,7 +157,7 @@ Status Generator::prefill(const GenerateRequest& request, int32_t reused) {
     CMDAI_TRY(check_interrupts(request));
     const size_t count = std::min(kPrefillSliceTokens, prompt.size() - begin);
     CMDAI_TRY(model_.forward(prompt.subspan(begin, count), static_cast<int32_t>(begin), *cache_,
-                             model::LogitsRequest::kLastRow, logits_.data(), pool_));
+                             model::LogitsRequest::kLastRow, logits_.data()));
     cached_tokens_.assign(prompt.begin(),
                           prompt.begin() + static_cast<std::ptrdiff_t>(begin + count));
   }
@@ -197,7 +189,7 @@ Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
       }
       const int32_t previous = result.tokens.back();
       CMDAI_TRY(model_.forward(std::span<const int32_t>(&previous, 1), cache_->n_filled(), *cache_,
-                               model::LogitsRequest::kLastRow, logits_.data(), pool_));
+                               model::LogitsRequest::kLastRow, logits_.data()));
       cached_tokens_.push_back(previous);
     }
     if (request.logit_filter) request.logit_filter(logits_, step, request.max_tokens - step);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,7 +15,6 @@
 
 #include "base/clock.h"
 #include "base/result.h"
-#include "base/thread_pool.h"
 #include "engine/sampler.h"
 #include "model/model.h"
 
@@ -61,8 +61,8 @@ class Generator {
   // Prompt tokens per forward pass during prefill: interrupts are checked between slices.
   static constexpr size_t kPrefillSliceTokens = 128;
 
-  // The model and pool are borrowed and must outlive the generator.
-  Generator(model::Model& model, ThreadPool& pool);
+  // The model is borrowed and must outlive the generator.
+  explicit Generator(model::Model& model);
 
   // kTimeout past the deadline, kCancelled when *cancel turns true, kInvalidArgument for an
   // empty prompt or one that does not fit the model's context.
@@ -71,7 +71,7 @@ class Generator {
   // Prompt tokens whose keys and values are still cached (the next request's reusable prefix).
   const std::vector<int32_t>& cached_tokens() const { return cached_tokens_; }
 
-  // The KV state of the first n cached tokens as bytes (model::KvCache::serialize), to persist a
+  // The KV state of the first n cached tokens as bytes (model/kv_snapshot.h), to persist a
   // fixed prompt prefix; kInvalidArgument when fewer than n tokens are cached.
   Result<std::vector<uint8_t>> save_prefix(size_t n_tokens) const;
   // Installs a state saved by save_prefix for this model; the next request reuses it as far as
@@ -84,8 +84,7 @@ class Generator {
   Status check_interrupts(const GenerateRequest& request) const;
 
   model::Model& model_;
-  ThreadPool& pool_;
-  std::optional<model::KvCache> cache_;
+  std::unique_ptr<model::KvState> cache_;
   std::vector<int32_t> cached_tokens_;
   std::vector<float> logits_;  // [vocab_size], reused by every step
 };

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/testdata.h"
+#include "device/cpu/cpu_device.h"
 
 namespace cmdai::engine {
 namespace {
@@ -21,7 +22,7 @@ class GeneratorOnStories : public ::testing::Test {
     auto file = gguf::GgufFile::open((*dir / "stories260K.gguf").string());
     ASSERT_TRUE(file.ok()) << file.error().to_string();
     file_ = std::make_unique<gguf::GgufFile>(std::move(file).value());
-    auto model = model::Model::load(*file_);
+    auto model = model::Model::load(*file_, *device_);
     ASSERT_TRUE(model.ok()) << model.error().to_string();
     model_ = std::move(model).value();
     std::ifstream in(*dir / "golden" / "stories260K.once-bos.json");
@@ -37,15 +38,15 @@ class GeneratorOnStories : public ::testing::Test {
     return request;
   }
 
+  std::unique_ptr<device::Device> device_ = cpu::make_cpu_device(2);
   std::unique_ptr<gguf::GgufFile> file_;
   std::unique_ptr<model::Model> model_;
-  ThreadPool pool_{2};
   std::vector<int32_t> prompt_;
   std::vector<int32_t> greedy_;
 };
 
 TEST_F(GeneratorOnStories, GreedyMatchesLlamaCppForAllTokens) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   auto result = generator.generate(greedy_request(32));
   ASSERT_TRUE(result.ok()) << result.error().to_string();
   EXPECT_EQ(result->tokens, greedy_);
@@ -55,7 +56,7 @@ TEST_F(GeneratorOnStories, GreedyMatchesLlamaCppForAllTokens) {
 }
 
 TEST_F(GeneratorOnStories, ReusesTheCachedPrefixAndGetsTheSameTokens) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   ASSERT_TRUE(generator.generate(greedy_request(8)).ok());
   // Same prompt again: everything but the last prompt token comes from the cache.
   auto again = generator.generate(greedy_request(8));
@@ -72,13 +73,13 @@ TEST_F(GeneratorOnStories, ReusesTheCachedPrefixAndGetsTheSameTokens) {
 }
 
 TEST_F(GeneratorOnStories, SavedPrefixRestoresIntoAFreshGenerator) {
-  Generator first(*model_, pool_);
+  Generator first(*model_);
   ASSERT_TRUE(first.generate(greedy_request(4)).ok());
   auto saved = first.save_prefix(4);
   ASSERT_TRUE(saved.ok()) << saved.error().to_string();
   EXPECT_FALSE(first.save_prefix(1000).ok());
 
-  Generator second(*model_, pool_);
+  Generator second(*model_);
   ASSERT_TRUE(second.restore_prefix(*saved).ok());
   EXPECT_EQ(second.cached_tokens(), std::vector<int32_t>(prompt_.begin(), prompt_.begin() + 4));
   auto result = second.generate(greedy_request(8));
@@ -92,7 +93,7 @@ TEST_F(GeneratorOnStories, SavedPrefixRestoresIntoAFreshGenerator) {
 }
 
 TEST_F(GeneratorOnStories, StopsAtEndOfGenerationTokenWithoutEmittingIt) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   GenerateRequest request = greedy_request(32);
   request.eog_ids = {greedy_[5]};
   auto result = generator.generate(request);
@@ -102,7 +103,7 @@ TEST_F(GeneratorOnStories, StopsAtEndOfGenerationTokenWithoutEmittingIt) {
 }
 
 TEST_F(GeneratorOnStories, StopSequenceCutsTheTextAndStreamedPiecesAddUpToIt) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   GenerateRequest request = greedy_request(32);
   request.token_text = [](int32_t id) { return fmt::format("<{}>", id); };
   // Spans the end of token 3 and the start of token 4, so it is held back before it completes.
@@ -124,7 +125,7 @@ TEST_F(GeneratorOnStories, StopSequenceCutsTheTextAndStreamedPiecesAddUpToIt) {
 }
 
 TEST_F(GeneratorOnStories, CallbackReturningFalseStops) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   GenerateRequest request = greedy_request(32);
   request.on_token = [](int32_t, std::string_view) { return false; };
   auto result = generator.generate(request);
@@ -134,7 +135,7 @@ TEST_F(GeneratorOnStories, CallbackReturningFalseStops) {
 }
 
 TEST_F(GeneratorOnStories, CancelAndDeadlineAreErrors) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   GenerateRequest request = greedy_request(32);
   std::atomic<bool> cancel{false};
   request.cancel = &cancel;
@@ -159,7 +160,7 @@ TEST_F(GeneratorOnStories, LongPromptsPrefillInSlicesWithTheSameResult) {
   GenerateRequest request = greedy_request(8);
   for (int i = 0; i < 300; ++i) request.prompt.push_back(greedy_[static_cast<size_t>(i % 32)]);
   model::Model& model = *model_;
-  Generator generator(model, pool_);
+  Generator generator(model);
   auto sliced = generator.generate(request);
   ASSERT_TRUE(sliced.ok()) << sliced.error().to_string();
   // The same prompt as one forward pass, then greedy decode by hand.
@@ -167,15 +168,15 @@ TEST_F(GeneratorOnStories, LongPromptsPrefillInSlicesWithTheSameResult) {
   ASSERT_TRUE(cache.ok());
   std::vector<float> logits(512);
   ASSERT_TRUE(
-      model.forward(request.prompt, 0, *cache, model::LogitsRequest::kLastRow, logits.data(), pool_)
+      model.forward(request.prompt, 0, **cache, model::LogitsRequest::kLastRow, logits.data())
           .ok());
   std::vector<int32_t> want;
   for (int step = 0; step < 8; ++step) {
     if (step > 0) {
       const int32_t previous = want.back();
       ASSERT_TRUE(model
-                      .forward(std::span<const int32_t>(&previous, 1), cache->n_filled(), *cache,
-                               model::LogitsRequest::kLastRow, logits.data(), pool_)
+                      .forward(std::span<const int32_t>(&previous, 1), (*cache)->n_filled(),
+                               **cache, model::LogitsRequest::kLastRow, logits.data())
                       .ok());
     }
     want.push_back(argmax(logits));
@@ -189,8 +190,8 @@ TEST_F(GeneratorOnStories, SeededSamplingIsReproducible) {
   request.sampling.top_k = 40;
   request.sampling.top_p = 0.95f;
   request.sampling.seed = 7;
-  Generator a(*model_, pool_);
-  Generator b(*model_, pool_);
+  Generator a(*model_);
+  Generator b(*model_);
   auto first = a.generate(request);
   auto second = b.generate(request);
   ASSERT_TRUE(first.ok() && second.ok());
@@ -199,7 +200,7 @@ TEST_F(GeneratorOnStories, SeededSamplingIsReproducible) {
 }
 
 TEST_F(GeneratorOnStories, RejectsAnEmptyPrompt) {
-  Generator generator(*model_, pool_);
+  Generator generator(*model_);
   GenerateRequest request = greedy_request(4);
   request.prompt.clear();
   auto result = generator.generate(request);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "base/testdata.h"
+#include "device/test_devices.h"
 #include "model/model.h"
 
 namespace cmdai::model {
@@ -32,14 +33,15 @@ Tolerance tolerance_for(const std::string& stem, bool exact) {
 }
 
 struct GoldenCase {
+  device::DeviceChoice device;
   std::string stem;
   std::string case_id;
   bool exact;
 };
 
 std::string case_name(const ::testing::TestParamInfo<GoldenCase>& info) {
-  std::string name =
-      info.param.stem + "_" + info.param.case_id + (info.param.exact ? "_exact" : "");
+  std::string name = device::device_choice_name(info.param.device) + "_" + info.param.stem + "_" +
+                     info.param.case_id + (info.param.exact ? "_exact" : "");
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
@@ -48,41 +50,52 @@ std::string case_name(const ::testing::TestParamInfo<GoldenCase>& info) {
 
 std::vector<GoldenCase> all_cases() {
   std::vector<GoldenCase> cases;
-  for (bool exact : {false, true}) {
-    for (const char* id : {"once", "dog", "once-bos", "dog-bos"}) {
-      cases.push_back({"stories260K", id, exact});
-    }
-    for (const char* stem : {"tiny-qwen2-q8_0", "tiny-qwen2-q4_k_m"}) {
-      for (const char* id : {"chatml-list", "find-txt"}) cases.push_back({stem, id, exact});
+  // Every device against llama.cpp; the exact reference path is the CPU's alone.
+  for (device::DeviceChoice d : device::devices_under_test()) {
+    for (bool exact : {false, true}) {
+      if (exact && d != device::DeviceChoice::kCpu) continue;
+      for (const char* id : {"once", "dog", "once-bos", "dog-bos"}) {
+        cases.push_back({d, "stories260K", id, exact});
+      }
+      for (const char* stem : {"tiny-qwen2-q8_0", "tiny-qwen2-q4_k_m"}) {
+        for (const char* id : {"chatml-list", "find-txt"}) cases.push_back({d, stem, id, exact});
+      }
     }
   }
   return cases;
 }
 
-// A model file opened once for every case that uses it (the model borrows the mapping).
+// A model file opened once per device for every case that uses it (the model borrows the
+// mapping and the device).
 struct LoadedModel {
+  std::unique_ptr<device::Device> device;
   std::unique_ptr<gguf::GgufFile> file;
   std::unique_ptr<Model> model;
 };
 
-LoadedModel* load_shared(const std::filesystem::path& path) {
+// Null with *skip set when the device cannot run here.
+LoadedModel* load_shared(device::DeviceChoice choice, const std::filesystem::path& path,
+                         std::string* skip) {
   static std::map<std::string, LoadedModel> loaded;
-  auto it = loaded.find(path.string());
+  const std::string key = device::device_choice_name(choice) + ":" + path.string();
+  auto it = loaded.find(key);
   if (it != loaded.end()) return &it->second;
+  LoadedModel entry;
+  entry.device = device::open_test_device(choice, skip);
+  if (!entry.device) return nullptr;
   auto file = gguf::GgufFile::open(path.string());
   if (!file.ok()) {
     ADD_FAILURE() << file.error().to_string();
     return nullptr;
   }
-  LoadedModel entry;
   entry.file = std::make_unique<gguf::GgufFile>(std::move(file).value());
-  auto model = Model::load(*entry.file);
+  auto model = Model::load(*entry.file, *entry.device);
   if (!model.ok()) {
     ADD_FAILURE() << model.error().to_string();
     return nullptr;
   }
   entry.model = std::move(model).value();
-  return &loaded.emplace(path.string(), std::move(entry)).first->second;
+  return &loaded.emplace(key, std::move(entry)).first->second;
 }
 
 std::vector<float> read_f32(const std::filesystem::path& path) {
@@ -127,10 +140,12 @@ TEST_P(GoldenLogits, PromptRowsAndTeacherForcedGreedyStepsMatch) {
   const auto golden = nlohmann::json::parse(in);
   const std::vector<float> golden_last = read_f32(*dir / "golden" / (golden_stem + ".last.f32"));
 
-  LoadedModel* loaded = load_shared(*dir / (c.stem + ".gguf"));
+  std::string skip;
+  LoadedModel* loaded = load_shared(c.device, *dir / (c.stem + ".gguf"), &skip);
+  if (loaded == nullptr && !skip.empty()) GTEST_SKIP() << skip;
   ASSERT_NE(loaded, nullptr);
   Model& model = *loaded->model;
-  model.set_precision(c.exact ? Precision::kExact : Precision::kFast);
+  ASSERT_TRUE(model.set_precision(c.exact ? Precision::kExact : Precision::kFast).ok());
   const Tolerance tol = tolerance_for(c.stem, c.exact);
   const int64_t vocab = model.hparams().vocab_size;
   ASSERT_EQ(vocab, golden["n_vocab"].get<int64_t>());
@@ -140,14 +155,13 @@ TEST_P(GoldenLogits, PromptRowsAndTeacherForcedGreedyStepsMatch) {
   const auto greedy = golden["greedy"].get<std::vector<int32_t>>();
   const auto gaps = golden["greedy_top2_gap"].get<std::vector<float>>();
   const int64_t n_prompt = static_cast<int64_t>(prompt.size());
-  ThreadPool pool(2);
   auto cache = model.make_cache(n_prompt + static_cast<int64_t>(greedy.size()));
   ASSERT_TRUE(cache.ok()) << cache.error().to_string();
-  EXPECT_EQ(cache->type(), c.exact ? KvType::kF32 : KvType::kF16);
+  EXPECT_EQ((*cache)->type(), c.exact ? KvType::kF32 : KvType::kF16);
 
   // The whole prompt in one batch, logits at every position.
   std::vector<float> logits(static_cast<size_t>(n_prompt * vocab));
-  Status status = model.forward(prompt, 0, *cache, LogitsRequest::kAllRows, logits.data(), pool);
+  Status status = model.forward(prompt, 0, **cache, LogitsRequest::kAllRows, logits.data());
   ASSERT_TRUE(status.ok()) << status.error().to_string();
 
   Measured m;
@@ -193,8 +207,8 @@ TEST_P(GoldenLogits, PromptRowsAndTeacherForcedGreedyStepsMatch) {
     if (i > 0) {
       const int32_t previous = greedy[i - 1];
       status = model.forward(std::span<const int32_t>(&previous, 1),
-                             static_cast<int32_t>(n_prompt + static_cast<int64_t>(i) - 1), *cache,
-                             LogitsRequest::kLastRow, step_logits.data(), pool);
+                             static_cast<int32_t>(n_prompt + static_cast<int64_t>(i) - 1), **cache,
+                             LogitsRequest::kLastRow, step_logits.data());
       ASSERT_TRUE(status.ok()) << status.error().to_string();
     }
     if (gaps[i] > tol.argmax_gap) {
@@ -206,10 +220,11 @@ TEST_P(GoldenLogits, PromptRowsAndTeacherForcedGreedyStepsMatch) {
   }
 
   std::printf(
-      "[golden] %-45s max|d| top20 %.2e  last max|d| %.2e rms %.2e  argmax %d/%d  "
+      "[golden] %-5s %-45s max|d| top20 %.2e  last max|d| %.2e rms %.2e  argmax %d/%d  "
       "greedy %d/%d  top20 overlap %.3f\n",
-      golden_stem.c_str(), m.max_abs_top20, m.max_abs_last, m.rms_last, m.argmax_agree,
-      m.argmax_checked, m.greedy_agree, m.greedy_checked, overlap_avg);
+      device::device_choice_name(c.device).c_str(), golden_stem.c_str(), m.max_abs_top20,
+      m.max_abs_last, m.rms_last, m.argmax_agree, m.argmax_checked, m.greedy_agree,
+      m.greedy_checked, overlap_avg);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCases, GoldenLogits, ::testing::ValuesIn(all_cases()), case_name);

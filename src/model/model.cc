@@ -2,52 +2,42 @@
 
 #include <algorithm>
 
-#include "model/transformer.h"
+#include "model/architecture.h"
+#include "model/kv_snapshot.h"
+#include "model/weights.h"
 
 namespace cmdai::model {
 
-void Activations::reserve(const HParams& hp, int64_t n_tokens) {
-  if (n_tokens <= capacity) return;
-  auto grow = [&](std::vector<float>& buffer, int64_t row) {
-    buffer.resize(static_cast<size_t>(n_tokens * row));
-  };
-  grow(x, hp.hidden_dim);
-  grow(xn, hp.hidden_dim);
-  grow(q, hp.q_dim());
-  grow(k, hp.kv_dim());
-  grow(v, hp.kv_dim());
-  grow(attn, hp.q_dim());
-  grow(proj, hp.hidden_dim);
-  grow(gate, hp.ffn_dim);
-  grow(up, hp.ffn_dim);
-  capacity = n_tokens;
+int64_t kv_context_for(int64_t n_prompt, int64_t max_new_tokens, int64_t context_length) {
+  const int64_t wanted = std::max<int64_t>(1, n_prompt + std::max<int64_t>(0, max_new_tokens));
+  return std::min(wanted, context_length);
 }
 
-Result<std::unique_ptr<Model>> Model::load(const gguf::GgufFile& file) {
+Result<std::unique_ptr<Model>> Model::load(const gguf::GgufFile& file, device::Device& device) {
   CMDAI_ASSIGN_OR_RETURN(HParams hp, read_hparams(file));
+  const ArchitectureTraits& traits = traits_of(hp.arch);
+  std::unique_ptr<Model> model(new Model(hp, device));
+  model->spec_.shape = hp;
+  model->spec_.rope_style = traits.rope_style;
   BindOptions options;
-  options.require_qkv_bias = hp.arch == Architecture::kQwen2;
-  CMDAI_ASSIGN_OR_RETURN(Weights weights, bind_weights(file, hp, options));
-  switch (hp.arch) {
-    case Architecture::kQwen2:
-      return make_qwen2_model(std::move(hp), std::move(weights));
-    case Architecture::kLlama:
-      return make_llama_model(std::move(hp), std::move(weights));
-  }
-  return make_error(ErrorCode::kInternal, "unhandled architecture {}", hp.arch_name);
+  options.require_qkv_bias = traits.requires_qkv_bias;
+  CMDAI_TRY(bind_weights(file, hp, options, &model->spec_));
+  CMDAI_ASSIGN_OR_RETURN(model->weights_, device.load(model->spec_));
+  return model;
 }
 
-Result<KvCache> Model::make_cache(int64_t n_ctx) const {
-  return KvCache::create(hp_.n_layers, n_ctx, hp_.kv_dim(), kv_type());
+Result<std::unique_ptr<KvState>> Model::make_cache(int64_t n_ctx) {
+  return weights_->make_kv(n_ctx);
 }
 
 Status Model::check_request(std::span<const int32_t> tokens, int32_t pos,
-                            const KvCache& cache) const {
+                            const KvState& cache) const {
   if (tokens.empty()) return make_error(ErrorCode::kInvalidArgument, "forward: no tokens given");
-  if (cache.n_layers() != hp_.n_layers || cache.kv_dim() != hp_.kv_dim()) {
+  if (cache.n_layers() != hp_.n_layers || cache.kv_dim() != hp_.kv_dim() ||
+      cache.type() != kv_type()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "forward: KV cache shaped for {} layers x {} does not fit this model "
-                      "({} layers x {})",
+                      "({} layers x {}) in its precision",
                       cache.n_layers(), cache.kv_dim(), hp_.n_layers, hp_.kv_dim());
   }
   if (pos < 0 || pos > cache.n_filled()) {
@@ -70,8 +60,8 @@ Status Model::check_request(std::span<const int32_t> tokens, int32_t pos,
   return ok_status();
 }
 
-Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvCache& cache,
-                      LogitsRequest request, float* logits, ThreadPool& pool) {
+Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvState& cache,
+                      LogitsRequest request, float* logits) {
   CMDAI_TRY(check_request(tokens, pos, cache));
   // Long prompts run in slices so activation memory stays bounded; every row's math is the same
   // whatever the slicing, because attention reads earlier slices back from the cache.
@@ -79,40 +69,39 @@ Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvCache& cac
   for (size_t begin = 0; begin < n; begin += kMaxBatchTokens) {
     const size_t count = std::min(kMaxBatchTokens, n - begin);
     const bool last_slice = begin + count == n;
-    if (request == LogitsRequest::kAllRows) {
-      run_batch(tokens.subspan(begin, count), pos + static_cast<int32_t>(begin), cache, false,
-                logits + begin * static_cast<size_t>(hp_.vocab_size), pool);
+    device::ForwardPass pass;
+    pass.tokens = tokens.subspan(begin, count);
+    pass.pos = pos + static_cast<int32_t>(begin);
+    pass.kv = &cache;
+    pass.all_rows = request == LogitsRequest::kAllRows;
+    if (pass.all_rows) {
+      pass.logits = logits + begin * static_cast<size_t>(hp_.vocab_size);
     } else {
-      run_batch(tokens.subspan(begin, count), pos + static_cast<int32_t>(begin), cache, true,
-                last_slice ? logits : nullptr, pool);
+      pass.logits = last_slice ? logits : nullptr;
     }
+    CMDAI_TRY(weights_->forward(pass));
   }
   return ok_status();
 }
 
-void Model::run_batch(std::span<const int32_t> tokens, int32_t pos, KvCache& cache,
-                      bool last_row_only, float* logits, ThreadPool& pool) {
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  a_.reserve(hp_, n);
-  for (int64_t t = 0; t < n; ++t) {
-    embedding_row(weights_.token_embd, tokens[t], a_.x.data() + t * hp_.hidden_dim);
+Result<std::vector<uint8_t>> Model::save_kv(const KvState& cache,
+                                            std::span<const int32_t> tokens) const {
+  return serialize_kv(cache, tokens);
+}
+
+Result<std::unique_ptr<KvState>> Model::restore_kv(std::span<const uint8_t> bytes, int64_t n_ctx,
+                                                   std::vector<int32_t>* tokens) {
+  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<KvState> cache,
+                         deserialize_kv(
+                             bytes, hp_.n_layers, hp_.kv_dim(), kv_type(), n_ctx,
+                             [this](int64_t n) { return weights_->make_kv(n); }, tokens));
+  for (int32_t id : *tokens) {
+    if (id < 0 || id >= hp_.vocab_size) {
+      return make_error(ErrorCode::kCorruptFile, "KV snapshot holds token id {} outside [0, {})",
+                        id, hp_.vocab_size);
+    }
   }
-
-  Pass pass;
-  pass.pos0 = pos;
-  pass.n_tokens = n;
-  pass.last_row_only = last_row_only;
-  pass.cache = &cache;
-  pass.pool = &pool;
-  run_layers(pass);
-  cache.set_filled(pos + static_cast<int32_t>(n));
-  if (logits == nullptr) return;
-
-  // run_layers leaves the rows whose logits are wanted at the front of x.
-  const int64_t n_out = last_row_only ? 1 : n;
-  cpu::rms_norm(a_.x.data(), weights_.output_norm, n_out, hp_.hidden_dim, hp_.rms_eps, a_.xn.data(),
-                pool);
-  cpu::matmul(weights_.output, a_.xn.data(), n_out, logits, pool, matmul_precision());
+  return cache;
 }
 
 }  // namespace cmdai::model

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/testdata.h"
+#include "device/test_devices.h"
 #include "model/model.h"
 
 namespace cmdai::model {
@@ -36,11 +37,16 @@ void put(std::vector<uint8_t>& bytes, size_t offset, T value) {
   std::memcpy(bytes.data() + offset, &value, sizeof value);
 }
 
-class ModelLoad : public ::testing::Test {
+// Runs once per device of this build: loading and the forward pass's checks are the model's,
+// but every device must accept the same files and give the same errors.
+class ModelLoad : public ::testing::TestWithParam<device::DeviceChoice> {
  protected:
   void SetUp() override {
     dir_ = find_testdata_dir(CMDAI_SOURCE_DIR);
     if (!dir_) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+    std::string why;
+    device_ = device::open_test_device(GetParam(), &why);
+    if (!device_) GTEST_SKIP() << why;
     bytes_ = read_bytes(*dir_ / "stories260K.gguf");
     ASSERT_FALSE(bytes_.empty());
   }
@@ -49,15 +55,16 @@ class ModelLoad : public ::testing::Test {
     auto file = gguf::GgufFile::parse(bytes_, "patched.gguf");
     if (!file.ok()) return file.take_error();
     file_ = std::make_unique<gguf::GgufFile>(std::move(file).value());
-    return Model::load(*file_);
+    return Model::load(*file_, *device_);
   }
 
   std::optional<std::filesystem::path> dir_;
   std::vector<uint8_t> bytes_;
   std::unique_ptr<gguf::GgufFile> file_;
+  std::unique_ptr<device::Device> device_;
 };
 
-TEST_F(ModelLoad, ReadsStories260KHyperparameters) {
+TEST_P(ModelLoad, ReadsStories260KHyperparameters) {
   auto model = load_patched();
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const HParams& hp = (*model)->hparams();
@@ -73,14 +80,14 @@ TEST_F(ModelLoad, ReadsStories260KHyperparameters) {
   EXPECT_FLOAT_EQ(hp.rope_freq_base, 10000.0f);
   EXPECT_FLOAT_EQ(hp.rms_eps, 1e-5f);
   EXPECT_EQ(hp.context_length, 2048);
-  EXPECT_FALSE((*model)->weights().tied_output);
-  EXPECT_EQ((*model)->weights().layers[0].attn_q_bias, nullptr);
+  EXPECT_FALSE((*model)->spec().tied_output);
+  EXPECT_EQ((*model)->spec().layers[0].attn_q_bias, nullptr);
 }
 
-TEST_F(ModelLoad, ReadsTinyQwen2HyperparametersAndTiesTheOutput) {
+TEST_P(ModelLoad, ReadsTinyQwen2HyperparametersAndTiesTheOutput) {
   auto file = gguf::GgufFile::open((*dir_ / "tiny-qwen2-q4_k_m.gguf").string());
   ASSERT_TRUE(file.ok()) << file.error().to_string();
-  auto model = Model::load(*file);
+  auto model = Model::load(*file, *device_);
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const HParams& hp = (*model)->hparams();
   EXPECT_EQ(hp.arch, Architecture::kQwen2);
@@ -89,12 +96,12 @@ TEST_F(ModelLoad, ReadsTinyQwen2HyperparametersAndTiesTheOutput) {
   EXPECT_EQ(hp.n_kv_heads, 2);
   EXPECT_EQ(hp.vocab_size, 151936);
   EXPECT_FLOAT_EQ(hp.rope_freq_base, 1e6f);
-  EXPECT_TRUE((*model)->weights().tied_output);
-  EXPECT_NE((*model)->weights().layers[1].attn_v_bias, nullptr);
-  EXPECT_EQ((*model)->weights().layers[1].attn_v.type, TensorType::kQ6_K);
+  EXPECT_TRUE((*model)->spec().tied_output);
+  EXPECT_NE((*model)->spec().layers[1].attn_v_bias, nullptr);
+  EXPECT_EQ((*model)->spec().layers[1].attn_v.type, TensorType::kQ6_K);
 }
 
-TEST_F(ModelLoad, UnknownArchitectureIsUnsupported) {
+TEST_P(ModelLoad, UnknownArchitectureIsUnsupported) {
   const size_t key_end = find_gguf_string(bytes_, "general.architecture");
   ASSERT_GT(key_end, 0u);
   // Value: u32 type, u64 length, then "llama".
@@ -105,7 +112,7 @@ TEST_F(ModelLoad, UnknownArchitectureIsUnsupported) {
   EXPECT_NE(model.error().message.find("lxama"), std::string::npos) << model.error().message;
 }
 
-TEST_F(ModelLoad, WrongTensorShapeNamesTheTensorAndBothShapes) {
+TEST_P(ModelLoad, WrongTensorShapeNamesTheTensorAndBothShapes) {
   const size_t name_end = find_gguf_string(bytes_, "blk.0.attn_q.weight");
   ASSERT_GT(name_end, 0u);
   // Tensor info: u32 n_dims, then ne[0], ne[1] as u64. Same element count, different shape.
@@ -120,7 +127,7 @@ TEST_F(ModelLoad, WrongTensorShapeNamesTheTensorAndBothShapes) {
   EXPECT_NE(message.find("[64, 64]"), std::string::npos) << message;
 }
 
-TEST_F(ModelLoad, TensorTypeWithoutKernelsIsUnsupportedAndNamed) {
+TEST_P(ModelLoad, TensorTypeWithoutKernelsIsUnsupportedAndNamed) {
   const size_t name_end = find_gguf_string(bytes_, "blk.0.ffn_up.weight");
   ASSERT_GT(name_end, 0u);
   // After u32 n_dims and two u64 dims comes the u32 type: F32 -> Q4_1 (smaller, so still in
@@ -134,7 +141,7 @@ TEST_F(ModelLoad, TensorTypeWithoutKernelsIsUnsupportedAndNamed) {
   EXPECT_NE(model.error().message.find("q4_1"), std::string::npos) << model.error().message;
 }
 
-TEST_F(ModelLoad, HeadCountThatDoesNotDivideTheWidthNamesTheKeys) {
+TEST_P(ModelLoad, HeadCountThatDoesNotDivideTheWidthNamesTheKeys) {
   const size_t key_end = find_gguf_string(bytes_, "llama.attention.head_count");
   ASSERT_GT(key_end, 0u);
   uint32_t type;
@@ -148,7 +155,7 @@ TEST_F(ModelLoad, HeadCountThatDoesNotDivideTheWidthNamesTheKeys) {
       << model.error().message;
 }
 
-TEST_F(ModelLoad, MissingRequiredKeyIsNamed) {
+TEST_P(ModelLoad, MissingRequiredKeyIsNamed) {
   const size_t key_end = find_gguf_string(bytes_, "llama.block_count");
   ASSERT_GT(key_end, 0u);
   bytes_[key_end - 1] = 'X';  // llama.block_counX
@@ -159,25 +166,24 @@ TEST_F(ModelLoad, MissingRequiredKeyIsNamed) {
       << model.error().message;
 }
 
-TEST_F(ModelLoad, ForwardRejectsOutOfVocabularyTokensAndAFullContext) {
+TEST_P(ModelLoad, ForwardRejectsOutOfVocabularyTokensAndAFullContext) {
   auto model = load_patched();
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   auto cache = (*model)->make_cache(4);
   ASSERT_TRUE(cache.ok());
-  ThreadPool pool(1);
   std::vector<float> logits(512);
   const std::vector<int32_t> bad = {1, 512};
-  Status status = (*model)->forward(bad, 0, *cache, LogitsRequest::kLastRow, logits.data(), pool);
+  Status status = (*model)->forward(bad, 0, **cache, LogitsRequest::kLastRow, logits.data());
   EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
   const std::vector<int32_t> too_long = {1, 2, 3, 4, 5};
-  status = (*model)->forward(too_long, 0, *cache, LogitsRequest::kLastRow, logits.data(), pool);
+  status = (*model)->forward(too_long, 0, **cache, LogitsRequest::kLastRow, logits.data());
   EXPECT_EQ(status.error().code, ErrorCode::kResourceExhausted);
   const std::vector<int32_t> one = {1};
-  status = (*model)->forward(one, 2, *cache, LogitsRequest::kLastRow, logits.data(), pool);
+  status = (*model)->forward(one, 2, **cache, LogitsRequest::kLastRow, logits.data());
   EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);  // would leave a gap
 }
 
-TEST_F(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
+TEST_P(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
   auto model = load_patched();
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const int64_t n = static_cast<int64_t>(kMaxBatchTokens) + 88;  // forces internal slicing
@@ -185,25 +191,22 @@ TEST_F(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
   for (int64_t i = 0; i < n; ++i) {
     tokens[static_cast<size_t>(i)] = static_cast<int32_t>((i * 37) % 509 + 3);
   }
-  ThreadPool pool(2);
   std::vector<float> whole(static_cast<size_t>(n * 512)), split(whole.size());
 
   auto cache = (*model)->make_cache(n);
   ASSERT_TRUE(cache.ok());
-  ASSERT_TRUE(
-      (*model)->forward(tokens, 0, *cache, LogitsRequest::kAllRows, whole.data(), pool).ok());
+  ASSERT_TRUE((*model)->forward(tokens, 0, **cache, LogitsRequest::kAllRows, whole.data()).ok());
 
   auto cache2 = (*model)->make_cache(n);
   ASSERT_TRUE(cache2.ok());
   const std::span<const int32_t> all(tokens);
+  ASSERT_TRUE(
+      (*model)->forward(all.first(100), 0, **cache2, LogitsRequest::kAllRows, split.data()).ok());
   ASSERT_TRUE((*model)
-                  ->forward(all.first(100), 0, *cache2, LogitsRequest::kAllRows, split.data(), pool)
+                  ->forward(all.subspan(100), 100, **cache2, LogitsRequest::kAllRows,
+                            split.data() + 100 * 512)
                   .ok());
-  ASSERT_TRUE((*model)
-                  ->forward(all.subspan(100), 100, *cache2, LogitsRequest::kAllRows,
-                            split.data() + 100 * 512, pool)
-                  .ok());
-  EXPECT_EQ(cache2->n_filled(), n);
+  EXPECT_EQ((*cache2)->n_filled(), n);
   float max_delta = 0;
   for (size_t i = 0; i < whole.size(); ++i) {
     max_delta = std::max(max_delta, std::fabs(whole[i] - split[i]));
@@ -214,10 +217,12 @@ TEST_F(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
   auto cache3 = (*model)->make_cache(n);
   ASSERT_TRUE(cache3.ok());
   std::vector<float> last(512);
-  ASSERT_TRUE(
-      (*model)->forward(tokens, 0, *cache3, LogitsRequest::kLastRow, last.data(), pool).ok());
+  ASSERT_TRUE((*model)->forward(tokens, 0, **cache3, LogitsRequest::kLastRow, last.data()).ok());
   for (int i = 0; i < 512; ++i) EXPECT_NEAR(last[i], whole[(n - 1) * 512 + i], 1e-4f) << i;
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, ModelLoad, ::testing::ValuesIn(device::devices_under_test()),
+                         [](const auto& info) { return device::device_choice_name(info.param); });
 
 }  // namespace
 }  // namespace cmdai::model

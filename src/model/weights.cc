@@ -7,8 +7,6 @@
 #include <cstring>
 #include <string>
 
-#include "quant/dequantize.h"
-
 namespace cmdai::model {
 namespace {
 
@@ -34,8 +32,8 @@ Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& file, const s
   return info;
 }
 
-Result<cpu::WeightMatrix> matrix(const gguf::GgufFile& file, const std::string& name, int64_t rows,
-                                 int64_t cols) {
+Result<device::WeightMatrix> matrix(const gguf::GgufFile& file, const std::string& name,
+                                    int64_t rows, int64_t cols) {
   CMDAI_ASSIGN_OR_RETURN(const gguf::TensorInfo* info, find_checked(file, name, {cols, rows}));
   if (!traits_of(info->type).has_kernels) {
     return make_error(ErrorCode::kUnsupported,
@@ -43,7 +41,7 @@ Result<cpu::WeightMatrix> matrix(const gguf::GgufFile& file, const std::string& 
                       "file quantized as F32, F16, Q8_0, Q4_K or Q6_K",
                       file.path(), name, type_name(info->type));
   }
-  return cpu::WeightMatrix{info->type, rows, cols, info->data, info->row_size_bytes()};
+  return device::WeightMatrix{info->type, rows, cols, info->data, info->row_size_bytes()};
 }
 
 Result<const float*> vector(const gguf::GgufFile& file, const std::string& name, int64_t n) {
@@ -62,11 +60,11 @@ Result<const float*> bias(const gguf::GgufFile& file, const std::string& name, i
   return vector(file, name, n);
 }
 
-Result<LayerWeights> bind_layer(const gguf::GgufFile& file, const HParams& hp, int64_t layer,
-                                const BindOptions& options) {
+Result<device::LayerTensors> bind_layer(const gguf::GgufFile& file, const HParams& hp,
+                                        int64_t layer, const BindOptions& options) {
   const std::string p = fmt::format("blk.{}.", layer);
   const bool need_bias = options.require_qkv_bias;
-  LayerWeights w;
+  device::LayerTensors w;
   CMDAI_ASSIGN_OR_RETURN(w.attn_norm, vector(file, p + "attn_norm.weight", hp.hidden_dim));
   CMDAI_ASSIGN_OR_RETURN(w.attn_q, matrix(file, p + "attn_q.weight", hp.q_dim(), hp.hidden_dim));
   CMDAI_ASSIGN_OR_RETURN(w.attn_k, matrix(file, p + "attn_k.weight", hp.kv_dim(), hp.hidden_dim));
@@ -87,29 +85,25 @@ Result<LayerWeights> bind_layer(const gguf::GgufFile& file, const HParams& hp, i
 
 }  // namespace
 
-Result<Weights> bind_weights(const gguf::GgufFile& file, const HParams& hp,
-                             const BindOptions& options) {
-  Weights w;
-  CMDAI_ASSIGN_OR_RETURN(w.token_embd,
+Status bind_weights(const gguf::GgufFile& file, const HParams& hp, const BindOptions& options,
+                    device::ModelSpec* spec) {
+  CMDAI_ASSIGN_OR_RETURN(spec->token_embd,
                          matrix(file, "token_embd.weight", hp.vocab_size, hp.hidden_dim));
-  CMDAI_ASSIGN_OR_RETURN(w.output_norm, vector(file, "output_norm.weight", hp.hidden_dim));
-  w.tied_output = file.find_tensor("output.weight") == nullptr;
-  if (w.tied_output) {
-    w.output = w.token_embd;
+  CMDAI_ASSIGN_OR_RETURN(spec->output_norm, vector(file, "output_norm.weight", hp.hidden_dim));
+  spec->tied_output = file.find_tensor("output.weight") == nullptr;
+  if (spec->tied_output) {
+    spec->output = spec->token_embd;
   } else {
-    CMDAI_ASSIGN_OR_RETURN(w.output, matrix(file, "output.weight", hp.vocab_size, hp.hidden_dim));
+    CMDAI_ASSIGN_OR_RETURN(spec->output,
+                           matrix(file, "output.weight", hp.vocab_size, hp.hidden_dim));
   }
-  w.layers.reserve(static_cast<size_t>(hp.n_layers));
+  spec->layers.clear();
+  spec->layers.reserve(static_cast<size_t>(hp.n_layers));
   for (int64_t layer = 0; layer < hp.n_layers; ++layer) {
-    CMDAI_ASSIGN_OR_RETURN(LayerWeights lw, bind_layer(file, hp, layer, options));
-    w.layers.push_back(lw);
+    CMDAI_ASSIGN_OR_RETURN(device::LayerTensors lw, bind_layer(file, hp, layer, options));
+    spec->layers.push_back(lw);
   }
-  return w;
-}
-
-void embedding_row(const cpu::WeightMatrix& table, int32_t token, float* dst) {
-  const uint8_t* row = table.data + static_cast<size_t>(token) * table.row_bytes;
-  dequantize_row(table.type, row, dst, table.cols);
+  return ok_status();
 }
 
 }  // namespace cmdai::model

@@ -7,18 +7,12 @@
 #include <span>
 
 #include "base/thread_pool.h"
+#include "device/weight_matrix.h"
 #include "quant/types.h"
 
 namespace cmdai::cpu {
 
-// `rows` rows of `cols` elements of `type`, each row `row_bytes` long (GGUF layout: ne[0] = cols).
-struct WeightMatrix {
-  TensorType type = TensorType::kF32;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  const uint8_t* data = nullptr;
-  size_t row_bytes = 0;
-};
+using device::WeightMatrix;
 
 enum class MatmulPrecision {
   // Like llama.cpp's CPU backend, and the fast path: activations are quantized to the weight

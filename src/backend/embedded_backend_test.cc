@@ -1,6 +1,7 @@
-// Contract tests of the seed's InferenceBackend (CR-MLX-001..010) for the CPU variant. Timing
-// requirements (CR-MLX-003/004/005) are measured by `cmdai bench`, not asserted here.
-#include "backend/cpu_backend.h"
+// Contract tests of the seed's InferenceBackend (CR-MLX-001..010), once per device of this build
+// (a device this machine cannot open skips, saying why). Timing requirements (CR-MLX-003/004/005)
+// are measured by `cmdai bench`, not asserted here.
+#include "backend/embedded_backend.h"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 
 #include "base/memory_usage.h"
 #include "base/testdata.h"
+#include "device/test_devices.h"
 
 namespace cmdai {
 namespace {
@@ -45,26 +47,78 @@ BackendOptions options_for(const std::string& path, const std::string& prefix_ca
   return options;
 }
 
-std::unique_ptr<CpuBackend> backend_for(const std::string& path) {
-  return std::make_unique<CpuBackend>(options_for(path));
+// A CPU backend, for the tests of what every device shares (prefix cache, line constraint).
+std::unique_ptr<EmbeddedBackend> cpu_backend(const BackendOptions& options) {
+  BackendOptions cpu = options;
+  cpu.backend = "cpu";
+  auto backend = EmbeddedBackend::create(cpu);
+  EXPECT_TRUE(backend.ok());
+  return std::move(backend).value();
 }
 
-TEST(CpuBackendContract, MlxAndCudaAreRefusedOffTheirPlatform) {  // CR-MLX-001
-  auto mlx = create_backend(ModelVariant::kMlx, BackendOptions{});
+TEST(BackendChoice, MlxIsRefusedWithoutMlxAndAutoAlwaysOpensADevice) {  // CR-MLX-001
+  BackendOptions options;
+  options.backend = "mlx";
+  auto mlx = create_backend(options);
   ASSERT_FALSE(mlx.ok());
   EXPECT_EQ(mlx.error().code, ErrorCode::kPlatformUnsupported);
   EXPECT_NE(mlx.error().message.find("Apple Silicon"), std::string::npos);
-  auto cpu = create_backend(ModelVariant::kCpu, BackendOptions{});
+  options.backend = "cpu";
+  auto cpu = create_backend(options);
   ASSERT_TRUE(cpu.ok());
   EXPECT_EQ((*cpu)->variant(), ModelVariant::kCpu);
+  options.backend = "auto";
+  auto best = create_backend(options);
+  ASSERT_TRUE(best.ok()) << best.error().to_string();
+  options.backend = "tpu";
+  EXPECT_EQ(create_backend(options).error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST(CpuBackendContract, WeightsStayInMappedHostMemory) {  // CR-MLX-002
+TEST(BackendChoice, CudaOpensOrSaysInOneLineWhyNot) {  // CR-MLX-001
+  BackendOptions options;
+  options.backend = "cuda";
+  auto cuda = create_backend(options);
+  if (cuda.ok()) {
+    EXPECT_EQ((*cuda)->variant(), ModelVariant::kCuda);
+    return;
+  }
+  EXPECT_EQ(cuda.error().code, ErrorCode::kPlatformUnsupported);
+  EXPECT_EQ(cuda.error().message.find('\n'), std::string::npos) << cuda.error().message;
+  EXPECT_NE(cuda.error().message.find("CUDA"), std::string::npos) << cuda.error().message;
+}
+
+// The contract, once per device: skipped where the device cannot run.
+class BackendContract : public ::testing::TestWithParam<device::DeviceChoice> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!device::open_test_device(GetParam(), &why)) GTEST_SKIP() << why;
+  }
+
+  std::unique_ptr<EmbeddedBackend> backend_for(const std::string& path) const {
+    BackendOptions options = options_for(path);
+    options.backend = device::device_choice_name(GetParam());
+    auto backend = EmbeddedBackend::create(options);
+    EXPECT_TRUE(backend.ok()) << backend.error().to_string();
+    return std::move(backend).value();
+  }
+  bool on_cpu() const { return GetParam() == device::DeviceChoice::kCpu; }
+};
+
+TEST_P(BackendContract, ReportsTheVariantAndMemoryOfItsDevice) {  // CR-MLX-002
   auto backend = backend_for("unused.gguf");
-  EXPECT_EQ(backend->memory_type(), MemoryType::kHostMapped);
+  switch (GetParam()) {
+    case device::DeviceChoice::kCuda:
+      EXPECT_EQ(backend->variant(), ModelVariant::kCuda);
+      EXPECT_EQ(backend->memory_type(), MemoryType::kDevice);
+      break;
+    default:
+      EXPECT_EQ(backend->variant(), ModelVariant::kCpu);
+      EXPECT_EQ(backend->memory_type(), MemoryType::kHostMapped);
+  }
 }
 
-TEST(CpuBackendContract, LoadsQ4KMAndQ8_0AndGenerates) {  // CR-MLX-007, lifecycle
+TEST_P(BackendContract, LoadsQ4KMAndQ8_0AndGenerates) {  // CR-MLX-007, lifecycle
   for (const char* name : {"tiny-qwen2-q4_k_m.gguf", "tiny-qwen2-q8_0.gguf"}) {
     const std::string path = model_path(name);
     REQUIRE_MODEL(path);
@@ -81,7 +135,7 @@ TEST(CpuBackendContract, LoadsQ4KMAndQ8_0AndGenerates) {  // CR-MLX-007, lifecyc
   }
 }
 
-TEST(CpuBackendContract, StreamingCallsBackPerPieceAndCanStop) {
+TEST_P(BackendContract, StreamingCallsBackPerPieceAndCanStop) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -99,7 +153,7 @@ TEST(CpuBackendContract, StreamingCallsBackPerPieceAndCanStop) {
   EXPECT_GT(backend->last_timings().first_token_ms, 0.0);
 }
 
-TEST(CpuBackendContract, FiveConcurrentRequestsAllSucceed) {  // CR-MLX-008
+TEST_P(BackendContract, FiveConcurrentRequestsAllSucceed) {  // CR-MLX-008
   const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -116,7 +170,7 @@ TEST(CpuBackendContract, FiveConcurrentRequestsAllSucceed) {  // CR-MLX-008
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error().to_string();
 }
 
-TEST(CpuBackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-010
+TEST_P(BackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-010
   const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -139,7 +193,7 @@ TEST(CpuBackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-
   EXPECT_GT(outputs.size(), 1u);
 }
 
-TEST(CpuBackendContract, SecondRequestReusesTheSharedPrefix) {  // CR-MLX-005's lever
+TEST_P(BackendContract, SecondRequestReusesTheSharedPrefix) {  // CR-MLX-005's lever
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -151,12 +205,24 @@ TEST(CpuBackendContract, SecondRequestReusesTheSharedPrefix) {  // CR-MLX-005's 
   EXPECT_GE(backend->last_timings().cached_prompt_tokens, 10);
 }
 
-TEST(CpuBackendContract, UnloadGivesTheMemoryBack) {  // CR-MLX-009
+TEST_P(BackendContract, UnloadGivesTheMemoryBack) {  // CR-MLX-009
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
   ASSERT_TRUE(backend->load().ok());
   ASSERT_TRUE(backend->infer(kPrompt, short_config()).ok());  // touches every weight page
+  if (!on_cpu()) {
+    // Device memory, as the device counts it (cudaMemGetInfo on CUDA).
+    const size_t loaded = backend->device_memory().used_bytes;
+    ASSERT_TRUE(backend->unload().ok());
+    const size_t unloaded = backend->device_memory().used_bytes;
+    std::printf("device memory loaded %.1f MB, after unload %.1f MB\n", loaded / 1e6,
+                unloaded / 1e6);
+    EXPECT_LT(unloaded + 30'000'000, loaded);
+    ASSERT_TRUE(backend->load().ok());
+    EXPECT_TRUE(backend->infer(kPrompt, short_config()).ok());
+    return;
+  }
   const int64_t loaded_rss = current_rss_bytes();
   ASSERT_TRUE(backend->unload().ok());
   const int64_t unloaded_rss = current_rss_bytes();
@@ -165,7 +231,7 @@ TEST(CpuBackendContract, UnloadGivesTheMemoryBack) {  // CR-MLX-009
   EXPECT_LT(unloaded_rss, loaded_rss - 30'000'000);
 }
 
-TEST(CpuBackendContract, DeviceFaultsSurfaceAsErrorsNamingTheDevice) {  // CR-MLX-006
+TEST_P(BackendContract, DeviceFaultsSurfaceAsErrorsNamingTheDevice) {  // CR-MLX-006
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -173,12 +239,15 @@ TEST(CpuBackendContract, DeviceFaultsSurfaceAsErrorsNamingTheDevice) {  // CR-ML
   auto out = backend->infer(kPrompt, short_config());
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kDeviceError);
-  EXPECT_NE(out.error().message.find("CPU"), std::string::npos);
+  EXPECT_NE(out.error().message.find(on_cpu() ? "CPU" : "CUDA"), std::string::npos)
+      << out.error().message;
   backend->inject_device_fault("");
-  EXPECT_TRUE(backend->infer(kPrompt, short_config()).ok());
+  // Afterwards the backend works again, reloading by itself where the fault broke the device.
+  auto again = backend->infer(kPrompt, short_config());
+  EXPECT_TRUE(again.ok()) << again.error().to_string();
 }
 
-TEST(CpuBackendContract, RequestPastItsTimeoutReturnsTimeout) {
+TEST_P(BackendContract, RequestPastItsTimeoutReturnsTimeout) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
@@ -191,7 +260,7 @@ TEST(CpuBackendContract, RequestPastItsTimeoutReturnsTimeout) {
   EXPECT_EQ(out.error().code, ErrorCode::kTimeout);
 }
 
-TEST(CpuBackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
+TEST_P(BackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
   auto missing = backend_for("/nonexistent/model.gguf");
   auto status = missing->load();
   ASSERT_FALSE(status.ok());
@@ -204,6 +273,10 @@ TEST(CpuBackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {
   EXPECT_EQ(status.error().code, ErrorCode::kModelLoadFailed);
   std::filesystem::remove(corrupt);
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, BackendContract,
+                         ::testing::ValuesIn(device::devices_under_test()),
+                         [](const auto& info) { return device::device_choice_name(info.param); });
 
 // The Qwen tokenizer of the tiny test model (152k tokens), or nullopt if it does not load.
 std::optional<tokenizer::Tokenizer> tiny_qwen_tokenizer(const std::string& path) {
@@ -277,7 +350,8 @@ void expect_cache_file_reused_and_repaired(
   std::filesystem::remove_all(dir);
   const BackendOptions options = options_for(path, dir.string());
   const auto run = [&] {
-    CpuBackend backend(options);
+    auto backend_owner = cpu_backend(options);
+    EmbeddedBackend& backend = *backend_owner;
     auto out = backend.infer(prompt, config);
     EXPECT_TRUE(out.ok()) << out.error().to_string();
     return out.ok() ? *out : std::string();
@@ -300,7 +374,7 @@ void expect_cache_file_reused_and_repaired(
   std::filesystem::remove_all(dir);
 }
 
-TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
+TEST(BackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
   EmbeddedConfig config = short_config(0.0f);
   config.answer_lines = 1;
   expect_cache_file_reused_and_repaired(".lc", std::string(kPrompt) + "```bash\n# list files\n",
@@ -310,7 +384,7 @@ TEST(CpuBackendPrefixCache, LineConstraintIsCachedAndADamagedCacheIsRebuilt) {
                                         });
 }
 
-TEST(CpuBackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
+TEST(BackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
   expect_cache_file_reused_and_repaired(
       ".ti", kPrompt, short_config(0.0f), [](const std::filesystem::path& file) {
         const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(file) / 2);
@@ -328,7 +402,7 @@ TEST(CpuBackendPrefixCache, TokenizerIndexIsCachedAndADamagedOneIsRebuilt) {
 namespace cmdai {
 namespace {
 
-TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
+TEST(BackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_cache_test";
@@ -340,14 +414,16 @@ TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   config.cacheable_prefix_bytes = system.size();
   std::string first_text;
   {
-    CpuBackend first(options);
+    auto first_owner = cpu_backend(options);
+    EmbeddedBackend& first = *first_owner;
     auto out = first.infer(prompt, config);
     ASSERT_TRUE(out.ok()) << out.error().to_string();
     first_text = *out;
     EXPECT_EQ(first.last_timings().cached_prompt_tokens, 0);
   }
   ASSERT_FALSE(std::filesystem::is_empty(dir)) << "the prefix state was not persisted";
-  CpuBackend second(options);  // a fresh backend, as in the next cmdai process
+  auto second_owner = cpu_backend(options);  // a fresh backend, as in the next cmdai process
+    EmbeddedBackend& second = *second_owner;
   auto out = second.infer(prompt, config);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_GE(second.last_timings().cached_prompt_tokens, 10);
@@ -355,7 +431,7 @@ TEST(CpuBackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(CpuBackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself) {
+TEST(BackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_levels_test";
@@ -377,20 +453,23 @@ TEST(CpuBackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItse
     return n;
   };
   {
-    CpuBackend first(options);
+    auto first_owner = cpu_backend(options);
+    EmbeddedBackend& first = *first_owner;
     ASSERT_TRUE(first.infer(prompt_in("/home/ada"), config_in("/home/ada")).ok());
   }
   EXPECT_EQ(kv_files(), 2u) << "the shared head and the head with its directory line";
   int shared_tokens = 0, with_directory_tokens = 0;
   {
-    CpuBackend second(options);  // next process, new directory: starts from the shared head
+    auto second_owner = cpu_backend(options);  // next process, new directory: starts from the shared head
+    EmbeddedBackend& second = *second_owner;
     ASSERT_TRUE(second.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
     shared_tokens = second.last_timings().cached_prompt_tokens;
     EXPECT_GT(shared_tokens, 5);
   }
   EXPECT_EQ(kv_files(), 3u);
   {
-    CpuBackend third(options);  // same directory again: its own line comes from the cache too
+    auto third_owner = cpu_backend(options);  // same directory again: its own line comes from the cache too
+    EmbeddedBackend& third = *third_owner;
     ASSERT_TRUE(third.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
     with_directory_tokens = third.last_timings().cached_prompt_tokens;
   }
@@ -398,7 +477,7 @@ TEST(CpuBackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItse
   std::filesystem::remove_all(dir);
 }
 
-TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
+TEST(BackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   const auto dir = std::filesystem::temp_directory_path() / "cmdai_prefix_prune_test";
@@ -410,7 +489,8 @@ TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
                                      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1 + i));
   }
   const BackendOptions options = options_for(path, dir.string());
-  CpuBackend backend(options);
+  auto backend_owner = cpu_backend(options);
+    EmbeddedBackend& backend = *backend_owner;
   const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
   EmbeddedConfig config = short_config(0.0f);
   config.cacheable_prefix_bytes = system.size();
@@ -422,7 +502,7 @@ TEST(CpuBackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
     ++n;
     newest_kept |= entry.path().filename().string().rfind("old", 0) != 0;
   }
-  EXPECT_EQ(n, CpuBackend::kMaxPrefixFiles);
+  EXPECT_EQ(n, EmbeddedBackend::kMaxPrefixFiles);
   EXPECT_TRUE(newest_kept) << "the snapshot just written must survive";
   EXPECT_TRUE(std::filesystem::exists(dir / "old0.kv"));
   EXPECT_FALSE(std::filesystem::exists(dir / "old29.kv"));
@@ -438,7 +518,7 @@ namespace {
 TEST(LineAnswer, RandomModelStillEndsACleanCommandLineByTheTokenLimit) {
   const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
   REQUIRE_MODEL(path);
-  auto backend = backend_for(path);
+  auto backend = cpu_backend(options_for(path));
   const std::string prompt = std::string(kPrompt) + "```bash\n# list files\n";
   for (int max_tokens : {1, 3, 12}) {
     for (float temperature : {0.0f, 1.0f}) {

@@ -1,4 +1,4 @@
-#include "backend/cpu_backend.h"
+#include "backend/embedded_backend.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/fnv1a.h"
 #include "base/mapped_file.h"
+#include "base/thread_pool.h"
 
 namespace cmdai {
 
@@ -39,50 +40,97 @@ bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-CpuBackend::CpuBackend(BackendOptions options) : options_(std::move(options)) {}
-
-CpuBackend::~CpuBackend() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  generator_.reset();
-  model_.reset();
-  pool_.reset();
-  file_.reset();
+Result<std::unique_ptr<EmbeddedBackend>> EmbeddedBackend::create(BackendOptions options) {
+  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<device::Device> device,
+                         engine::open_device_named(options.backend, options.threads));
+  return std::make_unique<EmbeddedBackend>(std::move(options), std::move(device));
 }
 
-std::string CpuBackend::model_name() const {
+EmbeddedBackend::EmbeddedBackend(BackendOptions options, std::unique_ptr<device::Device> device)
+    : options_(std::move(options)), device_(std::move(device)) {}
+
+EmbeddedBackend::~EmbeddedBackend() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  generator_.reset();
+  line_constraint_.reset();
+  loaded_ = {};
+}
+
+ModelVariant variant_of(device::DeviceKind kind) {
+  switch (kind) {
+    case device::DeviceKind::kCpu:
+      return ModelVariant::kCpu;
+    case device::DeviceKind::kCuda:
+      return ModelVariant::kCuda;
+    case device::DeviceKind::kMlx:
+      return ModelVariant::kMlx;
+  }
+  return ModelVariant::kCpu;
+}
+
+ModelVariant EmbeddedBackend::variant() const { return variant_of(device_->kind()); }
+
+MemoryType EmbeddedBackend::memory_type() const {
+  switch (device_->memory_kind()) {
+    case device::MemoryKind::kHostMapped:
+      return MemoryType::kHostMapped;
+    case device::MemoryKind::kUnified:
+      return MemoryType::kUnified;
+    case device::MemoryKind::kDevice:
+      return MemoryType::kDevice;
+  }
+  return MemoryType::kHostMapped;
+}
+
+std::string EmbeddedBackend::device_description() const { return device_->description(); }
+
+device::DeviceMemory EmbeddedBackend::device_memory() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return device_->memory();
+}
+
+std::string EmbeddedBackend::model_name() const {
   return std::filesystem::path(options_.model_path).filename().string();
 }
 
-bool CpuBackend::is_loaded() const {
+bool EmbeddedBackend::is_loaded() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return model_ != nullptr;
+  return loaded_.model != nullptr;
 }
 
-InferenceTimings CpuBackend::last_timings() const {
+InferenceTimings EmbeddedBackend::last_timings() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return timings_;
 }
 
-void CpuBackend::inject_device_fault(std::string what) {
+void EmbeddedBackend::inject_device_fault(std::string what) {
   std::lock_guard<std::mutex> lock(mutex_);
-  fault_ = std::move(what);
+  device_->inject_fault(std::move(what));
 }
 
-Status CpuBackend::load() {
+Status EmbeddedBackend::load() {
   std::lock_guard<std::mutex> lock(mutex_);
   return load_locked();
 }
 
-Status CpuBackend::load_locked() {
-  if (model_ != nullptr) return ok_status();
-  auto file = gguf::GgufFile::open(options_.model_path);
-  if (!file.ok()) {
-    const Error& e = file.error();
-    const ErrorCode code = e.code == ErrorCode::kNotFound ? ErrorCode::kNotFound : ErrorCode::kModelLoadFailed;
-    return Error{code, e.message};
+Status EmbeddedBackend::load_locked() {
+  if (loaded_.model != nullptr) return ok_status();
+  engine::LoadOptions load_options;
+  load_options.precision = options_.precision;
+  // The page tables fill while the tokenizer and the model's tables are built.
+  load_options.populate_in_background = true;
+  auto loaded = engine::load_model(options_.model_path, *device_, load_options);
+  if (!loaded.ok()) {
+    const Error& e = loaded.error();
+    switch (e.code) {
+      case ErrorCode::kNotFound:
+      case ErrorCode::kResourceExhausted:
+      case ErrorCode::kDeviceError:
+        return e;
+      default:
+        return Error{ErrorCode::kModelLoadFailed, e.message};
+    }
   }
-  auto owned = std::make_unique<gguf::GgufFile>(std::move(file).value());
-  owned->populate_in_background();  // while the tokenizer and the model's tables are built
   model_file_key_ = model_file_key();
   // The tokenizer's text index and merges come from the cache file when it holds this model's.
   const std::string index_path = cache_file_locked(".ti");
@@ -92,55 +140,45 @@ Status CpuBackend::load_locked() {
       cached_index.emplace(std::move(mapped).value());
   }
   auto tok = tokenizer::Tokenizer::from_gguf(
-      *owned, cached_index ? cached_index->bytes() : std::span<const uint8_t>());
+      *loaded->file, cached_index ? cached_index->bytes() : std::span<const uint8_t>());
   cached_index.reset();
   if (!tok.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", tok.error().message);
   if (!index_path.empty() && !tok->vocab().index_from_cache() &&
       write_cache_file(index_path, tok->vocab().index_bytes())) {
     prune_cache_files_locked(".ti");
   }
-  auto model = model::Model::load(*owned);
-  if (!model.ok()) return make_error(ErrorCode::kModelLoadFailed, "{}", model.error().message);
-  (*model)->set_precision(options_.precision);
-  file_ = std::move(owned);
+  loaded_ = std::move(loaded).value();
   tokenizer_ = std::move(tok).value();
-  model_ = std::move(model).value();
-  pool_ = std::make_unique<ThreadPool>(options_.threads);
-  generator_ = std::make_unique<engine::Generator>(*model_, *pool_);
+  generator_ = std::make_unique<engine::Generator>(*loaded_.model);
   return ok_status();
 }
 
-Status CpuBackend::unload() {
+Status EmbeddedBackend::unload() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Order matters: the generator borrows the model, the model views the mapped file.
   generator_.reset();
   line_constraint_.reset();
-  model_.reset();
-  pool_.reset();
   tokenizer_.reset();
-  file_.reset();  // unmaps the weights: their pages leave the resident set
+  loaded_ = {};  // the model's device memory, then the mapping: their pages leave
   return ok_status();
 }
 
-Result<std::string> CpuBackend::infer(std::string_view prompt, const EmbeddedConfig& config) {
+Result<std::string> EmbeddedBackend::infer(std::string_view prompt, const EmbeddedConfig& config) {
   return infer_stream(prompt, config, [](std::string_view) { return true; });
 }
 
-Result<std::string> CpuBackend::infer_stream(std::string_view prompt, const EmbeddedConfig& config,
+Result<std::string> EmbeddedBackend::infer_stream(std::string_view prompt, const EmbeddedConfig& config,
                                              const PieceCallback& on_piece) {
   std::lock_guard<std::mutex> lock(mutex_);
   return run_locked(prompt, config, on_piece);
 }
 
-Result<std::string> CpuBackend::run_locked(std::string_view prompt, const EmbeddedConfig& config,
+Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt, const EmbeddedConfig& config,
                                            const PieceCallback& on_piece) {
   const double start_ms = now_ms();
   // The deadline covers the whole request, including a lazy load.
   const Deadline deadline =
       config.timeout_ms > 0 ? Deadline::after_ms(config.timeout_ms) : Deadline::never();
-  if (!fault_.empty()) {
-    return make_error(ErrorCode::kDeviceError, "CPU device fault: {} (the request was not run)", fault_);
-  }
   CMDAI_TRY(load_locked());
   if (config.max_tokens <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}", config.max_tokens);
@@ -193,7 +231,7 @@ Result<std::string> CpuBackend::run_locked(std::string_view prompt, const Embedd
   return std::move(result->text);
 }
 
-uint64_t CpuBackend::model_file_key() const {
+uint64_t EmbeddedBackend::model_file_key() const {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto size = fs::file_size(options_.model_path, ec);
@@ -203,28 +241,31 @@ uint64_t CpuBackend::model_file_key() const {
   return fnv1a(&mtime, sizeof mtime, key);
 }
 
-std::string CpuBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
+std::string EmbeddedBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
                                            size_t prefix_tokens) const {
   // Bumped whenever a kernel change alters the bits a prefill produces (2: AVX2 q8_0/q4_0/q5_0
   // moved from lane-wise float sums to exact block sums), so snapshots made by an older build are
   // recomputed rather than mixed with this build's arithmetic.
   constexpr uint32_t kPrefillNumerics = 2;
   uint64_t key = fnv1a(&kPrefillNumerics, sizeof kPrefillNumerics, model_file_key_);
+  // Each device's snapshot holds its own arithmetic's keys and values.
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
+  const int device_kind = static_cast<int>(device_->kind());
+  if (device_->kind() != device::DeviceKind::kCpu) key = fnv1a(&device_kind, sizeof device_kind, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
   return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key))
       .string();
 }
 
-std::string CpuBackend::cache_file_locked(std::string_view extension) const {
+std::string EmbeddedBackend::cache_file_locked(std::string_view extension) const {
   if (options_.prefix_cache_dir.empty()) return {};
   return (std::filesystem::path(options_.prefix_cache_dir) /
           fmt::format("{:016x}{}", model_file_key_, extension))
       .string();
 }
 
-LineAnswerConstraint& CpuBackend::line_constraint_locked() {
+LineAnswerConstraint& EmbeddedBackend::line_constraint_locked() {
   if (line_constraint_) return *line_constraint_;
   const std::string path = cache_file_locked(".lc");
   if (!path.empty()) {
@@ -237,13 +278,14 @@ LineAnswerConstraint& CpuBackend::line_constraint_locked() {
     }
   }
   // Missing, stale or damaged: classify the vocab again and replace the file.
-  line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, pool_.get());
+  ThreadPool pool(options_.threads);  // ~8 ms of classification, split across the cores
+  line_constraint_ = std::make_unique<LineAnswerConstraint>(*tokenizer_, &pool);
   if (!path.empty() && write_cache_file(path, line_constraint_->to_bytes()))
     prune_cache_files_locked(".lc");
   return *line_constraint_;
 }
 
-void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
+void EmbeddedBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
                                        size_t shared) {
   if (options_.prefix_cache_dir.empty() || longest == 0 || longest > prompt_tokens.size()) return;
   const auto& cached = generator_->cached_tokens();
@@ -256,7 +298,7 @@ void CpuBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens
   restore_prefix_file_locked(prompt_tokens, shared);
 }
 
-bool CpuBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+bool EmbeddedBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
   if (prefix_tokens == 0) return false;
   const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
   auto mapped = MappedFile::open(path);
@@ -271,7 +313,7 @@ bool CpuBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_t
   return true;
 }
 
-void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+void EmbeddedBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
   if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 || prefix_tokens > prompt_tokens.size()) return;
   namespace fs = std::filesystem;
   const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
@@ -282,7 +324,7 @@ void CpuBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens
   if (write_cache_file(path, *bytes)) prune_cache_files_locked(".kv");
 }
 
-void CpuBackend::prune_cache_files_locked(std::string_view extension) const {
+void EmbeddedBackend::prune_cache_files_locked(std::string_view extension) const {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
@@ -297,43 +339,10 @@ void CpuBackend::prune_cache_files_locked(std::string_view extension) const {
   for (size_t i = kMaxPrefixFiles; i < files.size(); ++i) fs::remove(files[i].second, ec);
 }
 
-ModelVariant detect_variant() {
-#if defined(__APPLE__) && defined(__aarch64__) && defined(CMDAI_HAVE_MLX)
-  return ModelVariant::kMlx;
-#elif defined(CMDAI_HAVE_CUDA)
-  return ModelVariant::kCuda;
-#else
-  return ModelVariant::kCpu;
-#endif
-}
-
-Result<ModelVariant> parse_variant(std::string_view name) {
-  if (name == "cpu") return ModelVariant::kCpu;
-  if (name == "cuda") return ModelVariant::kCuda;
-  if (name == "mlx") return ModelVariant::kMlx;
-  if (name == "auto" || name.empty()) return detect_variant();
-  return make_error(ErrorCode::kInvalidArgument, "unknown backend '{}' (use auto, cpu, cuda or mlx)", name);
-}
-
-Result<std::unique_ptr<InferenceBackend>> create_backend(ModelVariant variant, BackendOptions options) {
-  switch (variant) {
-    case ModelVariant::kCpu:
-      return std::unique_ptr<InferenceBackend>(std::make_unique<CpuBackend>(std::move(options)));
-    case ModelVariant::kCuda:
-      return make_error(ErrorCode::kPlatformUnsupported,
-                        "the CUDA device is not part of this build (build the 'cuda' preset on a "
-                        "machine with the CUDA toolkit), use --backend cpu");
-    case ModelVariant::kMlx:
-      return make_error(ErrorCode::kPlatformUnsupported,
-                        "the MLX device needs macOS on Apple Silicon; this is {}, use --backend cpu",
-#if defined(__aarch64__)
-                        "arm64 without MLX"
-#else
-                        "x86-64"
-#endif
-      );
-  }
-  return make_error(ErrorCode::kInternal, "unknown model variant");
+Result<std::unique_ptr<InferenceBackend>> create_backend(BackendOptions options) {
+  CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedBackend> backend,
+                         EmbeddedBackend::create(std::move(options)));
+  return std::unique_ptr<InferenceBackend>(std::move(backend));
 }
 
 }  // namespace cmdai

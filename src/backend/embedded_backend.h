@@ -1,6 +1,7 @@
-// The CPU variant of the InferenceBackend: the model file mapped in place, a persistent thread
-// pool, one generator whose KV cache keeps the last prompt so a shared prefix (the system prompt)
-// is not computed again, and that prefix's KV state persisted on disk for the next process.
+// The embedded InferenceBackend, the same for every device: the model file mapped, its weights on
+// the device the backend holds (CPU, CUDA, MLX), one generator whose KV cache keeps the last
+// prompt so a shared prefix (the system prompt) is not computed again, and that prefix's KV state
+// persisted on disk for the next process. Variant, memory type and faults come from the device.
 #pragma once
 
 #include <memory>
@@ -11,9 +12,10 @@
 
 #include "backend/inference_backend.h"
 #include "backend/line_answer_constraint.h"
-#include "base/thread_pool.h"
+#include "device/device.h"
 #include "engine/generator.h"
 #include "gguf/gguf_file.h"
+#include "engine/model_loader.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -21,32 +23,39 @@ namespace cmdai {
 
 struct BackendOptions {
   std::string model_path;
-  int threads = 0;                                  // 0 = one per core
+  std::string backend = "auto";                     // the device: auto, cpu, cuda or mlx
+  int threads = 0;                                  // CPU threads; 0 = one per core
   model::Precision precision = model::Precision::kFast;
   std::string prefix_cache_dir;                     // where prompt-prefix KV files live; "" = none
 };
 
-class CpuBackend : public InferenceBackend {
+class EmbeddedBackend : public InferenceBackend {
  public:
   static constexpr size_t kMaxPrefixFiles = 16;
 
-  explicit CpuBackend(BackendOptions options);
-  ~CpuBackend() override;
+  // Opens the device options.backend names (kPlatformUnsupported saying why it cannot run here);
+  // the model is loaded on first use or by load().
+  static Result<std::unique_ptr<EmbeddedBackend>> create(BackendOptions options);
+  EmbeddedBackend(BackendOptions options, std::unique_ptr<device::Device> device);
+  ~EmbeddedBackend() override;
 
   Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override;
   Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
                                    const PieceCallback& on_piece) override;
-  ModelVariant variant() const override { return ModelVariant::kCpu; }
-  MemoryType memory_type() const override { return MemoryType::kHostMapped; }
+  ModelVariant variant() const override;
+  MemoryType memory_type() const override;
   Status load() override;
   Status unload() override;
   bool is_loaded() const override;
   InferenceTimings last_timings() const override;
   std::string model_name() const override;
 
-  // CR-MLX-006: makes the next requests fail as a device fault would (`what` names it), so tests
-  // can prove that device errors surface as errors naming the device. "" turns it off.
+  // CR-MLX-006: makes the next requests fail as a fault of the device would (`what` names it),
+  // so tests can prove that device errors surface as errors naming the device. "" turns it off.
   void inject_device_fault(std::string what);
+  // The device's one-line description (doctor, bench, --verbose).
+  std::string device_description() const;
+  device::DeviceMemory device_memory() const;
 
  private:
   Status load_locked();
@@ -75,10 +84,9 @@ class CpuBackend : public InferenceBackend {
 
   BackendOptions options_;
   mutable std::mutex mutex_;  // one request at a time: the model's buffers and cache are shared
-  std::unique_ptr<gguf::GgufFile> file_;
+  std::unique_ptr<device::Device> device_;
+  engine::LoadedModel loaded_;  // the mapped file and the model on the device
   std::optional<tokenizer::Tokenizer> tokenizer_;
-  std::unique_ptr<model::Model> model_;
-  std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<engine::Generator> generator_;
   std::unique_ptr<LineAnswerConstraint> line_constraint_;  // see line_constraint_locked()
   uint64_t model_file_key_ = 0;                            // set by load_locked()
@@ -86,11 +94,10 @@ class CpuBackend : public InferenceBackend {
   std::string fault_;
 };
 
-// Creates the variant asked for. kCuda and kMlx return kPlatformUnsupported when this build or
-// machine cannot run them (CR-MLX-001), naming what is missing.
-Result<std::unique_ptr<InferenceBackend>> create_backend(ModelVariant variant, BackendOptions options);
-// The variant detection picks by default: the best device this build and machine have.
-ModelVariant detect_variant();
-Result<ModelVariant> parse_variant(std::string_view name);
+// The embedded backend on the device options.backend names. cuda and mlx return
+// kPlatformUnsupported when this build or machine cannot run them (CR-MLX-001), naming what is
+// missing; auto picks the best device present.
+Result<std::unique_ptr<InferenceBackend>> create_backend(BackendOptions options);
+ModelVariant variant_of(device::DeviceKind kind);
 
 }  // namespace cmdai
