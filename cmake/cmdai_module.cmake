@@ -8,7 +8,7 @@ function(cmdai_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(cmdai_${name} STATIC ${ARG_SOURCES})
   target_include_directories(cmdai_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
-  target_compile_options(cmdai_${name} PRIVATE ${CMDAI_WARNINGS})
+  target_compile_options(cmdai_${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${CMDAI_WARNINGS}>)
   target_link_libraries(cmdai_${name} PUBLIC ${ARG_DEPS})
 endfunction()
 

@@ -1,11 +1,11 @@
 #include "backend/embedded_backend.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <span>
-
-#include <fmt/format.h>
 
 #include "base/clock.h"
 #include "base/fnv1a.h"
@@ -167,21 +167,24 @@ Result<std::string> EmbeddedBackend::infer(std::string_view prompt, const Embedd
   return infer_stream(prompt, config, [](std::string_view) { return true; });
 }
 
-Result<std::string> EmbeddedBackend::infer_stream(std::string_view prompt, const EmbeddedConfig& config,
-                                             const PieceCallback& on_piece) {
+Result<std::string> EmbeddedBackend::infer_stream(std::string_view prompt,
+                                                  const EmbeddedConfig& config,
+                                                  const PieceCallback& on_piece) {
   std::lock_guard<std::mutex> lock(mutex_);
   return run_locked(prompt, config, on_piece);
 }
 
-Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt, const EmbeddedConfig& config,
-                                           const PieceCallback& on_piece) {
+Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt,
+                                                const EmbeddedConfig& config,
+                                                const PieceCallback& on_piece) {
   const double start_ms = now_ms();
   // The deadline covers the whole request, including a lazy load.
   const Deadline deadline =
       config.timeout_ms > 0 ? Deadline::after_ms(config.timeout_ms) : Deadline::never();
   CMDAI_TRY(load_locked());
   if (config.max_tokens <= 0) {
-    return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}", config.max_tokens);
+    return make_error(ErrorCode::kInvalidArgument, "max_tokens must be positive, got {}",
+                      config.max_tokens);
   }
   engine::GenerateRequest request;
   request.prompt = tokenizer_->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
@@ -190,7 +193,8 @@ Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt, const E
     return tokenizer_->encode(prompt.substr(0, std::min(bytes, prompt.size())), true, true).size();
   };
   const size_t prefix_tokens = prefix_token_count(config.cacheable_prefix_bytes);
-  const size_t shared_tokens = std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
+  const size_t shared_tokens =
+      std::min(prefix_token_count(config.shared_prefix_bytes), prefix_tokens);
   restore_prefix_locked(request.prompt, prefix_tokens, shared_tokens);
   request.max_tokens = config.max_tokens;
   request.sampling = config.sampling;
@@ -217,7 +221,19 @@ Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt, const E
     return released.empty() || on_piece(released);
   };
   auto result = generator_->generate(request);
-  if (!result.ok()) return result.take_error();
+  if (!result.ok()) {
+    Error error = result.take_error();
+    if (error.code == ErrorCode::kDeviceError) {
+      // The device may be unusable until reset: drop the model, so the next request loads it
+      // again (the device resets itself on load where the fault requires it).
+      generator_.reset();
+      line_constraint_.reset();
+      tokenizer_.reset();
+      loaded_ = {};
+      error.message += " (the model was unloaded; the next request loads it again)";
+    }
+    return error;
+  }
   if (shared_tokens < prefix_tokens) persist_prefix_locked(request.prompt, shared_tokens);
   persist_prefix_locked(request.prompt, prefix_tokens);
   timings_ = InferenceTimings{};
@@ -242,7 +258,7 @@ uint64_t EmbeddedBackend::model_file_key() const {
 }
 
 std::string EmbeddedBackend::prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
-                                           size_t prefix_tokens) const {
+                                                size_t prefix_tokens) const {
   // Bumped whenever a kernel change alters the bits a prefill produces (2: AVX2 q8_0/q4_0/q5_0
   // moved from lane-wise float sums to exact block sums), so snapshots made by an older build are
   // recomputed rather than mixed with this build's arithmetic.
@@ -252,7 +268,8 @@ std::string EmbeddedBackend::prefix_file_locked(const std::vector<int32_t>& prom
   const int precision = static_cast<int>(options_.precision);
   key = fnv1a(&precision, sizeof precision, key);
   const int device_kind = static_cast<int>(device_->kind());
-  if (device_->kind() != device::DeviceKind::kCpu) key = fnv1a(&device_kind, sizeof device_kind, key);
+  if (device_->kind() != device::DeviceKind::kCpu)
+    key = fnv1a(&device_kind, sizeof device_kind, key);
   key = fnv1a(prompt_tokens.data(), prefix_tokens * sizeof(int32_t), key);
   return (std::filesystem::path(options_.prefix_cache_dir) / fmt::format("{:016x}.kv", key))
       .string();
@@ -285,20 +302,22 @@ LineAnswerConstraint& EmbeddedBackend::line_constraint_locked() {
   return *line_constraint_;
 }
 
-void EmbeddedBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
-                                       size_t shared) {
+void EmbeddedBackend::restore_prefix_locked(const std::vector<int32_t>& prompt_tokens,
+                                            size_t longest, size_t shared) {
   if (options_.prefix_cache_dir.empty() || longest == 0 || longest > prompt_tokens.size()) return;
   const auto& cached = generator_->cached_tokens();
   const auto in_memory = [&](size_t n) {
     return n > 0 && cached.size() >= n &&
-           std::equal(prompt_tokens.begin(), prompt_tokens.begin() + static_cast<ptrdiff_t>(n), cached.begin());
+           std::equal(prompt_tokens.begin(), prompt_tokens.begin() + static_cast<ptrdiff_t>(n),
+                      cached.begin());
   };
   if (in_memory(longest) || restore_prefix_file_locked(prompt_tokens, longest)) return;
   if (in_memory(shared)) return;  // the generator computes the rest and reuses this part
   restore_prefix_file_locked(prompt_tokens, shared);
 }
 
-bool EmbeddedBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
+bool EmbeddedBackend::restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
+                                                 size_t prefix_tokens) {
   if (prefix_tokens == 0) return false;
   const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
   auto mapped = MappedFile::open(path);
@@ -313,8 +332,11 @@ bool EmbeddedBackend::restore_prefix_file_locked(const std::vector<int32_t>& pro
   return true;
 }
 
-void EmbeddedBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) {
-  if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 || prefix_tokens > prompt_tokens.size()) return;
+void EmbeddedBackend::persist_prefix_locked(const std::vector<int32_t>& prompt_tokens,
+                                            size_t prefix_tokens) {
+  if (options_.prefix_cache_dir.empty() || prefix_tokens == 0 ||
+      prefix_tokens > prompt_tokens.size())
+    return;
   namespace fs = std::filesystem;
   const std::string path = prefix_file_locked(prompt_tokens, prefix_tokens);
   std::error_code ec;
@@ -328,14 +350,16 @@ void EmbeddedBackend::prune_cache_files_locked(std::string_view extension) const
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
-  for (fs::directory_iterator it(options_.prefix_cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(options_.prefix_cache_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
     if (it->path().extension() != extension) continue;
     std::error_code time_ec;
     const auto time = it->last_write_time(time_ec);
     if (!time_ec) files.emplace_back(time, it->path());
   }
   if (files.size() <= kMaxPrefixFiles) return;
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   for (size_t i = kMaxPrefixFiles; i < files.size(); ++i) fs::remove(files[i].second, ec);
 }
 

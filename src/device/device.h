@@ -162,8 +162,9 @@ class DeviceModel {
 };
 
 struct DeviceMemory {
-  size_t used_bytes = 0;   // by this process, where the device can tell; else 0
-  size_t total_bytes = 0;  // 0 where unknown (host memory)
+  size_t used_bytes = 0;     // in use on the device (all processes), where it can tell; else 0
+  size_t total_bytes = 0;    // 0 where unknown (host memory)
+  double peak_gb_per_s = 0;  // the memory's nominal bandwidth (decode's roofline); 0 = unknown
 };
 
 class Device {
