@@ -10,3 +10,12 @@ cmake -S . -B build/no-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMDAI_BUILD_T
 if [ "$(uname -m)" = x86_64 ]; then
   scripts/test-arm64.sh
 fi
+# The CUDA build, where the toolkit is installed (CI has it; no GPU needed): it must build, and
+# every test runs, the GPU ones skipping with their reason when no GPU answers (docs/CUDA.md).
+if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  cmake --preset cuda > /dev/null
+  cmake --build --preset cuda -j "$(nproc)"
+  ctest --preset cuda "$@"
+else
+  echo "test.sh: no CUDA toolkit (nvcc) here: the cuda preset was not built"
+fi

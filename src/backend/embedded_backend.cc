@@ -41,9 +41,12 @@ bool write_cache_file(const std::string& path, std::span<const uint8_t> bytes) {
 }  // namespace
 
 Result<std::unique_ptr<EmbeddedBackend>> EmbeddedBackend::create(BackendOptions options) {
+  const double start_ms = now_ms();
   CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<device::Device> device,
                          engine::open_device_named(options.backend, options.threads));
-  return std::make_unique<EmbeddedBackend>(std::move(options), std::move(device));
+  auto backend = std::make_unique<EmbeddedBackend>(std::move(options), std::move(device));
+  backend->device_open_ms_ = now_ms() - start_ms;
+  return backend;
 }
 
 EmbeddedBackend::EmbeddedBackend(BackendOptions options, std::unique_ptr<device::Device> device)
@@ -237,6 +240,7 @@ Result<std::string> EmbeddedBackend::run_locked(std::string_view prompt,
   if (shared_tokens < prefix_tokens) persist_prefix_locked(request.prompt, shared_tokens);
   persist_prefix_locked(request.prompt, prefix_tokens);
   timings_ = InferenceTimings{};
+  timings_.device_open_ms = device_open_ms_;
   timings_.prefill_ms = result->timings.prefill_ms;
   timings_.first_token_ms = first_token_ms;
   timings_.decode_ms = result->timings.decode_ms;

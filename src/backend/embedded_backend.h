@@ -14,8 +14,8 @@
 #include "backend/line_answer_constraint.h"
 #include "device/device.h"
 #include "engine/generator.h"
-#include "gguf/gguf_file.h"
 #include "engine/model_loader.h"
+#include "gguf/gguf_file.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -23,10 +23,10 @@ namespace cmdai {
 
 struct BackendOptions {
   std::string model_path;
-  std::string backend = "auto";                     // the device: auto, cpu, cuda or mlx
-  int threads = 0;                                  // CPU threads; 0 = one per core
+  std::string backend = "auto";  // the device: auto, cpu, cuda or mlx
+  int threads = 0;               // CPU threads; 0 = one per core
   model::Precision precision = model::Precision::kFast;
-  std::string prefix_cache_dir;                     // where prompt-prefix KV files live; "" = none
+  std::string prefix_cache_dir;  // where prompt-prefix KV files live; "" = none
 };
 
 class EmbeddedBackend : public InferenceBackend {
@@ -63,7 +63,8 @@ class EmbeddedBackend : public InferenceBackend {
                                  const PieceCallback& on_piece);
   // Puts the KV state of the longest cached prefix in place: already in memory, else the file of
   // the longest prefix, else that of the shared one (token counts; 0 = none).
-  void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest, size_t shared);
+  void restore_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t longest,
+                             size_t shared);
   bool restore_prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   void persist_prefix_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens);
   // Keeps the newest kMaxPrefixFiles cache files with this extension: .kv snapshots (a few MB
@@ -77,7 +78,8 @@ class EmbeddedBackend : public InferenceBackend {
   // line constraint's table) and .ti (the tokenizer's text index and merges, ~4 MB for Qwen).
   std::string cache_file_locked(std::string_view extension) const;
   // <prefix_cache_dir>/<key>.kv, keyed by the model file, precision and tokens.
-  std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens, size_t prefix_tokens) const;
+  std::string prefix_file_locked(const std::vector<int32_t>& prompt_tokens,
+                                 size_t prefix_tokens) const;
   // The line constraint, built on first use per load: read from <prefix_cache_dir>/<key>.lc
   // (keyed by the model file; ~150 KB) when intact, else classified (~8 ms) and written there.
   LineAnswerConstraint& line_constraint_locked();
@@ -89,6 +91,7 @@ class EmbeddedBackend : public InferenceBackend {
   std::optional<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<engine::Generator> generator_;
   std::unique_ptr<LineAnswerConstraint> line_constraint_;  // see line_constraint_locked()
+  double device_open_ms_ = 0;                              // set by create()
   uint64_t model_file_key_ = 0;                            // set by load_locked()
   InferenceTimings timings_;
   std::string fault_;

@@ -27,7 +27,7 @@ std::string model_path(const char* name) {
   return dir ? (*dir / name).string() : "";
 }
 
-#define REQUIRE_MODEL(path)                                                      \
+#define REQUIRE_MODEL(path) \
   if ((path).empty()) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping"
 
 const char* kPrompt = "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
@@ -161,13 +161,14 @@ TEST_P(BackendContract, FiveConcurrentRequestsAllSucceed) {  // CR-MLX-008
   std::vector<Result<std::string>> results(5, Result<std::string>(std::string()));
   for (int i = 0; i < 5; ++i) {
     threads.emplace_back([&, i] {
-      const std::string prompt = "<|im_start|>user\nrequest " + std::to_string(i) +
-                                 "<|im_end|>\n<|im_start|>assistant\n";
+      const std::string prompt =
+          "<|im_start|>user\nrequest " + std::to_string(i) + "<|im_end|>\n<|im_start|>assistant\n";
       results[i] = backend->infer(prompt, short_config());
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error().to_string();
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error().to_string();
 }
 
 TEST_P(BackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-010
@@ -201,7 +202,8 @@ TEST_P(BackendContract, SecondRequestReusesTheSharedPrefix) {  // CR-MLX-005's l
   EmbeddedConfig config = short_config(0.0f);
   config.cacheable_prefix_bytes = system.size();
   ASSERT_TRUE(backend->infer(system + "<|im_start|>user\nlist files<|im_end|>\n", config).ok());
-  ASSERT_TRUE(backend->infer(system + "<|im_start|>user\nshow disk usage<|im_end|>\n", config).ok());
+  ASSERT_TRUE(
+      backend->infer(system + "<|im_start|>user\nshow disk usage<|im_end|>\n", config).ok());
   EXPECT_GE(backend->last_timings().cached_prompt_tokens, 10);
 }
 
@@ -409,7 +411,8 @@ TEST(BackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   std::filesystem::remove_all(dir);
   const BackendOptions options = options_for(path, dir.string());
   const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
-  const std::string prompt = system + "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
+  const std::string prompt =
+      system + "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
   EmbeddedConfig config = short_config(0.0f);
   config.cacheable_prefix_bytes = system.size();
   std::string first_text;
@@ -423,7 +426,7 @@ TEST(BackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   }
   ASSERT_FALSE(std::filesystem::is_empty(dir)) << "the prefix state was not persisted";
   auto second_owner = cpu_backend(options);  // a fresh backend, as in the next cmdai process
-    EmbeddedBackend& second = *second_owner;
+  EmbeddedBackend& second = *second_owner;
   auto out = second.infer(prompt, config);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_GE(second.last_timings().cached_prompt_tokens, 10);
@@ -449,7 +452,8 @@ TEST(BackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself)
   };
   const auto kv_files = [&] {
     size_t n = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) n += entry.path().extension() == ".kv";
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      n += entry.path().extension() == ".kv";
     return n;
   };
   {
@@ -460,7 +464,8 @@ TEST(BackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself)
   EXPECT_EQ(kv_files(), 2u) << "the shared head and the head with its directory line";
   int shared_tokens = 0, with_directory_tokens = 0;
   {
-    auto second_owner = cpu_backend(options);  // next process, new directory: starts from the shared head
+    auto second_owner =
+        cpu_backend(options);  // next process, new directory: starts from the shared head
     EmbeddedBackend& second = *second_owner;
     ASSERT_TRUE(second.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
     shared_tokens = second.last_timings().cached_prompt_tokens;
@@ -468,7 +473,8 @@ TEST(BackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself)
   }
   EXPECT_EQ(kv_files(), 3u);
   {
-    auto third_owner = cpu_backend(options);  // same directory again: its own line comes from the cache too
+    auto third_owner =
+        cpu_backend(options);  // same directory again: its own line comes from the cache too
     EmbeddedBackend& third = *third_owner;
     ASSERT_TRUE(third.infer(prompt_in("/srv/www/site"), config_in("/srv/www/site")).ok());
     with_directory_tokens = third.last_timings().cached_prompt_tokens;
@@ -485,12 +491,13 @@ TEST(BackendPrefixCache, KeepsOnlyTheNewestSnapshots) {
   std::filesystem::create_directories(dir);
   for (int i = 0; i < 30; ++i) std::ofstream(dir / ("old" + std::to_string(i) + ".kv")) << "stale";
   for (int i = 0; i < 30; ++i) {
-    std::filesystem::last_write_time(dir / ("old" + std::to_string(i) + ".kv"),
-                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1 + i));
+    std::filesystem::last_write_time(
+        dir / ("old" + std::to_string(i) + ".kv"),
+        std::filesystem::file_time_type::clock::now() - std::chrono::hours(1 + i));
   }
   const BackendOptions options = options_for(path, dir.string());
   auto backend_owner = cpu_backend(options);
-    EmbeddedBackend& backend = *backend_owner;
+  EmbeddedBackend& backend = *backend_owner;
   const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
   EmbeddedConfig config = short_config(0.0f);
   config.cacheable_prefix_bytes = system.size();
@@ -528,18 +535,21 @@ TEST(LineAnswer, RandomModelStillEndsACleanCommandLineByTheTokenLimit) {
       std::string text;
       auto out = backend->infer_stream(prompt, config, [&](std::string_view piece) {
         text.append(piece);
-        return text.find('\n') == std::string::npos;  // stop at the line's end, as the generator does
+        return text.find('\n') ==
+               std::string::npos;  // stop at the line's end, as the generator does
       });
       ASSERT_TRUE(out.ok()) << out.error().to_string();
       const size_t end = text.find('\n');
       ASSERT_NE(end, std::string::npos) << "max_tokens " << max_tokens << ": '" << text << "'";
       const std::string line = text.substr(0, end);
-      ASSERT_NE(line.find_first_not_of(" \t"), std::string::npos) << "the command must not be blank";
+      ASSERT_NE(line.find_first_not_of(" \t"), std::string::npos)
+          << "the command must not be blank";
       const char first = line[line.find_first_not_of(" \t")];
       EXPECT_NE(first, '#') << "a comment is no command: '" << line << "'";
       EXPECT_NE(first, '`') << "a code fence is no command: '" << line << "'";
       for (const char c : line) {
-        EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 || c == '\t') << "control byte in '" << line << "'";
+        EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 || c == '\t')
+            << "control byte in '" << line << "'";
       }
     }
   }
@@ -555,7 +565,9 @@ TEST(LineAnswer, ForbidsBlankCommentAndEndOfGenerationBeforeTheCommand) {
     EXPECT_EQ(ids.size(), 1u) << text;
     return ids[0];
   };
-  const auto forbidden = [](const std::vector<float>& logits, int32_t token) { return std::isinf(logits[token]); };
+  const auto forbidden = [](const std::vector<float>& logits, int32_t token) {
+    return std::isinf(logits[token]);
+  };
   LineAnswerConstraint constraint(*tok);
   constraint.reset(2);
   std::vector<float> logits(tok->vocab_size(), 0.0f);

@@ -4,18 +4,24 @@ namespace cmdai {
 
 std::string_view variant_name(ModelVariant variant) {
   switch (variant) {
-    case ModelVariant::kCpu: return "cpu";
-    case ModelVariant::kCuda: return "cuda";
-    case ModelVariant::kMlx: return "mlx";
+    case ModelVariant::kCpu:
+      return "cpu";
+    case ModelVariant::kCuda:
+      return "cuda";
+    case ModelVariant::kMlx:
+      return "mlx";
   }
   return "unknown";
 }
 
 std::string_view memory_type_name(MemoryType type) {
   switch (type) {
-    case MemoryType::kHostMapped: return "host-mapped";
-    case MemoryType::kUnified: return "unified";
-    case MemoryType::kDevice: return "device";
+    case MemoryType::kHostMapped:
+      return "host-mapped";
+    case MemoryType::kUnified:
+      return "unified";
+    case MemoryType::kDevice:
+      return "device";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
 // The seed's InferenceBackend: an embedded model variant (CPU, CUDA, MLX) that turns a prompt into
-// generated text. Calls are thread-safe; `infer` blocks, `infer_stream` calls back per piece of text.
+// generated text. Calls are thread-safe; `infer` blocks, `infer_stream` calls back per piece of
+// text.
 #pragma once
 
 #include <atomic>
@@ -45,6 +46,7 @@ struct EmbeddedConfig {
 
 // Timings of the last request, for benchmarks and the CLI's --verbose / JSON output.
 struct InferenceTimings {
+  double device_open_ms = 0;  // opening the device (a CUDA context), once per backend
   double prefill_ms = 0;      // prompt tokens that were not in the prefix cache
   double first_token_ms = 0;  // from the call until the first generated piece
   double decode_ms = 0;

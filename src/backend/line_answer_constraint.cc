@@ -110,14 +110,16 @@ bool LineAnswerConstraint::allowed(uint8_t f, bool last_step) const {
   return true;
 }
 
-void LineAnswerConstraint::apply(std::span<float> logits, int32_t /*step*/, int32_t steps_left) const {
+void LineAnswerConstraint::apply(std::span<float> logits, int32_t /*step*/,
+                                 int32_t steps_left) const {
   if (done_) return;
   const bool last_step = steps_left <= 1;
   const size_t n = std::min(logits.size(), flags_.size());
   for (size_t id = 0; id < n; ++id) {
     if (!allowed(flags_[id], last_step)) logits[id] = -std::numeric_limits<float>::infinity();
   }
-  for (size_t id = n; id < logits.size(); ++id) logits[id] = -std::numeric_limits<float>::infinity();
+  for (size_t id = n; id < logits.size(); ++id)
+    logits[id] = -std::numeric_limits<float>::infinity();
 }
 
 void LineAnswerConstraint::observe(int32_t token) {

@@ -37,7 +37,13 @@ class LineAnswerConstraint {
   bool done() const { return done_; }
 
  private:
-  enum : uint8_t { kValid = 1, kEndsLine = 2, kHasText = 4, kOpensComment = 8, kEndOfGeneration = 16 };
+  enum : uint8_t {
+    kValid = 1,
+    kEndsLine = 2,
+    kHasText = 4,
+    kOpensComment = 8,
+    kEndOfGeneration = 16
+  };
   LineAnswerConstraint() = default;
   bool allowed(uint8_t flags, bool last_step) const;
 

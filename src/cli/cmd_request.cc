@@ -117,7 +117,8 @@ nlohmann::ordered_json result_object(const GenerationRequest& request,
           {"model", generated.model},
           {"attempts", generated.attempts},
           {"timings",
-           {{"load_ms", t.load_ms},
+           {{"device_open_ms", t.device_open_ms},
+            {"load_ms", t.load_ms},
             {"prompt_ms", t.prompt_ms},
             {"first_token_ms", t.first_token_ms},
             {"decode_ms", t.decode_ms},
@@ -175,11 +176,12 @@ int fail(const Error& e, int code) {
 
 void print_timings(const GeneratedCommand& g) {
   const GenerationTimings& t = g.timings;
-  fmt::print(stderr,
-             "cmdai: {} on {}: load {:.0f} ms, prompt {} tokens ({} cached) {:.0f} ms, first token "
-             "{:.0f} ms, {} tokens {:.0f} ms, total {:.0f} ms, attempts {}\n",
-             g.model, g.backend, t.load_ms, t.prompt_tokens, t.cached_prompt_tokens, t.prompt_ms,
-             t.first_token_ms, t.generated_tokens, t.decode_ms, t.total_ms, g.attempts);
+  fmt::print(
+      stderr,
+      "cmdai: {} on {}: device start {:.0f} ms, load {:.0f} ms, prompt {} tokens ({} cached) "
+      "{:.0f} ms, first token {:.0f} ms, {} tokens {:.0f} ms, total {:.0f} ms, attempts {}\n",
+      g.model, g.backend, t.device_open_ms, t.load_ms, t.prompt_tokens, t.cached_prompt_tokens,
+      t.prompt_ms, t.first_token_ms, t.generated_tokens, t.decode_ms, t.total_ms, g.attempts);
 }
 
 int run_request(RequestFlags& f, bool verbose) {

@@ -128,7 +128,7 @@ TEST_F(RequestCli, YamlOutputIsOneDocument) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("command: \"ls -la\"\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("executed: false\n"), std::string::npos);
-  EXPECT_NE(r.out.find("timings:\n  load_ms: "), std::string::npos);
+  EXPECT_NE(r.out.find("timings:\n  device_open_ms: "), std::string::npos);
 }
 
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {

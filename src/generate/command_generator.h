@@ -17,7 +17,8 @@ struct GenerationRequest {
 };
 
 struct GenerationTimings {
-  double load_ms = 0;
+  double device_open_ms = 0;  // the device's start (a CUDA context), before any load
+  double load_ms = 0;         // mapping the model and putting its weights on the device
   double prompt_ms = 0;       // prefill of the request's own tokens
   double first_token_ms = 0;
   double decode_ms = 0;

@@ -12,7 +12,9 @@ EmbeddedGenerator::EmbeddedGenerator(std::shared_ptr<InferenceBackend> backend,
                                      SamplingSettings settings)
     : backend_(std::move(backend)), settings_(settings) {}
 
-std::string EmbeddedGenerator::name() const { return std::string(variant_name(backend_->variant())); }
+std::string EmbeddedGenerator::name() const {
+  return std::string(variant_name(backend_->variant()));
+}
 
 Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& request,
                                                     const EmbeddedConfig& config) {
@@ -34,6 +36,7 @@ Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& req
   out.backend = name();
   out.model = backend_->model_name();
   const InferenceTimings t = backend_->last_timings();
+  out.timings.device_open_ms = t.device_open_ms;
   out.timings.prompt_ms = t.prefill_ms;
   out.timings.first_token_ms = t.first_token_ms;
   out.timings.decode_ms = t.decode_ms;

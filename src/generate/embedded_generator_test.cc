@@ -10,7 +10,8 @@ namespace {
 // A backend that replays scripted answers piece by piece and records what it was asked.
 class ScriptedBackend : public InferenceBackend {
  public:
-  explicit ScriptedBackend(std::deque<std::vector<std::string>> answers) : answers_(std::move(answers)) {}
+  explicit ScriptedBackend(std::deque<std::vector<std::string>> answers)
+      : answers_(std::move(answers)) {}
 
   Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override {
     return infer_stream(prompt, config, [](std::string_view) { return true; });
@@ -63,8 +64,8 @@ GenerationRequest list_files(bool explain = false) {
 }
 
 TEST(EmbeddedGenerator, StopsDecodingAtTheEndOfTheCommandLine) {
-  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"ls", " -la", "\n", "# next", "never reached"}});
+  auto backend = std::make_shared<ScriptedBackend>(
+      std::deque<std::vector<std::string>>{{"ls", " -la", "\n", "# next", "never reached"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_TRUE(out.ok()) << out.error().to_string();
@@ -90,8 +91,8 @@ TEST(EmbeddedGenerator, ReadsExplanationWhenAsked) {
 }
 
 TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
-  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"# list files\n"}, {"ls\n"}});
+  auto backend = std::make_shared<ScriptedBackend>(
+      std::deque<std::vector<std::string>>{{"# list files\n"}, {"ls\n"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_TRUE(out.ok()) << out.error().to_string();
@@ -103,8 +104,8 @@ TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {
 }
 
 TEST(EmbeddedGenerator, TwoMalformedAnswersAreAnError) {
-  auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"```bash\n"}, {"   \n"}});
+  auto backend = std::make_shared<ScriptedBackend>(
+      std::deque<std::vector<std::string>>{{"```bash\n"}, {"   \n"}});
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto out = generator.generate(list_files());
   ASSERT_FALSE(out.ok());

@@ -1,12 +1,11 @@
 #include "generate/prompt_builder.h"
 
+#include <fmt/format.h>
 #include <sys/utsname.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tokenizer/chat_template.h"
 
@@ -22,8 +21,10 @@ struct Example {
 // Worked examples teach the answer's shape (one line, no fences, no prose) far better than rules
 // do for a small model; they sit in the cached head, so they cost nothing per request.
 constexpr Example kExamples[] = {
-    {"list all files here, including hidden ones", "ls -la", "long listing of every entry, hidden ones too"},
-    {"how much space does this folder use", "du -sh .", "total disk usage of the current directory"},
+    {"list all files here, including hidden ones", "ls -la",
+     "long listing of every entry, hidden ones too"},
+    {"how much space does this folder use", "du -sh .",
+     "total disk usage of the current directory"},
     {"find python files changed in the last day", "find . -name '*.py' -mtime -1",
      "searches below here for .py files modified within 24 hours"},
 };
@@ -33,7 +34,8 @@ constexpr Example kExamples[] = {
 std::string one_line(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+  for (const char c : text)
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
   const size_t first = out.find_first_not_of(' ');
   if (first == std::string::npos) return "";
   return out.substr(first, out.find_last_not_of(' ') - first + 1);

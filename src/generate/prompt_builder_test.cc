@@ -62,7 +62,8 @@ TEST(PromptBuilder, RequestAndDirectoryCannotBreakOutOfTheirCommentLines) {
 TEST(PromptBuilder, ChangesWithTheShell) {
   GenerationRequest fish = request("list files");
   fish.shell = "fish";
-  EXPECT_NE(build_prompt(fish).text.substr(0, 200), build_prompt(request("list files")).text.substr(0, 200));
+  EXPECT_NE(build_prompt(fish).text.substr(0, 200),
+            build_prompt(request("list files")).text.substr(0, 200));
 }
 
 }  // namespace

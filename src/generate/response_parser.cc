@@ -11,10 +11,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   const unsigned char c = byte(i);
   size_t n = 0;
   if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0 && c >= 0xc2) n = 2;
-  else if ((c & 0xf0) == 0xe0) n = 3;
-  else if ((c & 0xf8) == 0xf0 && c <= 0xf4) n = 4;
-  else return 0;
+  if ((c & 0xe0) == 0xc0 && c >= 0xc2)
+    n = 2;
+  else if ((c & 0xf0) == 0xe0)
+    n = 3;
+  else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
+    n = 4;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
@@ -31,7 +35,8 @@ size_t skip_escape(std::string_view s, size_t i) {
     while (j < s.size() && !(s[j] >= 0x40 && s[j] <= 0x7e)) ++j;
     return j < s.size() ? j + 1 : j;
   }
-  if (s[j] == ']' || s[j] == 'P' || s[j] == '_' || s[j] == '^') {  // OSC/DCS/APC/PM: until BEL or ST
+  if (s[j] == ']' || s[j] == 'P' || s[j] == '_' ||
+      s[j] == '^') {  // OSC/DCS/APC/PM: until BEL or ST
     ++j;
     while (j < s.size()) {
       if (s[j] == '\a') return j + 1;
@@ -108,14 +113,16 @@ Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_expla
     return make_error(ErrorCode::kGenerationFailed, "the model answered with an empty command");
   }
   if (answer.command[0] == '#' || answer.command.rfind("```", 0) == 0) {
-    return make_error(ErrorCode::kGenerationFailed, "the model answered with a comment or fence, not a command: '{}'",
+    return make_error(ErrorCode::kGenerationFailed,
+                      "the model answered with a comment or fence, not a command: '{}'",
                       shorten(line));
   }
   if (want_explanation && end != std::string_view::npos) {
     std::string_view rest = continuation.substr(end + 1);
     rest = rest.substr(0, rest.find('\n'));
     const std::string why = trim(strip_control_and_escapes(rest));
-    if (why.rfind(kExplanationMarker, 0) == 0) answer.explanation = trim(why.substr(kExplanationMarker.size()));
+    if (why.rfind(kExplanationMarker, 0) == 0)
+      answer.explanation = trim(why.substr(kExplanationMarker.size()));
   }
   return answer;
 }

@@ -76,7 +76,10 @@ INSTANTIATE_TEST_SUITE_P(
                       StripCase{"a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b", "alinkb"},
                       StripCase{"bell\a\b\r", "bell"}, StripCase{"tab\tok\n", "tab\tok\n"},
                       StripCase{"caf\xc3\xa9", "caf\xc3\xa9"}, StripCase{"bad\xff\xfe", "bad"},
-                      StripCase{"c1\xc2\x9b" "31m", "c131m"}, StripCase{"del\x7f", "del"}));
+                      StripCase{"c1\xc2\x9b"
+                                "31m",
+                                "c131m"},
+                      StripCase{"del\x7f", "del"}));
 
 }  // namespace
 }  // namespace cmdai

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -666,6 +667,8 @@ class CudaDevice final : public device::Device {
     cudaGetLastError();
     CMDAI_CUDA_TRY(cudaStreamCreateWithFlags(&state_.stream, cudaStreamNonBlocking),
                    "creating a stream");
+    // Kernels overlap their predecessors' tails (and prefetch their weights meanwhile) on Hopper.
+    set_programmatic_launch(props_.major >= 9 && std::getenv("CMDAI_CUDA_NO_PDL") == nullptr);
     return ok_status();
   }
 

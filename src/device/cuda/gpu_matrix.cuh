@@ -38,7 +38,8 @@ __device__ __forceinline__ float chunk_dot(const GpuMatrix& m, int row, int c, i
 template <>
 __device__ __forceinline__ float chunk_dot<GpuType::kQ4K>(const GpuMatrix& m, int row, int c,
                                                           int lane, const float* x) {
-  const uint8_t* block = m.q + static_cast<size_t>(row) * m.row_bytes + static_cast<size_t>(c) * 144;
+  const uint8_t* block =
+      m.q + static_cast<size_t>(row) * m.row_bytes + static_cast<size_t>(c) * 144;
   const int j = lane >> 3, t = lane & 7;
   const uint32_t dd = *reinterpret_cast<const uint32_t*>(block);
   const float d = __half2float(__ushort_as_half(static_cast<unsigned short>(dd & 0xFFFF)));
@@ -50,12 +51,12 @@ __device__ __forceinline__ float chunk_dot<GpuType::kQ4K>(const GpuMatrix& m, in
   const uint32_t qs = *reinterpret_cast<const uint32_t*>(block + 16 + 32 * j + 4 * t);
   const float4 xa = *reinterpret_cast<const float4*>(x + 64 * j + 4 * t);
   const float4 xb = *reinterpret_cast<const float4*>(x + 64 * j + 32 + 4 * t);
-  const float lo = static_cast<float>(qs & 0xF) * xa.x + static_cast<float>((qs >> 8) & 0xF) * xa.y +
-                   static_cast<float>((qs >> 16) & 0xF) * xa.z +
-                   static_cast<float>((qs >> 24) & 0xF) * xa.w;
-  const float hi = static_cast<float>((qs >> 4) & 0xF) * xb.x +
-                   static_cast<float>((qs >> 12) & 0xF) * xb.y +
-                   static_cast<float>((qs >> 20) & 0xF) * xb.z + static_cast<float>(qs >> 28) * xb.w;
+  const float lo =
+      static_cast<float>(qs & 0xF) * xa.x + static_cast<float>((qs >> 8) & 0xF) * xa.y +
+      static_cast<float>((qs >> 16) & 0xF) * xa.z + static_cast<float>((qs >> 24) & 0xF) * xa.w;
+  const float hi =
+      static_cast<float>((qs >> 4) & 0xF) * xb.x + static_cast<float>((qs >> 12) & 0xF) * xb.y +
+      static_cast<float>((qs >> 20) & 0xF) * xb.z + static_cast<float>(qs >> 28) * xb.w;
   const float sum_a = xa.x + xa.y + xa.z + xa.w, sum_b = xb.x + xb.y + xb.z + xb.w;
   return d * (sc1 * lo + sc2 * hi) - dmin * (m1 * sum_a + m2 * sum_b);
 }
@@ -63,7 +64,8 @@ __device__ __forceinline__ float chunk_dot<GpuType::kQ4K>(const GpuMatrix& m, in
 template <>
 __device__ __forceinline__ float chunk_dot<GpuType::kQ5K>(const GpuMatrix& m, int row, int c,
                                                           int lane, const float* x) {
-  const uint8_t* block = m.q + static_cast<size_t>(row) * m.row_bytes + static_cast<size_t>(c) * 176;
+  const uint8_t* block =
+      m.q + static_cast<size_t>(row) * m.row_bytes + static_cast<size_t>(c) * 176;
   const int j = lane >> 3, t = lane & 7;
   const uint32_t dd = *reinterpret_cast<const uint32_t*>(block);
   const float d = __half2float(__ushort_as_half(static_cast<unsigned short>(dd & 0xFFFF)));

@@ -22,6 +22,12 @@ struct GpuMatrix {
   int blocks_per_row = 0;          // K-quants: cols / 256; q8_0: cols / 32
 };
 
-inline bool is_chunked(GpuType t) { return t != GpuType::kF32 && t != GpuType::kF16; }
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+    inline bool
+    is_chunked(GpuType t) {
+  return t != GpuType::kF32 && t != GpuType::kF16;
+}
 
 }  // namespace cmdai::cuda

@@ -70,8 +70,8 @@ void launch_rope_kv(float* q, float* k, const float* v, int n_tokens, const int*
 // out[t, h, :] = softmax_j(scale * q[t, h] . K[j, h / group]) . V[j, h / group] over keys
 // j <= *pos0 + t.
 void launch_attention(const float* q, int n_tokens, const int* pos0, const __half* k_cache,
-                      const __half* v_cache, int n_heads, int n_kv_heads, int head_dim,
-                      float scale, float* out, cudaStream_t stream);
+                      const __half* v_cache, int n_heads, int n_kv_heads, int head_dim, float scale,
+                      float* out, cudaStream_t stream);
 
 // GGUF q6_K blocks (210 bytes) into GpuMatrix's quants, scales and d arrays.
 void launch_repack_q6k(const uint8_t* raw, size_t n_blocks, uint8_t* quants, int8_t* scales,
@@ -79,6 +79,9 @@ void launch_repack_q6k(const uint8_t* raw, size_t n_blocks, uint8_t* quants, int
 // GGUF q8_0 blocks (34 bytes) into GpuMatrix's quants and d arrays.
 void launch_repack_q8_0(const uint8_t* raw, size_t n_blocks, uint8_t* quants, __half* d,
                         cudaStream_t stream);
+
+// Whether kernels may overlap their predecessor (programmatic dependent launch: sm_90 and later).
+void set_programmatic_launch(bool enabled);
 
 // A kernel that fails on purpose (an illegal-instruction trap): the fault-injection hook's real
 // CUDA error.

@@ -7,6 +7,7 @@
 
 #include "device/cuda/gpu_matrix.cuh"
 #include "device/cuda/kernels.cuh"
+#include "device/cuda/launch.cuh"
 #include "device/cuda/matmul_tc.cuh"
 
 namespace cmdai::cuda {
@@ -62,6 +63,15 @@ __device__ __forceinline__ float any_row_dot(const GpuMatrix& w, int row, int la
   return 0.0f;
 }
 
+// Starts pulling a warp's weight row towards L2 before the kernel waits for its input.
+__device__ __forceinline__ void prefetch_row(const GpuMatrix& w, int row, int lane) {
+  if (row >= w.rows) return;
+  const size_t bytes = is_chunked(w.type)
+                           ? w.row_bytes
+                           : static_cast<size_t>(w.cols) * (w.type == GpuType::kF32 ? 4 : 2);
+  prefetch_l2(w.q + static_cast<size_t>(row) * bytes, bytes, lane);
+}
+
 // Stages x[token] (cols floats) into shared memory, 16 bytes at a time where aligned.
 __device__ __forceinline__ void stage(const float* x, int cols, float* xs) {
   if ((cols & 3) == 0) {
@@ -81,10 +91,13 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
                   Epilogue epilogue) {
   extern __shared__ float xs[];
   const int token = blockIdx.y;
-  stage(x + static_cast<size_t>(token) * w.cols, w.cols, xs);
-  __syncthreads();
   const int lane = threadIdx.x & 31;
   const int row = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
+  if (token == 0) prefetch_row(w, row, lane);
+  wait_for_inputs();
+  let_next_kernel_launch();
+  stage(x + static_cast<size_t>(token) * w.cols, w.cols, xs);
+  __syncthreads();
   if (row >= w.rows) return;
   float v = row_dot<T>(w, row, lane, xs);
   if (lane == 0) {
@@ -118,13 +131,16 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     norm_matvec3_kernel(NormMatvec3 job, const float* __restrict__ x) {
   extern __shared__ float xs[];
   const int cols = job.w[0].cols;
-  stage(x, cols, xs);
-  __syncthreads();
-  normalize_staged(xs, cols, job.norm, job.eps);
   const int lane = threadIdx.x & 31;
   int row = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
   int m = 0;
   while (m < job.count && row >= job.w[m].rows) row -= job.w[m++].rows;
+  if (m < job.count) prefetch_row(job.w[m], row, lane);
+  wait_for_inputs();
+  let_next_kernel_launch();
+  stage(x, cols, xs);
+  __syncthreads();
+  normalize_staged(xs, cols, job.norm, job.eps);
   if (m >= job.count) return;
   float v = any_row_dot(job.w[m], row, lane, xs);
   if (lane == 0) {
@@ -138,11 +154,15 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     norm_gate_up_kernel(GpuMatrix gate, GpuMatrix up, const float* __restrict__ norm, float eps,
                         const float* __restrict__ x, float* __restrict__ out) {
   extern __shared__ float xs[];
+  const int lane = threadIdx.x & 31;
+  const int row = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
+  prefetch_row(gate, row, lane);
+  prefetch_row(up, row, lane);
+  wait_for_inputs();
+  let_next_kernel_launch();
   stage(x, gate.cols, xs);
   __syncthreads();
   normalize_staged(xs, gate.cols, norm, eps);
-  const int lane = threadIdx.x & 31;
-  const int row = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
   if (row >= gate.rows) return;
   const float g = any_row_dot(gate, row, lane, xs);
   const float u = any_row_dot(up, row, lane, xs);
@@ -189,7 +209,7 @@ void matvec(const GpuMatrix& w, const float* x, int n_tokens, float* y, Epilogue
   const dim3 grid((w.rows + kWarpsPerBlock - 1) / kWarpsPerBlock, n_tokens);
   const size_t shared = staged_bytes(w.cols);
   allow_shared(matvec_kernel<T>, shared);
-  matvec_kernel<T><<<grid, kWarpsPerBlock * 32, shared, stream>>>(w, x, y, e);
+  launch_overlapped(matvec_kernel<T>, grid, dim3(kWarpsPerBlock * 32), shared, stream, w, x, y, e);
 }
 
 unsigned elementwise_blocks(size_t n) {
@@ -221,16 +241,16 @@ void launch_norm_matvec3(const NormMatvec3& job, const float* x, cudaStream_t st
   for (int m = 0; m < job.count; ++m) rows += job.w[m].rows;
   const size_t shared = staged_bytes(job.w[0].cols);
   allow_shared(norm_matvec3_kernel, shared);
-  norm_matvec3_kernel<<<(rows + kWarpsPerBlock - 1) / kWarpsPerBlock, kWarpsPerBlock * 32, shared,
-                        stream>>>(job, x);
+  launch_overlapped(norm_matvec3_kernel, dim3((rows + kWarpsPerBlock - 1) / kWarpsPerBlock),
+                    dim3(kWarpsPerBlock * 32), shared, stream, job, x);
 }
 
 void launch_norm_gate_up(const GpuMatrix& gate, const GpuMatrix& up, const float* norm, float eps,
                          const float* x, float* out, cudaStream_t stream) {
   const size_t shared = staged_bytes(gate.cols);
   allow_shared(norm_gate_up_kernel, shared);
-  norm_gate_up_kernel<<<(gate.rows + kWarpsPerBlock - 1) / kWarpsPerBlock, kWarpsPerBlock * 32,
-                        shared, stream>>>(gate, up, norm, eps, x, out);
+  launch_overlapped(norm_gate_up_kernel, dim3((gate.rows + kWarpsPerBlock - 1) / kWarpsPerBlock),
+                    dim3(kWarpsPerBlock * 32), shared, stream, gate, up, norm, eps, x, out);
 }
 
 void launch_swiglu(const float* gate, const float* up, size_t n, float* out, cudaStream_t stream) {
@@ -246,8 +266,7 @@ void launch_batched_matmul(const GpuMatrix& w, const float* x, int n_tokens, flo
                            cudaStream_t stream) {
   // Tensor cores write a plain product; the epilogue follows as elementwise passes.
   float* product = epilogue.accumulate ? scratch : y;
-  if (n_tokens > 1 &&
-      launch_matmul_tc(w, x, n_tokens, product, w.rows, tc_scratch, stream)) {
+  if (n_tokens > 1 && launch_matmul_tc(w, x, n_tokens, product, w.rows, tc_scratch, stream)) {
     const size_t n = static_cast<size_t>(n_tokens) * w.rows;
     if (epilogue.bias) {
       bias_kernel<<<elementwise_blocks(n), 256, 0, stream>>>(product, epilogue.bias, w.rows, n);

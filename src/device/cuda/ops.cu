@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "device/cuda/kernels.cuh"
+#include "device/cuda/launch.cuh"
 
 namespace cmdai::cuda {
 namespace {
@@ -21,6 +22,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ weight,
                                 int dim, float eps, float* __restrict__ y) {
   __shared__ double partial[32];
+  wait_for_inputs();
+  let_next_kernel_launch();
   const float* row = x + static_cast<size_t>(blockIdx.x) * dim;
   double sum = 0.0;
   for (int i = threadIdx.x; i < dim; i += blockDim.x) sum += static_cast<double>(row[i]) * row[i];
@@ -32,7 +35,8 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
   if (warp == 0) {
     sum = lane < static_cast<int>(blockDim.x >> 5) ? partial[lane] : 0.0;
 #pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    for (int offset = 16; offset > 0; offset >>= 1)
+      sum += __shfl_xor_sync(0xffffffffu, sum, offset);
     if (lane == 0) partial[0] = sum;
   }
   __syncthreads();
@@ -44,8 +48,8 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
 __device__ __forceinline__ void rotate_head(float* head, int pos, const RopeKvParams& p) {
   const int half_rot = p.n_rot / 2;
   for (int i = threadIdx.x & 31; i < half_rot; i += 32) {
-    const double theta = static_cast<double>(pos) *
-                         pow(static_cast<double>(p.freq_base), -2.0 * i / p.n_rot);
+    const double theta =
+        static_cast<double>(pos) * pow(static_cast<double>(p.freq_base), -2.0 * i / p.n_rot);
     double s, c;
     sincos(theta, &s, &c);
     const int a = p.halves ? i : 2 * i;
@@ -61,13 +65,16 @@ __global__ void rope_kv_kernel(float* __restrict__ q, float* __restrict__ k,
                                const float* __restrict__ v, const int* __restrict__ pos0,
                                RopeKvParams p, __half* __restrict__ k_cache,
                                __half* __restrict__ v_cache) {
+  wait_for_inputs();
+  let_next_kernel_launch();
   const int t = blockIdx.x;
   const int pos = *pos0 + t;
   const int q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv_heads * p.head_dim;
   const int warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
   for (int h = warp; h < p.n_heads + p.n_kv_heads; h += n_warps) {
-    float* head = h < p.n_heads ? q + static_cast<size_t>(t) * q_dim + h * p.head_dim
-                                : k + static_cast<size_t>(t) * kv_dim + (h - p.n_heads) * p.head_dim;
+    float* head = h < p.n_heads
+                      ? q + static_cast<size_t>(t) * q_dim + h * p.head_dim
+                      : k + static_cast<size_t>(t) * kv_dim + (h - p.n_heads) * p.head_dim;
     rotate_head(head, pos, p);
   }
   __syncthreads();
@@ -87,6 +94,8 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
                      float* __restrict__ out) {
   __shared__ float warp_max[kAttentionWarps], warp_sum_exp[kAttentionWarps];
   __shared__ float warp_acc[kAttentionWarps][kMaxDimsPerLane * 32];
+  wait_for_inputs();
+  let_next_kernel_launch();
   const int h = blockIdx.x, t = blockIdx.y;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int kv_dim = n_kv_heads * head_dim;
@@ -151,21 +160,29 @@ __global__ void trap_kernel() { __trap(); }
 
 void launch_rms_norm(const float* x, const float* weight, int n_tokens, int dim, float eps,
                      float* y, cudaStream_t stream) {
-  rms_norm_kernel<<<n_tokens, 256, 0, stream>>>(x, weight, dim, eps, y);
+  launch_overlapped(rms_norm_kernel, dim3(n_tokens), dim3(256), 0, stream, x, weight, dim, eps, y);
 }
 
 void launch_rope_kv(float* q, float* k, const float* v, int n_tokens, const int* pos0,
                     const RopeKvParams& p, __half* k_cache, __half* v_cache, cudaStream_t stream) {
-  rope_kv_kernel<<<n_tokens, 256, 0, stream>>>(q, k, v, pos0, p, k_cache, v_cache);
+  launch_overlapped(rope_kv_kernel, dim3(n_tokens), dim3(256), 0, stream, q, k, v, pos0, p, k_cache,
+                    v_cache);
 }
 
 void launch_attention(const float* q, int n_tokens, const int* pos0, const __half* k_cache,
-                      const __half* v_cache, int n_heads, int n_kv_heads, int head_dim,
-                      float scale, float* out, cudaStream_t stream) {
+                      const __half* v_cache, int n_heads, int n_kv_heads, int head_dim, float scale,
+                      float* out, cudaStream_t stream) {
   const dim3 grid(n_heads, n_tokens);
-  attention_kernel<<<grid, kAttentionWarps * 32, 0, stream>>>(
-      q, pos0, k_cache, v_cache, n_heads, n_kv_heads, head_dim, scale, out);
+  launch_overlapped(attention_kernel, grid, dim3(kAttentionWarps * 32), 0, stream, q, pos0, k_cache,
+                    v_cache, n_heads, n_kv_heads, head_dim, scale, out);
 }
+
+namespace {
+bool g_programmatic_launch = false;
+}  // namespace
+
+void set_programmatic_launch(bool enabled) { g_programmatic_launch = enabled; }
+bool programmatic_launch() { return g_programmatic_launch; }
 
 void launch_trap(cudaStream_t stream) { trap_kernel<<<1, 1, 0, stream>>>(); }
 
