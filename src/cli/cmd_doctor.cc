@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "catalog/paths.h"
 #include "cli/command_registry.h"
+#include "device/device.h"
 
 namespace cmdai::cli {
 namespace {
@@ -22,14 +23,20 @@ nlohmann::json collect_report() {
   report["platform"] = {{"os", name.sysname}, {"release", name.release}, {"machine", name.machine}};
   report["cpu"] = {{"features_in_use", cpu_features().to_string()},
                    {"threads", ThreadPool::hardware_threads()}};
+  // Each device is opened for real, so what doctor says is what --backend would find.
   nlohmann::json devices = nlohmann::json::array();
-  devices.push_back({{"name", "cpu"}, {"available", true}, {"memory", "host-mapped"}});
-#if defined(CMDAI_HAVE_CUDA)
-  devices.push_back({{"name", "cuda"}, {"available", true}, {"note", "compiled in"}});
-#else
-  devices.push_back({{"name", "cuda"}, {"available", false}, {"note", "not part of this build"}});
-#endif
-  devices.push_back({{"name", "mlx"}, {"available", false}, {"note", "needs macOS on Apple Silicon"}});
+  for (device::DeviceChoice choice :
+       {device::DeviceChoice::kCuda, device::DeviceChoice::kMlx, device::DeviceChoice::kCpu}) {
+    auto opened = device::open_device(choice, device::DeviceOptions{});
+    const std::string name(choice == device::DeviceChoice::kCuda  ? "cuda"
+                           : choice == device::DeviceChoice::kMlx ? "mlx"
+                                                                  : "cpu");
+    if (opened.ok()) {
+      devices.push_back({{"name", name}, {"available", true}, {"note", (*opened)->description()}});
+    } else {
+      devices.push_back({{"name", name}, {"available", false}, {"note", opened.error().message}});
+    }
+  }
   report["devices"] = devices;
 
   nlohmann::json fixes = nlohmann::json::array();
@@ -42,13 +49,15 @@ nlohmann::json collect_report() {
     if (entry.name == catalog::kDefaultModelName) default_present = present;
     models.push_back({{"name", entry.name}, {"cached", present}, {"path", path.string()}});
   }
-  report["model_cache"] = {{"dir", catalog::models_dir().string()}, {"models", models},
+  report["model_cache"] = {{"dir", catalog::models_dir().string()},
+                           {"models", models},
                            {"default_model", std::string(catalog::kDefaultModelName)},
                            {"default_model_cached", default_present}};
   if (!default_present) {
-    fixes.push_back(fmt::format("the default model is not downloaded: run `cmdai model pull {}` while "
-                                "online, or pass --model /path/to/model.gguf",
-                                catalog::kDefaultModelName));
+    fixes.push_back(
+        fmt::format("the default model is not downloaded: run `cmdai model pull {}` while "
+                    "online, or pass --model /path/to/model.gguf",
+                    catalog::kDefaultModelName));
   }
   if (!cpu_features().avx2 && !cpu_features().neon) {
     fixes.push_back("this CPU has no AVX2 or NEON: cmdai runs its scalar kernels and will be slow");
@@ -64,12 +73,14 @@ nlohmann::json collect_report() {
 
 void print_plain(const nlohmann::json& r) {
   fmt::print("platform     {} {} ({})\n", r["platform"]["os"].get<std::string>(),
-             r["platform"]["release"].get<std::string>(), r["platform"]["machine"].get<std::string>());
+             r["platform"]["release"].get<std::string>(),
+             r["platform"]["machine"].get<std::string>());
   fmt::print("cpu          {} threads, kernels: {}\n", r["cpu"]["threads"].get<int>(),
              r["cpu"]["features_in_use"].get<std::string>());
   for (const auto& d : r["devices"]) {
-    fmt::print("device       {:<5} {}\n", d["name"].get<std::string>(),
-               d["available"].get<bool>() ? "available" : "unavailable: " + d["note"].get<std::string>());
+    fmt::print(
+        "device       {:<5} {}{}\n", d["name"].get<std::string>(),
+        d["available"].get<bool>() ? "available: " : "unavailable: ", d["note"].get<std::string>());
   }
   fmt::print("model cache  {}\n", r["model_cache"]["dir"].get<std::string>());
   for (const auto& m : r["model_cache"]["models"]) {
@@ -87,12 +98,15 @@ void print_plain(const nlohmann::json& r) {
 
 void setup_doctor(CLI::App& app, CliContext& context) {
   static bool json = false;
-  CLI::App* doctor = app.add_subcommand("doctor", "Show what cmdai sees here (CPU, devices, models, config) and what to fix");
+  CLI::App* doctor = app.add_subcommand(
+      "doctor", "Show what cmdai sees here (CPU, devices, models, config) and what to fix");
   doctor->add_flag("--json", json, "print one JSON object");
   doctor->callback([] {
     const nlohmann::json report = collect_report();
-    if (json) fmt::print("{}\n", report.dump());
-    else print_plain(report);
+    if (json)
+      fmt::print("{}\n", report.dump());
+    else
+      print_plain(report);
   });
 }
 
