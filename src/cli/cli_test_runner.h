@@ -36,20 +36,24 @@ inline std::string slurp(const std::filesystem::path& path) {
 
 // Runs `cmdai <args_line>`, where args_line is already in shell syntax (quote parts with
 // shell_quote); stdin comes from `input` (never a terminal), NO_COLOR is set so output is plain.
+// stdout_redirect (e.g. ">/dev/full" or ">&-") replaces the capture of stdout.
 inline CliResult run_cli_line(const std::string& args_line,
                               const std::map<std::string, std::string>& env = {},
-                              const std::string& input = "") {
+                              const std::string& input = "",
+                              const std::string& stdout_redirect = "") {
   namespace fs = std::filesystem;
   static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("cmdai_cli_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const fs::path dir = fs::temp_directory_path() / ("cmdai_cli_run_" + std::to_string(::getpid()) +
+                                                    "_" + std::to_string(counter++));
   fs::create_directories(dir);
   std::ofstream(dir / "in") << input;
   std::string command = "env NO_COLOR=1";
   for (const auto& [k, v] : env) command += " " + shell_quote(k + "=" + v);
   command += " " + shell_quote(CMDAI_BINARY) + " " + args_line;
-  command += " <" + shell_quote((dir / "in").string()) + " >" + shell_quote((dir / "out").string()) +
-             " 2>" + shell_quote((dir / "err").string());
+  command +=
+      " <" + shell_quote((dir / "in").string()) + " " +
+      (stdout_redirect.empty() ? ">" + shell_quote((dir / "out").string()) : stdout_redirect) +
+      " 2>" + shell_quote((dir / "err").string());
   const int status = std::system(command.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/embedded_backend.h"
+#include "base/utf8.h"
 #include "catalog/paths.h"
 #include "cli/command_registry.h"
 #include "cli/executor.h"
@@ -188,6 +189,7 @@ int run_request(RequestFlags& f, bool verbose) {
   GenerationRequest request;
   for (const auto& w : f.words) request.text += (request.text.empty() ? "" : " ") + w;
   if (request.text.empty() && !stdin_is_terminal()) request.text = read_all_stdin();
+  request.text = to_valid_utf8(request.text);  // once, where it enters
   if (request.text.empty()) {
     fmt::print(stderr,
                "cmdai: error: say what you want done, e.g. `cmdai find pdf files over 10MB in "
@@ -228,6 +230,9 @@ int run_request(RequestFlags& f, bool verbose) {
     return fail(e, exit_code_for(e));
   }
 
+  // Whatever generated it, the command is shown, checked and run as well-formed UTF-8.
+  generated->command = to_valid_utf8(generated->command);
+  generated->explanation = to_valid_utf8(generated->explanation);
   if (verbose) print_timings(*generated);
   const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
   nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
@@ -275,7 +280,9 @@ int run_request(RequestFlags& f, bool verbose) {
     result["exit_status"] = *status;
     exit_code = *status;
   }
-  if (output == "json") fmt::print("{}\n", result.dump(2));
+  if (output == "json") {
+    fmt::print("{}\n", result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  }
   if (output == "yaml") fmt::print("{}", to_yaml(result));
   return exit_code;
 }

@@ -2,6 +2,10 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
 
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
@@ -32,6 +36,18 @@ More: docs/CLI.md)EX");
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  } catch (const std::exception& e) {
+    // Nothing may end cmdai with an abort: an escaped exception is a bug, reported as one.
+    std::fflush(stdout);
+    fmt::print(stderr, "cmdai: error: internal error: {}\n", e.what());
+    return kExitError;
+  }
+  // Output that did not reach its destination (a full disk, a closed stdout) is an I/O error.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int err = errno;
+    fmt::print(stderr, "cmdai: error: cannot write to standard output: {}\n",
+               err != 0 ? std::strerror(err) : "write error");
+    return context.exit_code == kExitOk ? kExitIo : context.exit_code;
   }
   return context.exit_code;
 }

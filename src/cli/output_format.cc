@@ -5,7 +5,10 @@ namespace {
 
 bool is_scalar(const nlohmann::ordered_json& v) { return !v.is_object() && !v.is_array(); }
 
-std::string scalar(const nlohmann::ordered_json& v) { return v.is_null() ? "null" : v.dump(); }
+std::string scalar(const nlohmann::ordered_json& v) {
+  return v.is_null() ? "null"
+                     : v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -16,7 +19,8 @@ std::string to_yaml(const nlohmann::ordered_json& value, int indent) {
     if (value.empty()) return pad + "{}\n";
     for (const auto& [key, item] : value.items()) {
       if (is_scalar(item) || item.empty()) {
-        out += pad + key + ": " + (is_scalar(item) ? scalar(item) : (item.is_array() ? "[]" : "{}")) + "\n";
+        out += pad + key + ": " +
+               (is_scalar(item) ? scalar(item) : (item.is_array() ? "[]" : "{}")) + "\n";
       } else {
         out += pad + key + ":\n" + to_yaml(item, indent + 2);
       }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/testdata.h"
+#include "base/utf8.h"
 #include "cli/cli_test_runner.h"
 
 namespace cmdai::cli {
@@ -129,6 +130,31 @@ TEST_F(RequestCli, YamlOutputIsOneDocument) {
   EXPECT_NE(r.out.find("command: \"ls -la\"\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("executed: false\n"), std::string::npos);
   EXPECT_NE(r.out.find("timings:\n  device_open_ms: "), std::string::npos);
+}
+
+TEST_F(RequestCli, InvalidUtf8InTheRequestOrTheCommandNeverAbortsAndOutputStaysValid) {
+  // Issue 15 defect 1: these ended in SIGABRT (exit 134) with no output.
+  for (const char* output : {"json", "yaml"}) {
+    const CliResult request = run_cli({"-o", output, "list caf\xE9 files"}, env("ls"));
+    EXPECT_EQ(request.exit_code, 0) << output << ": " << request.err;
+    EXPECT_TRUE(is_valid_utf8(request.out)) << request.out;
+    EXPECT_NE(request.out.find("caf\xEF\xBF\xBD files"), std::string::npos) << request.out;
+    const CliResult command = run_cli({"-o", output, "list files"}, env("ls caf\xE9"));
+    EXPECT_EQ(command.exit_code, 0) << output << ": " << command.err;
+    EXPECT_TRUE(is_valid_utf8(command.out)) << command.out;
+  }
+  const CliResult from_stdin = run_cli({"-o", "json"}, env("ls"), "list caf\xE9 files\n");
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_TRUE(is_valid_utf8(from_stdin.out));
+}
+
+TEST_F(RequestCli, OutputThatCannotBeWrittenIsAnIoError) {
+  // Issue 15 defect 6: a full or closed stdout exited 0.
+  const CliResult full = testing::run_cli_line("-o json 'list files'", env("ls"), "", ">/dev/full");
+  EXPECT_EQ(full.exit_code, 10) << full.err;
+  EXPECT_NE(full.err.find("cannot write to standard output"), std::string::npos) << full.err;
+  const CliResult closed = testing::run_cli_line("-o json 'list files'", env("ls"), "", ">&-");
+  EXPECT_EQ(closed.exit_code, 10) << closed.err;
 }
 
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {

@@ -1,30 +1,10 @@
 #include "generate/response_parser.h"
 
+#include "base/utf8.h"
 #include "generate/prompt_builder.h"
 
 namespace cmdai {
 namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid.
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t n = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0 && c >= 0xc2)
-    n = 2;
-  else if ((c & 0xf0) == 0xe0)
-    n = 3;
-  else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
-    n = 4;
-  else
-    return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  }
-  return n;
-}
 
 // Skips an escape sequence starting at s[i] == ESC; returns the index after it.
 size_t skip_escape(std::string_view s, size_t i) {

@@ -52,6 +52,13 @@ TEST(ResponseParser, StripsTerminalEscapesFromCommand) {
   EXPECT_EQ(answer->command, "ls -la x");
 }
 
+TEST(ResponseParser, DropsOverlongSurrogateAndOutOfRangeSequencesAModelCanEmit) {
+  // A byte-level vocabulary can emit any bytes: only well-formed UTF-8 may reach the command.
+  auto answer = parse_answer("ls caf\xC3\xA9\xE0\x80\xAF\xED\xA0\x80\xF4\x90\x80\x80.txt\n", false);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->command, "ls caf\xC3\xA9.txt");
+}
+
 TEST(ResponseParser, CompleteAtTheEndOfTheCommandLineOrOfTheExplanation) {
   EXPECT_FALSE(answer_complete("ls -la", false));
   EXPECT_TRUE(answer_complete("ls -la\n", false));
