@@ -434,6 +434,97 @@ TEST(BackendPrefixCache, NextProcessRestoresThePersistedSystemPromptState) {
   std::filesystem::remove_all(dir);
 }
 
+// Issue 15 defect 2: a damaged snapshot, another model's snapshot under this model's name, and a
+// model file replaced by one of the same size and mtime each used to be restored silently. Each
+// must now be refused (the request prefills from scratch) and answer as a fresh cache does.
+TEST(BackendPrefixCache, DamagedForeignOrStaleSnapshotsAreRefusedAndAnswerAsAFreshCache) {
+  namespace fs = std::filesystem;
+  const std::string q8 = model_path("tiny-qwen2-q8_0.gguf");
+  const std::string q4 = model_path("tiny-qwen2-q4_k_m.gguf");
+  REQUIRE_MODEL(q8);
+  const fs::path root =
+      fs::temp_directory_path() / ("cmdai_snapshot_trust_" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const fs::path model = root / "model.gguf";
+  fs::copy_file(q8, model);
+  const std::string system = "<|im_start|>system\nYou are a shell command generator.<|im_end|>\n";
+  const std::string prompt =
+      system + "<|im_start|>user\nlist files<|im_end|>\n<|im_start|>assistant\n";
+  EmbeddedConfig config = short_config(0.0f);
+  config.cacheable_prefix_bytes = system.size();
+  // One request in a new backend (the next process): its answer and how much came from disk.
+  const auto ask = [&](const fs::path& model_file, const fs::path& cache) {
+    auto backend = cpu_backend(options_for(model_file.string(), cache.string()));
+    auto out = backend->infer(prompt, config);
+    EXPECT_TRUE(out.ok()) << out.error().to_string();
+    return std::pair{out.ok() ? *out : std::string(), backend->last_timings().cached_prompt_tokens};
+  };
+  const auto snapshots = [](const fs::path& dir) {
+    std::vector<fs::path> found;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() == ".kv") found.push_back(entry.path());
+    }
+    return found;
+  };
+  const fs::path cache = root / "cache";
+  const auto [fresh, fresh_cached] = ask(model, cache);
+  EXPECT_EQ(fresh_cached, 0);
+  ASSERT_EQ(snapshots(cache).size(), 1u);
+  const fs::path snapshot = snapshots(cache)[0];
+  EXPECT_GE(ask(model, cache).second, 10) << "an intact snapshot must be used";
+
+  // 1. A flipped byte in the rows.
+  {
+    std::fstream f(snapshot, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(fs::file_size(snapshot) / 2));
+    char c;
+    f.read(&c, 1);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(snapshot) / 2));
+    c = static_cast<char>(c ^ 0x40);
+    f.write(&c, 1);
+  }
+  const auto [after_damage, damage_cached] = ask(model, cache);
+  EXPECT_EQ(damage_cached, 0) << "a damaged snapshot was restored";
+  EXPECT_EQ(after_damage, fresh);
+
+  // 2. Another model's snapshot (same shape) under this model's name.
+  if (!q4.empty() && fs::exists(q4)) {
+    const fs::path other_cache = root / "other";
+    ask(q4, other_cache);
+    ASSERT_EQ(snapshots(other_cache).size(), 1u);
+    fs::copy_file(snapshots(other_cache)[0], snapshot, fs::copy_options::overwrite_existing);
+    const auto [after_swap, swap_cached] = ask(model, cache);
+    EXPECT_EQ(swap_cached, 0) << "another model's snapshot was restored";
+    EXPECT_EQ(after_swap, fresh);
+  }
+
+  // 3. The model file replaced by different weights of the same size, mtime put back.
+  ASSERT_GE(ask(model, cache).second, 10);
+  const auto mtime = fs::last_write_time(model);
+  {
+    auto file = gguf::GgufFile::open(model.string());
+    ASSERT_TRUE(file.ok());
+    const gguf::TensorInfo* t = file->find_tensor("blk.0.attn_q.weight");
+    ASSERT_NE(t, nullptr);
+    const uint64_t at = t->offset;
+    file = gguf::GgufFile::open(q8);  // release the mapping of `model` before writing it
+    std::fstream f(model, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at + 2));  // past the first block's scale: quants
+    const char noise[8] = {1, -2, 3, -4, 5, -6, 7, -8};
+    f.write(noise, sizeof noise);
+  }
+  fs::last_write_time(model, mtime);
+  ASSERT_EQ(fs::file_size(model), fs::file_size(q8));
+  const fs::path clean_cache = root / "clean";
+  const auto [replaced_fresh, replaced_fresh_cached] = ask(model, clean_cache);
+  EXPECT_EQ(replaced_fresh_cached, 0);
+  const auto [after_replace, replace_cached] = ask(model, cache);
+  EXPECT_EQ(replace_cached, 0) << "the old model's snapshot was restored for the new weights";
+  EXPECT_EQ(after_replace, replaced_fresh);
+  fs::remove_all(root);
+}
+
 TEST(BackendPrefixCache, NewDirectoryStartsFromTheSharedPrefixAndIsCachedItself) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);

@@ -30,12 +30,13 @@ TEST(KvSnapshot, RoundTripsAndRejectsDamageOrAnotherShape) {
   (*cache)->store(1, 0, 3, v, k);
   (*cache)->set_filled(3);
   const std::vector<int32_t> tokens = {11, 12};  // only the first two positions are saved
-  auto bytes = serialize_kv(**cache, tokens);
+  constexpr uint64_t kModel = 0x1234;
+  auto bytes = serialize_kv(**cache, tokens, kModel);
   ASSERT_TRUE(bytes.ok());
 
   std::vector<int32_t> restored_tokens;
   const KvFactory make = cpu_factory(2, 3, KvType::kF16);
-  auto restored = deserialize_kv(*bytes, 2, 3, KvType::kF16, 10, make, &restored_tokens);
+  auto restored = deserialize_kv(*bytes, 2, 3, KvType::kF16, 10, kModel, make, &restored_tokens);
   ASSERT_TRUE(restored.ok()) << restored.error().to_string();
   EXPECT_EQ(restored_tokens, tokens);
   EXPECT_EQ((*restored)->n_filled(), 2);
@@ -45,16 +46,48 @@ TEST(KvSnapshot, RoundTripsAndRejectsDamageOrAnotherShape) {
   EXPECT_EQ(rk[6], 0);  // position 2 was not saved
 
   std::vector<uint8_t> truncated(bytes->begin(), bytes->end() - 1);
-  EXPECT_EQ(deserialize_kv(truncated, 2, 3, KvType::kF16, 10, make, &restored_tokens).error().code,
+  EXPECT_EQ(deserialize_kv(truncated, 2, 3, KvType::kF16, 10, kModel, make, &restored_tokens)
+                .error()
+                .code,
             ErrorCode::kCorruptFile);
   std::vector<uint8_t> bad_magic = *bytes;
   bad_magic[0] = 'X';
-  EXPECT_EQ(deserialize_kv(bad_magic, 2, 3, KvType::kF16, 10, make, &restored_tokens).error().code,
+  EXPECT_EQ(deserialize_kv(bad_magic, 2, 3, KvType::kF16, 10, kModel, make, &restored_tokens)
+                .error()
+                .code,
             ErrorCode::kCorruptFile);
-  EXPECT_EQ(deserialize_kv(*bytes, 2, 3, KvType::kF32, 10, make, &restored_tokens).error().code,
-            ErrorCode::kInvalidArgument);
-  EXPECT_EQ(deserialize_kv(*bytes, 3, 3, KvType::kF16, 10, make, &restored_tokens).error().code,
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      deserialize_kv(*bytes, 2, 3, KvType::kF32, 10, kModel, make, &restored_tokens).error().code,
+      ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      deserialize_kv(*bytes, 3, 3, KvType::kF16, 10, kModel, make, &restored_tokens).error().code,
+      ErrorCode::kInvalidArgument);
+}
+
+TEST(KvSnapshot, AFlippedByteAnywhereOrAnotherModelsSnapshotIsRefused) {
+  auto cache = cpu::KvCache::create(2, 4, 3, KvType::kF32);
+  ASSERT_TRUE(cache.ok());
+  const float k[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  (*cache)->store(0, 0, 3, k, k);
+  (*cache)->store(1, 0, 3, k, k);
+  (*cache)->set_filled(3);
+  const std::vector<int32_t> tokens = {5, 6, 7};
+  auto bytes = serialize_kv(**cache, tokens, 42);
+  ASSERT_TRUE(bytes.ok());
+  const KvFactory make = cpu_factory(2, 3, KvType::kF32);
+  std::vector<int32_t> restored;
+  ASSERT_TRUE(deserialize_kv(*bytes, 2, 3, KvType::kF32, 4, 42, make, &restored).ok());
+  // Every byte matters: the header, the token ids, the rows and the checksum itself.
+  for (size_t at = 0; at < bytes->size(); ++at) {
+    std::vector<uint8_t> damaged = *bytes;
+    damaged[at] ^= 0x10;
+    auto result = deserialize_kv(damaged, 2, 3, KvType::kF32, 4, 42, make, &restored);
+    ASSERT_FALSE(result.ok()) << "a flipped byte at " << at << " went unnoticed";
+  }
+  auto foreign = deserialize_kv(*bytes, 2, 3, KvType::kF32, 4, 43, make, &restored);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(foreign.error().message.find("another model file"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gguf/fingerprint.h"
 #include "model/architecture.h"
 #include "model/kv_snapshot.h"
 #include "model/weights.h"
@@ -22,6 +23,7 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::GgufFile& file, device::D
   BindOptions options;
   options.require_qkv_bias = traits.requires_qkv_bias;
   CMDAI_TRY(bind_weights(file, hp, options, &model->spec_));
+  model->fingerprint_ = gguf::content_fingerprint(file);
   CMDAI_ASSIGN_OR_RETURN(model->weights_, device.load(model->spec_));
   return model;
 }
@@ -86,14 +88,14 @@ Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvState& cac
 
 Result<std::vector<uint8_t>> Model::save_kv(const KvState& cache,
                                             std::span<const int32_t> tokens) const {
-  return serialize_kv(cache, tokens);
+  return serialize_kv(cache, tokens, fingerprint_);
 }
 
 Result<std::unique_ptr<KvState>> Model::restore_kv(std::span<const uint8_t> bytes, int64_t n_ctx,
                                                    std::vector<int32_t>* tokens) {
   CMDAI_ASSIGN_OR_RETURN(std::unique_ptr<KvState> cache,
                          deserialize_kv(
-                             bytes, hp_.n_layers, hp_.kv_dim(), kv_type(), n_ctx,
+                             bytes, hp_.n_layers, hp_.kv_dim(), kv_type(), n_ctx, fingerprint_,
                              [this](int64_t n) { return weights_->make_kv(n); }, tokens));
   for (int32_t id : *tokens) {
     if (id < 0 || id >= hp_.vocab_size) {

@@ -36,6 +36,8 @@ class Model {
   const device::ModelSpec& spec() const { return spec_; }
   device::Device& device() const { return device_; }
   const device::DeviceModel& device_model() const { return *weights_; }
+  // The file's content fingerprint (gguf/fingerprint.h), stamped into KV snapshots.
+  uint64_t fingerprint() const { return fingerprint_; }
 
   Precision precision() const { return weights_->numerics(); }
   // kUnsupported where the device has no such path (kExact runs only on the CPU).
@@ -51,7 +53,8 @@ class Model {
 
   // The KV state of the first tokens.size() positions as bytes (model/kv_snapshot.h), and back:
   // a state of capacity at least n_ctx on this model's device, *tokens receiving the stored ids
-  // (each checked against the vocabulary).
+  // (each checked against the vocabulary). A snapshot of another model file, or a damaged one,
+  // is refused.
   Result<std::vector<uint8_t>> save_kv(const KvState& cache, std::span<const int32_t> tokens) const;
   Result<std::unique_ptr<KvState>> restore_kv(std::span<const uint8_t> bytes, int64_t n_ctx,
                                               std::vector<int32_t>* tokens);
@@ -64,6 +67,7 @@ class Model {
   device::ModelSpec spec_;
   device::Device& device_;
   std::unique_ptr<device::DeviceModel> weights_;
+  uint64_t fingerprint_ = 0;
 };
 
 }  // namespace cmdai::model
