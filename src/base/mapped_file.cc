@@ -26,11 +26,13 @@ void* map_read_only(int fd, size_t size) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const auto round_up = [](size_t n, size_t to) { return (n + to - 1) / to * to; };
   const size_t reserved_size = round_up(size + kHuge, page);
-  void* reserved = ::mmap(nullptr, reserved_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* reserved =
+      ::mmap(nullptr, reserved_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (reserved == MAP_FAILED) return map_plain();
   const uintptr_t base = reinterpret_cast<uintptr_t>(reserved);
   const uintptr_t aligned = (base + kHuge - 1) & ~static_cast<uintptr_t>(kHuge - 1);
-  void* addr = ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  void* addr =
+      ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
   if (addr == MAP_FAILED) {
     ::munmap(reserved, reserved_size);
     return map_plain();
@@ -54,7 +56,8 @@ void release_written_pages(int fd, size_t size) {
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO (or a link to one) must not wait for a writer; it is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const ErrorCode code = errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
     return make_error(code, "cannot open '{}': {}", path, std::strerror(errno));
@@ -86,7 +89,9 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)),
+    : data_(other.data_),
+      size_(other.size_),
+      path_(std::move(other.path_)),
       populating_(std::move(other.populating_)) {
   other.data_ = nullptr;
   other.size_ = 0;

@@ -1,9 +1,10 @@
 #include "base/mapped_file.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,6 +36,32 @@ std::filesystem::path write_pattern_file(const char* name, size_t size) {
   return path;
 }
 
+// Issue 15 defect 4: opening a FIFO waited for a writer forever. The open runs in a child that an
+// alarm ends, so a regression fails the test instead of hanging it.
+TEST(MappedFile, AFifoOrALinkToOneIsRefusedAtOnce) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cmdai_fifo_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto fifo = dir / "model.gguf";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::filesystem::create_symlink(fifo, dir / "link.gguf");
+  for (const auto& path : {fifo, dir / "link.gguf"}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::alarm(5);
+      auto file = MappedFile::open(path.string());
+      ::_exit(!file.ok() && file.error().code == ErrorCode::kInvalidArgument ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status)) << path << ": the open hung (killed by the alarm)";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << path << ": not refused as a non-regular file";
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MappedFile, LargeFilesStartOnA2MiBBoundaryWithEveryByteInPlace) {
   const size_t size = kHugeMappingMinBytes + 12345;  // not a page multiple
   const auto path = write_pattern_file("cmdai_mapped_large.bin", size);
@@ -63,9 +90,11 @@ size_t present_pages(const uint8_t* p, size_t size) {
   const uintptr_t first = reinterpret_cast<uintptr_t>(p) / page;
   const size_t n = (size + page - 1) / page;
   std::vector<uint64_t> entries(n);
-  const ssize_t got = ::pread(fd, entries.data(), n * sizeof(uint64_t), static_cast<off_t>(first * sizeof(uint64_t)));
+  const ssize_t got = ::pread(fd, entries.data(), n * sizeof(uint64_t),
+                              static_cast<off_t>(first * sizeof(uint64_t)));
   ::close(fd);
-  for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof(uint64_t)); ++i) present += entries[static_cast<size_t>(i)] >> 63;
+  for (ssize_t i = 0; i < got / static_cast<ssize_t>(sizeof(uint64_t)); ++i)
+    present += entries[static_cast<size_t>(i)] >> 63;
   return present;
 }
 

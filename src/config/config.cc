@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <pwd.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,7 +11,6 @@
 #include <limits>
 #include <optional>
 #include <sstream>
-#include <toml++/toml.h>
 #include <variant>
 
 namespace cmdai::config {
@@ -33,39 +33,79 @@ const std::vector<KeySpec>& specs() {
   static const std::vector<KeySpec> table = {
       {{"shell", "CMDAI_SHELL", ValueKind::kString,
         "shell the commands are written for (bash, zsh, fish, sh, dash, ksh); empty = from $SHELL"},
-       &Config::shell, 0, 0, {"", "bash", "zsh", "fish", "sh", "dash", "ksh"}},
+       &Config::shell,
+       0,
+       0,
+       {"", "bash", "zsh", "fish", "sh", "dash", "ksh"}},
       {{"safety", "CMDAI_SAFETY", ValueKind::kString,
         "how cautious the safety check is: strict, moderate or permissive"},
-       &Config::safety, 0, 0, {"strict", "moderate", "permissive"}},
+       &Config::safety,
+       0,
+       0,
+       {"strict", "moderate", "permissive"}},
       {{"model", "CMDAI_MODEL", ValueKind::kString,
         "catalog model name or path to a .gguf file; empty = the default model"},
-       &Config::model, 0, 0, {}},
-      {{"backend", "CMDAI_BACKEND", ValueKind::kString, "where inference runs: cpu, cuda or mlx"},
-       &Config::backend, 0, 0, {"cpu", "cuda", "mlx"}},
+       &Config::model,
+       0,
+       0,
+       {}},
+      {{"backend", "CMDAI_BACKEND", ValueKind::kString,
+        "where inference runs: auto, cpu, cuda or mlx"},
+       &Config::backend,
+       0,
+       0,
+       {"auto", "cpu", "cuda", "mlx"}},
       {{"temperature", "CMDAI_TEMPERATURE", ValueKind::kFloat,
         "sampling temperature, 0 to 2; 0 = greedy (same command every time)"},
-       &Config::temperature, 0, 2, {}},
+       &Config::temperature,
+       0,
+       2,
+       {}},
       {{"top_k", "CMDAI_TOP_K", ValueKind::kInt, "sample among the k most likely tokens; 0 = off"},
-       &Config::top_k, 0, 1'000'000, {}},
+       &Config::top_k,
+       0,
+       1'000'000,
+       {}},
       {{"top_p", "CMDAI_TOP_P", ValueKind::kFloat, "nucleus sampling mass, 0 to 1; 1 = off"},
-       &Config::top_p, 0, 1, {}},
+       &Config::top_p,
+       0,
+       1,
+       {}},
       {{"min_p", "CMDAI_MIN_P", ValueKind::kFloat,
         "drop tokens less likely than min_p times the best one, 0 to 1; 0 = off"},
-       &Config::min_p, 0, 1, {}},
+       &Config::min_p,
+       0,
+       1,
+       {}},
       {{"repeat_penalty", "CMDAI_REPEAT_PENALTY", ValueKind::kFloat,
         "penalty for repeating recent tokens, 0.5 to 2; 1 = off"},
-       &Config::repeat_penalty, 0.5, 2, {}},
+       &Config::repeat_penalty,
+       0.5,
+       2,
+       {}},
       {{"max_tokens", "CMDAI_MAX_TOKENS", ValueKind::kInt,
         "most tokens generated for one command, 1 to 4096"},
-       &Config::max_tokens, 1, 4096, {}},
+       &Config::max_tokens,
+       1,
+       4096,
+       {}},
       {{"seed", "CMDAI_SEED", ValueKind::kUnsigned,
         "random seed for sampling (temperature > 0): same seed, same command"},
-       &Config::seed, 0, 0, {}},
+       &Config::seed,
+       0,
+       0,
+       {}},
       {{"threads", "CMDAI_THREADS", ValueKind::kInt,
         "CPU threads for inference, 0 to 1024; 0 = let cmdai choose"},
-       &Config::threads, 0, 1024, {}},
+       &Config::threads,
+       0,
+       1024,
+       {}},
       {{"output", "CMDAI_OUTPUT", ValueKind::kString, "output format: plain, json or yaml"},
-       &Config::output, 0, 0, {"plain", "json", "yaml"}},
+       &Config::output,
+       0,
+       0,
+       {"plain", "json", "yaml"}},
   };
   static_assert(std::tuple_size_v<decltype(Config::sources)> == kKeyCount);
   if (table.size() != kKeyCount) std::abort();  // Config::sources would be indexed out of range
@@ -156,7 +196,8 @@ Status store_text(Config& config, const KeySpec& spec, std::string_view text,
   char* end = nullptr;
   errno = 0;
   if (spec.info.kind == ValueKind::kUnsigned) {
-    const bool digits_only = !copy.empty() && copy.find_first_not_of("0123456789") == std::string::npos;
+    const bool digits_only =
+        !copy.empty() && copy.find_first_not_of("0123456789") == std::string::npos;
     const unsigned long long value = std::strtoull(copy.c_str(), &end, 10);
     if (!digits_only || errno == ERANGE) {
       return bad_value(origin, spec,
@@ -177,7 +218,8 @@ Status store_toml(Config& config, const KeySpec& spec, const toml::node& node,
                   std::string_view origin) {
   switch (spec.info.kind) {
     case ValueKind::kString:
-      if (const auto* text = node.as_string()) return store_string(config, spec, text->get(), origin);
+      if (const auto* text = node.as_string())
+        return store_string(config, spec, text->get(), origin);
       return bad_value(origin, spec, "must be a string (in double quotes)");
     case ValueKind::kFloat:
     case ValueKind::kInt: {
@@ -230,6 +272,12 @@ std::filesystem::path config_dir() {
 }
 
 Result<std::string> read_small_file(const std::filesystem::path& path) {
+  // Only a regular file is read: a FIFO would block forever, a directory reads as nothing.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return make_error(ErrorCode::kInvalidArgument, "config file {} is not a regular file",
+                      path.string());
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::kIo, "cannot read config file {}", path.string());
   std::string text;
@@ -247,10 +295,14 @@ Result<std::string> read_small_file(const std::filesystem::path& path) {
 
 std::string_view source_name(Source source) {
   switch (source) {
-    case Source::kDefault: return "default";
-    case Source::kFile: return "file";
-    case Source::kEnv: return "env";
-    case Source::kFlag: return "flag";
+    case Source::kDefault:
+      return "default";
+    case Source::kFile:
+      return "file";
+    case Source::kEnv:
+      return "env";
+    case Source::kFlag:
+      return "flag";
   }
   return "default";
 }
@@ -278,9 +330,15 @@ Status Config::set(std::string_view key, std::string_view text, Source source) {
   const KeySpec& spec = specs()[static_cast<size_t>(index)];
   std::string origin;
   switch (source) {
-    case Source::kEnv: origin = fmt::format("environment variable {}", spec.info.env_var); break;
-    case Source::kFlag: origin = "command-line option"; break;
-    default: origin = "config"; break;
+    case Source::kEnv:
+      origin = fmt::format("environment variable {}", spec.info.env_var);
+      break;
+    case Source::kFlag:
+      origin = "command-line option";
+      break;
+    default:
+      origin = "config";
+      break;
   }
   CMDAI_TRY(store_text(*this, spec, text, origin));
   sources[static_cast<size_t>(index)] = source;
@@ -321,15 +379,14 @@ Status apply_toml(Config& config, std::string_view toml_text, std::string_view o
     table = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& error) {
     return make_error(ErrorCode::kInvalidArgument, "{}, line {}, column {}: {}", origin,
-                      error.source().begin.line, error.source().begin.column,
-                      error.description());
+                      error.source().begin.line, error.source().begin.column, error.description());
   }
   for (auto&& [key, node] : table) {
     const std::string where = fmt::format("{}, line {}", origin, node.source().begin.line);
     const int index = key_index(key.str());
     if (index < 0) {
-      return make_error(ErrorCode::kInvalidArgument, "{}: unknown key '{}' (known keys: {})",
-                        where, key.str(), known_key_names());
+      return make_error(ErrorCode::kInvalidArgument, "{}: unknown key '{}' (known keys: {})", where,
+                        key.str(), known_key_names());
     }
     const KeySpec& spec = specs()[static_cast<size_t>(index)];
     CMDAI_TRY(store_toml(config, spec, node, where));

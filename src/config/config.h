@@ -37,7 +37,7 @@ struct Config {
   std::string shell;                // "" = detect from $SHELL
   std::string safety = "moderate";  // strict | moderate | permissive
   std::string model;                // catalog name or .gguf path; "" = the catalog default
-  std::string backend = "cpu";      // cpu | cuda | mlx
+  std::string backend = "auto";     // auto | cpu | cuda | mlx (auto: the GPU if one answers)
   float temperature = 0.0f;         // 0 = greedy: the most likely command, every time
   int top_k = 40;                   // 0 = off
   float top_p = 0.95f;              // 1 = off

@@ -1,6 +1,8 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -50,7 +52,7 @@ TEST(Config, DefaultsAreGreedyAndShort) {
   EXPECT_EQ(config.temperature, 0.0f);
   EXPECT_EQ(config.max_tokens, 128);
   EXPECT_EQ(config.safety, "moderate");
-  EXPECT_EQ(config.backend, "cpu");
+  EXPECT_EQ(config.backend, "auto");
   EXPECT_EQ(config.output, "plain");
   for (const KeyInfo& key : config_keys()) {
     EXPECT_EQ(config.source_of(key.name), Source::kDefault) << key.name;
@@ -69,10 +71,38 @@ TEST_F(ConfigFileTest, MissingFileGivesDefaultsAndRemembersThePath) {
   EXPECT_EQ(config->max_tokens, 128);
 }
 
+// Issue 15 defects 4 and 12: a FIFO as the config file blocked forever; a directory was silently
+// taken as no file. Both are errors now (the FIFO's load runs in a child an alarm would end).
+TEST_F(ConfigFileTest, AFifoOrADirectoryAsTheConfigFileIsAnError) {
+  const std::filesystem::path fifo = dir_ / "fifo.toml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(5);
+    LoadOptions options;
+    options.file = fifo;
+    options.getenv = fake_env({});
+    auto config = load_config(options);
+    ::_exit(!config.ok() && config.error().code == ErrorCode::kInvalidArgument ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status)) << "loading a FIFO config hung";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "a FIFO config was not refused";
+
+  std::filesystem::create_directories(dir_ / "dir.toml");
+  LoadOptions options;
+  options.file = dir_ / "dir.toml";
+  options.getenv = fake_env({});
+  auto config = load_config(options);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("not a regular file"), std::string::npos);
+}
+
 TEST_F(ConfigFileTest, FileOverridesDefaultsAndEnvironmentOverridesTheFile) {
-  auto config = load(
-      "temperature = 0.7\nmax_tokens = 64\nsafety = \"strict\"\nshell = \"zsh\"\n",
-      {{"CMDAI_MAX_TOKENS", "256"}, {"CMDAI_SHELL", "fish"}});
+  auto config = load("temperature = 0.7\nmax_tokens = 64\nsafety = \"strict\"\nshell = \"zsh\"\n",
+                     {{"CMDAI_MAX_TOKENS", "256"}, {"CMDAI_SHELL", "fish"}});
   ASSERT_TRUE(config.ok()) << config.error().to_string();
   EXPECT_TRUE(config->file_loaded);
   EXPECT_FLOAT_EQ(config->temperature, 0.7f);
@@ -108,8 +138,8 @@ TEST_F(ConfigFileTest, IntegerIsAcceptedForAFloatKey) {
 TEST_F(ConfigFileTest, BadFilesAreErrorsNamingFileLineAndKey) {
   struct Case {
     const char* toml;
-    const char* line;       // "line N" expected in the message
-    const char* fragment;   // another piece the message must contain
+    const char* line;      // "line N" expected in the message
+    const char* fragment;  // another piece the message must contain
   };
   const Case cases[] = {
       {"temperature = 0.2\nmax_tokens = = 3\n", "line 2", "config.toml"},
@@ -142,14 +172,13 @@ TEST(Config, BadEnvironmentValuesNameTheVariable) {
   const Case cases[] = {
       {"CMDAI_TEMPERATURE", "warm"}, {"CMDAI_TEMPERATURE", "0.5x"}, {"CMDAI_MAX_TOKENS", "10000"},
       {"CMDAI_THREADS", "-1"},       {"CMDAI_SEED", "-1"},          {"CMDAI_SEED", "1e3"},
-      {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "xml"},      {"CMDAI_TOP_P", "nan"},
+      {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "xml"},       {"CMDAI_TOP_P", "nan"},
   };
   for (const Case& c : cases) {
     Config config;
     Status status = apply_environment(config, fake_env({{c.variable, c.value}}));
     ASSERT_FALSE(status.ok()) << c.variable << "=" << c.value;
-    EXPECT_NE(status.error().message.find(c.variable), std::string::npos)
-        << status.error().message;
+    EXPECT_NE(status.error().message.find(c.variable), std::string::npos) << status.error().message;
     EXPECT_NE(status.error().message.find(c.value), std::string::npos) << status.error().message;
   }
 }
@@ -171,8 +200,8 @@ TEST(Config, SetRejectsUnknownKeysAndKeepsTheOldValue) {
 
 TEST(Config, ToTomlRoundTripsAndShowsSources) {
   Config original;
-  ASSERT_TRUE(apply_toml(original, "model = \"a \\\"quoted\\\" path.gguf\"\ntop_p = 0.9\n",
-                         "test").ok());
+  ASSERT_TRUE(
+      apply_toml(original, "model = \"a \\\"quoted\\\" path.gguf\"\ntop_p = 0.9\n", "test").ok());
   ASSERT_TRUE(original.set("temperature", "0.3", Source::kEnv).ok());
   const std::string toml = original.to_toml();
   EXPECT_NE(toml.find("temperature = 0.3  # env"), std::string::npos) << toml;
