@@ -303,8 +303,10 @@ TEST(GgufCorruptFile, RejectsDuplicateTensorName) {
   expect_rejected(bytes, ErrorCode::kCorruptFile, {"'t.a'", "twice"});
 }
 
-TEST(GgufCorruptFile, RejectsGeneralAlignmentThatIsNotAPowerOfTwoUpTo1MiB) {
-  for (uint32_t alignment : {0u, 48u, 1u << 31, 0xffffffffu}) {
+// Issue 15 defect 5: alignments of 1, 2 or 4 put f32 weights at addresses the kernels may not
+// read; GGUF requires a multiple of 8.
+TEST(GgufCorruptFile, RejectsGeneralAlignmentThatIsNotAPowerOfTwoFrom8To1MiB) {
+  for (uint32_t alignment : {0u, 1u, 2u, 4u, 48u, 1u << 31, 0xffffffffu}) {
     auto bytes = model_bytes(64);  // writes general.alignment = 64 (u32)
     const size_t value_at = testing::after_string(bytes, "general.alignment") + 4;
     ASSERT_EQ(peek<uint32_t>(bytes, value_at), 64u);

@@ -22,27 +22,47 @@ constexpr uint64_t kMinTensorBytes = 8 + 4 + 8 + 4 + 8;
 
 size_t scalar_size(ValueType type) {
   switch (type) {
-    case ValueType::kUint8: case ValueType::kInt8: case ValueType::kBool: return 1;
-    case ValueType::kUint16: case ValueType::kInt16: return 2;
-    case ValueType::kUint32: case ValueType::kInt32: case ValueType::kFloat32: return 4;
-    case ValueType::kUint64: case ValueType::kInt64: case ValueType::kFloat64: return 8;
-    default: return 0;
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16:
+      return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32:
+      return 4;
+    case ValueType::kUint64:
+    case ValueType::kInt64:
+    case ValueType::kFloat64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 bool is_integer(ValueType t) {
   switch (t) {
-    case ValueType::kUint8: case ValueType::kInt8: case ValueType::kUint16: case ValueType::kInt16:
-    case ValueType::kUint32: case ValueType::kInt32: case ValueType::kUint64: case ValueType::kInt64:
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kUint16:
+    case ValueType::kInt16:
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kUint64:
+    case ValueType::kInt64:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
 // For error messages about counts read from a corrupt file, where the product may not fit.
 uint64_t saturating_mul(uint64_t a, uint64_t b) {
-  return b != 0 && a > std::numeric_limits<uint64_t>::max() / b ? std::numeric_limits<uint64_t>::max()
-                                                                 : a * b;
+  return b != 0 && a > std::numeric_limits<uint64_t>::max() / b
+             ? std::numeric_limits<uint64_t>::max()
+             : a * b;
 }
 
 template <typename T>
@@ -56,19 +76,32 @@ T load_le(const uint8_t* p) {
 
 std::string_view value_type_name(ValueType type) {
   switch (type) {
-    case ValueType::kUint8: return "u8";
-    case ValueType::kInt8: return "i8";
-    case ValueType::kUint16: return "u16";
-    case ValueType::kInt16: return "i16";
-    case ValueType::kUint32: return "u32";
-    case ValueType::kInt32: return "i32";
-    case ValueType::kFloat32: return "f32";
-    case ValueType::kBool: return "bool";
-    case ValueType::kString: return "str";
-    case ValueType::kArray: return "arr";
-    case ValueType::kUint64: return "u64";
-    case ValueType::kInt64: return "i64";
-    case ValueType::kFloat64: return "f64";
+    case ValueType::kUint8:
+      return "u8";
+    case ValueType::kInt8:
+      return "i8";
+    case ValueType::kUint16:
+      return "u16";
+    case ValueType::kInt16:
+      return "i16";
+    case ValueType::kUint32:
+      return "u32";
+    case ValueType::kInt32:
+      return "i32";
+    case ValueType::kFloat32:
+      return "f32";
+    case ValueType::kBool:
+      return "bool";
+    case ValueType::kString:
+      return "str";
+    case ValueType::kArray:
+      return "arr";
+    case ValueType::kUint64:
+      return "u64";
+    case ValueType::kInt64:
+      return "i64";
+    case ValueType::kFloat64:
+      return "f64";
   }
   return "?";
 }
@@ -92,13 +125,16 @@ class Parser {
 
  private:
   Error corrupt(const std::string& what) const {
-    return make_error(ErrorCode::kCorruptFile, "model file '{}' is corrupt: {} (at byte {}, file has {} bytes)",
-                      name_, what, pos_, bytes_.size());
+    return make_error(ErrorCode::kCorruptFile,
+                      "model file '{}' is corrupt: {} (at byte {}, file has {} bytes)", name_, what,
+                      pos_, bytes_.size());
   }
   Error truncated(const std::string& what, uint64_t need) const {
-    return make_error(ErrorCode::kCorruptFile,
-                      "model file '{}' is truncated: {} needs {} bytes at offset {}, the file has {} "
-                      "(download it again)", name_, what, need, pos_, bytes_.size());
+    return make_error(
+        ErrorCode::kCorruptFile,
+        "model file '{}' is truncated: {} needs {} bytes at offset {}, the file has {} "
+        "(download it again)",
+        name_, what, need, pos_, bytes_.size());
   }
   bool has(uint64_t n) const { return n <= bytes_.size() - pos_; }
   // How many entries of at least `min_bytes` each the rest of the file can hold: a count read from
@@ -138,22 +174,66 @@ Status Parser::read_value(ValueType type, Value& out, const std::string& key, in
   out.type = type;
   const std::string what = "value of key '" + key + "'";
   switch (type) {
-    case ValueType::kUint8: { CMDAI_ASSIGN_OR_RETURN(auto v, read<uint8_t>(what.c_str())); out.integer = v; out.uinteger = v; break; }
-    case ValueType::kInt8: { CMDAI_ASSIGN_OR_RETURN(auto v, read<int8_t>(what.c_str())); out.integer = v; out.uinteger = static_cast<uint64_t>(v); break; }
-    case ValueType::kUint16: { CMDAI_ASSIGN_OR_RETURN(auto v, read<uint16_t>(what.c_str())); out.integer = v; out.uinteger = v; break; }
-    case ValueType::kInt16: { CMDAI_ASSIGN_OR_RETURN(auto v, read<int16_t>(what.c_str())); out.integer = v; out.uinteger = static_cast<uint64_t>(v); break; }
-    case ValueType::kUint32: { CMDAI_ASSIGN_OR_RETURN(auto v, read<uint32_t>(what.c_str())); out.integer = v; out.uinteger = v; break; }
-    case ValueType::kInt32: { CMDAI_ASSIGN_OR_RETURN(auto v, read<int32_t>(what.c_str())); out.integer = v; out.uinteger = static_cast<uint64_t>(v); break; }
+    case ValueType::kUint8: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<uint8_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = v;
+      break;
+    }
+    case ValueType::kInt8: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<int8_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = static_cast<uint64_t>(v);
+      break;
+    }
+    case ValueType::kUint16: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<uint16_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = v;
+      break;
+    }
+    case ValueType::kInt16: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<int16_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = static_cast<uint64_t>(v);
+      break;
+    }
+    case ValueType::kUint32: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<uint32_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = v;
+      break;
+    }
+    case ValueType::kInt32: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<int32_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = static_cast<uint64_t>(v);
+      break;
+    }
     case ValueType::kUint64: {
       CMDAI_ASSIGN_OR_RETURN(auto v, read<uint64_t>(what.c_str()));
       out.uinteger = v;
       out.integer = v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                        ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(v);
+                        ? std::numeric_limits<int64_t>::max()
+                        : static_cast<int64_t>(v);
       break;
     }
-    case ValueType::kInt64: { CMDAI_ASSIGN_OR_RETURN(auto v, read<int64_t>(what.c_str())); out.integer = v; out.uinteger = static_cast<uint64_t>(v); break; }
-    case ValueType::kFloat32: { CMDAI_ASSIGN_OR_RETURN(auto v, read<float>(what.c_str())); out.real = v; break; }
-    case ValueType::kFloat64: { CMDAI_ASSIGN_OR_RETURN(auto v, read<double>(what.c_str())); out.real = v; break; }
+    case ValueType::kInt64: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<int64_t>(what.c_str()));
+      out.integer = v;
+      out.uinteger = static_cast<uint64_t>(v);
+      break;
+    }
+    case ValueType::kFloat32: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<float>(what.c_str()));
+      out.real = v;
+      break;
+    }
+    case ValueType::kFloat64: {
+      CMDAI_ASSIGN_OR_RETURN(auto v, read<double>(what.c_str()));
+      out.real = v;
+      break;
+    }
     case ValueType::kBool: {
       CMDAI_ASSIGN_OR_RETURN(auto v, read<uint8_t>(what.c_str()));
       if (v > 1) return corrupt(fmt::format("key '{}' holds bool value {}", key, v));
@@ -161,10 +241,15 @@ Status Parser::read_value(ValueType type, Value& out, const std::string& key, in
       out.integer = v;
       break;
     }
-    case ValueType::kString: { CMDAI_ASSIGN_OR_RETURN(out.string, read_string(what.c_str())); break; }
-    case ValueType::kArray: return read_array(out, key, depth);
+    case ValueType::kString: {
+      CMDAI_ASSIGN_OR_RETURN(out.string, read_string(what.c_str()));
+      break;
+    }
+    case ValueType::kArray:
+      return read_array(out, key, depth);
     default:
-      return corrupt(fmt::format("key '{}' has unknown value type {}", key, static_cast<uint32_t>(type)));
+      return corrupt(
+          fmt::format("key '{}' has unknown value type {}", key, static_cast<uint32_t>(type)));
   }
   return ok_status();
 }
@@ -196,7 +281,7 @@ Status Parser::read_array(Value& out, const std::string& key, int depth) {
   }
   if (count > (bytes_.size() - pos_) / elem) {
     return truncated(fmt::format("array '{}' of {} elements", key, count).c_str(),
-                       saturating_mul(count, elem));
+                     saturating_mul(count, elem));
   }
   out.array_data = bytes_.data() + pos_;
   pos_ += count * elem;
@@ -216,9 +301,11 @@ Status Parser::parse_metadata(GgufFile& file, uint64_t n_kv) {
     file.metadata_.push_back(std::move(entry));
   }
   if (const Value* align = file.find("general.alignment")) {
-    if (!is_integer(align->type) || align->integer <= 0 || (align->integer & (align->integer - 1)) != 0 ||
-        align->integer > (1 << 20)) {
-      return corrupt(fmt::format("general.alignment must be a power of two, got {}", align->integer));
+    // GGUF requires a multiple of 8: smaller ones would put f32 weights at odd addresses.
+    if (!is_integer(align->type) || align->integer < 8 ||
+        (align->integer & (align->integer - 1)) != 0 || align->integer > (1 << 20)) {
+      return corrupt(fmt::format("general.alignment must be a power of two from 8 to 1 MiB, got {}",
+                                 align->integer));
     }
     file.alignment_ = static_cast<uint64_t>(align->integer);
   }
@@ -234,13 +321,15 @@ Status Parser::parse_tensor_table(GgufFile& file, uint64_t n_tensors) {
     t.name = std::string(name);
     CMDAI_ASSIGN_OR_RETURN(uint32_t n_dims, read<uint32_t>("tensor dimension count"));
     if (n_dims == 0 || n_dims > kMaxDims) {
-      return corrupt(fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims, kMaxDims));
+      return corrupt(
+          fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims, kMaxDims));
     }
     uint64_t n_elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       CMDAI_ASSIGN_OR_RETURN(uint64_t dim, read<uint64_t>("tensor dimension"));
       if (dim == 0 || dim > (1ull << 40) || n_elements > (1ull << 50) / dim) {
-        return corrupt(fmt::format("tensor '{}' has impossible dimension {} (dimension {})", t.name, dim, d));
+        return corrupt(
+            fmt::format("tensor '{}' has impossible dimension {} (dimension {})", t.name, dim, d));
       }
       n_elements *= dim;
       t.ne.push_back(static_cast<int64_t>(dim));
@@ -249,18 +338,21 @@ Status Parser::parse_tensor_table(GgufFile& file, uint64_t n_tensors) {
     CMDAI_ASSIGN_OR_RETURN(uint32_t raw_type, read<uint32_t>("tensor type"));
     auto traits = type_traits(raw_type);
     if (!traits) {
-      return make_error(ErrorCode::kUnsupported, "model file '{}': tensor '{}' has unknown type id {}",
-                        name_, t.name, raw_type);
+      return make_error(ErrorCode::kUnsupported,
+                        "model file '{}': tensor '{}' has unknown type id {}", name_, t.name,
+                        raw_type);
     }
     t.type = traits->type;
     auto row = row_bytes(t.type, t.ne[0]);
     if (!row) {
-      return corrupt(fmt::format("tensor '{}' of type {} has row length {}, not a multiple of its block size {}",
-                                 t.name, traits->name, t.ne[0], traits->block_elements));
+      return corrupt(fmt::format(
+          "tensor '{}' of type {} has row length {}, not a multiple of its block size {}", t.name,
+          traits->name, t.ne[0], traits->block_elements));
     }
     t.size_bytes = *row * static_cast<uint64_t>(t.rows());
     CMDAI_ASSIGN_OR_RETURN(t.offset, read<uint64_t>("tensor offset"));
-    if (!names.insert(t.name).second) return corrupt(fmt::format("tensor '{}' appears twice", t.name));
+    if (!names.insert(t.name).second)
+      return corrupt(fmt::format("tensor '{}' appears twice", t.name));
     file.tensors_.push_back(std::move(t));
   }
   return ok_status();
@@ -277,14 +369,16 @@ Status Parser::place_tensors(GgufFile& file) {
   std::vector<TensorInfo*> by_offset;
   for (auto& t : file.tensors_) {
     if (t.offset % align != 0) {
-      return corrupt(fmt::format("tensor '{}' offset {} is not aligned to {}", t.name, t.offset, align));
+      return corrupt(
+          fmt::format("tensor '{}' offset {} is not aligned to {}", t.name, t.offset, align));
     }
     const uint64_t available = bytes_.size() - data_offset;
     if (t.offset > available || t.size_bytes > available - t.offset) {
-      return make_error(ErrorCode::kCorruptFile,
-                        "model file '{}' is truncated: tensor '{}' needs {} bytes at offset {}, the file "
-                        "has {} (download it again)",
-                        name_, t.name, t.size_bytes, data_offset + t.offset, bytes_.size());
+      return make_error(
+          ErrorCode::kCorruptFile,
+          "model file '{}' is truncated: tensor '{}' needs {} bytes at offset {}, the file "
+          "has {} (download it again)",
+          name_, t.name, t.size_bytes, data_offset + t.offset, bytes_.size());
     }
     t.data = bytes_.data() + data_offset + t.offset;
     t.offset += data_offset;
@@ -304,12 +398,14 @@ Status Parser::place_tensors(GgufFile& file) {
 Status Parser::parse(GgufFile& file) {
   CMDAI_ASSIGN_OR_RETURN(uint32_t magic, read<uint32_t>("GGUF magic"));
   if (magic != kMagic) {
-    return make_error(ErrorCode::kCorruptFile, "'{}' is not a GGUF model file (bad magic 0x{:08x})", name_, magic);
+    return make_error(ErrorCode::kCorruptFile, "'{}' is not a GGUF model file (bad magic 0x{:08x})",
+                      name_, magic);
   }
   CMDAI_ASSIGN_OR_RETURN(file.version_, read<uint32_t>("GGUF version"));
   if (file.version_ != 2 && file.version_ != 3) {
-    return make_error(ErrorCode::kUnsupported, "model file '{}' has GGUF version {}; cmdai reads versions 2 and 3",
-                      name_, file.version_);
+    return make_error(ErrorCode::kUnsupported,
+                      "model file '{}' has GGUF version {}; cmdai reads versions 2 and 3", name_,
+                      file.version_);
   }
   CMDAI_ASSIGN_OR_RETURN(uint64_t n_tensors, read<uint64_t>("tensor count"));
   CMDAI_ASSIGN_OR_RETURN(uint64_t n_kv, read<uint64_t>("metadata count"));
@@ -358,8 +454,8 @@ const Value* GgufFile::find(std::string_view key) const {
 namespace {
 
 Error wrong_type(const std::string& file, std::string_view key, ValueType got, const char* want) {
-  return make_error(ErrorCode::kCorruptFile, "model file '{}': key '{}' is {}, expected {}", file, key,
-                    value_type_name(got), want);
+  return make_error(ErrorCode::kCorruptFile, "model file '{}': key '{}' is {}, expected {}", file,
+                    key, value_type_name(got), want);
 }
 
 Error missing(const std::string& file, std::string_view key) {
@@ -397,7 +493,8 @@ Result<bool> GgufFile::get_bool(std::string_view key) const {
   return v->boolean;
 }
 
-Result<const std::vector<std::string_view>*> GgufFile::get_string_array(std::string_view key) const {
+Result<const std::vector<std::string_view>*> GgufFile::get_string_array(
+    std::string_view key) const {
   const Value* v = find(key);
   if (v == nullptr) return missing(name_, key);
   if (v->type != ValueType::kArray || v->element_type != ValueType::kString) {
@@ -417,14 +514,30 @@ Result<std::vector<int64_t>> GgufFile::get_int_array(std::string_view key) const
   for (uint64_t i = 0; i < v->count; ++i) {
     const uint8_t* p = v->array_data + i * size;
     switch (v->element_type) {
-      case ValueType::kUint8: out[i] = load_le<uint8_t>(p); break;
-      case ValueType::kInt8: out[i] = load_le<int8_t>(p); break;
-      case ValueType::kUint16: out[i] = load_le<uint16_t>(p); break;
-      case ValueType::kInt16: out[i] = load_le<int16_t>(p); break;
-      case ValueType::kUint32: out[i] = load_le<uint32_t>(p); break;
-      case ValueType::kInt32: out[i] = load_le<int32_t>(p); break;
-      case ValueType::kUint64: out[i] = static_cast<int64_t>(load_le<uint64_t>(p)); break;
-      default: out[i] = load_le<int64_t>(p); break;
+      case ValueType::kUint8:
+        out[i] = load_le<uint8_t>(p);
+        break;
+      case ValueType::kInt8:
+        out[i] = load_le<int8_t>(p);
+        break;
+      case ValueType::kUint16:
+        out[i] = load_le<uint16_t>(p);
+        break;
+      case ValueType::kInt16:
+        out[i] = load_le<int16_t>(p);
+        break;
+      case ValueType::kUint32:
+        out[i] = load_le<uint32_t>(p);
+        break;
+      case ValueType::kInt32:
+        out[i] = load_le<int32_t>(p);
+        break;
+      case ValueType::kUint64:
+        out[i] = static_cast<int64_t>(load_le<uint64_t>(p));
+        break;
+      default:
+        out[i] = load_le<int64_t>(p);
+        break;
     }
   }
   return out;

@@ -45,34 +45,67 @@ void pad_to(std::vector<uint8_t>& out, uint64_t alignment) {
 
 size_t scalar_bytes(ValueType type) {
   switch (type) {
-    case ValueType::kUint8: case ValueType::kInt8: case ValueType::kBool: return 1;
-    case ValueType::kUint16: case ValueType::kInt16: return 2;
-    case ValueType::kUint32: case ValueType::kInt32: case ValueType::kFloat32: return 4;
-    case ValueType::kUint64: case ValueType::kInt64: case ValueType::kFloat64: return 8;
-    default: return 0;
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16:
+      return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32:
+      return 4;
+    case ValueType::kUint64:
+    case ValueType::kInt64:
+    case ValueType::kFloat64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 // The payload of a scalar value (everything after its type id), or false for a non-scalar type.
 bool append_scalar(std::vector<uint8_t>& out, const Value& v) {
   switch (v.type) {
-    case ValueType::kUint8: append<uint8_t>(out, static_cast<uint8_t>(v.integer)); return true;
-    case ValueType::kInt8: append<int8_t>(out, static_cast<int8_t>(v.integer)); return true;
-    case ValueType::kUint16: append<uint16_t>(out, static_cast<uint16_t>(v.integer)); return true;
-    case ValueType::kInt16: append<int16_t>(out, static_cast<int16_t>(v.integer)); return true;
-    case ValueType::kUint32: append<uint32_t>(out, static_cast<uint32_t>(v.integer)); return true;
-    case ValueType::kInt32: append<int32_t>(out, static_cast<int32_t>(v.integer)); return true;
-    case ValueType::kInt64: append<int64_t>(out, v.integer); return true;
+    case ValueType::kUint8:
+      append<uint8_t>(out, static_cast<uint8_t>(v.integer));
+      return true;
+    case ValueType::kInt8:
+      append<int8_t>(out, static_cast<int8_t>(v.integer));
+      return true;
+    case ValueType::kUint16:
+      append<uint16_t>(out, static_cast<uint16_t>(v.integer));
+      return true;
+    case ValueType::kInt16:
+      append<int16_t>(out, static_cast<int16_t>(v.integer));
+      return true;
+    case ValueType::kUint32:
+      append<uint32_t>(out, static_cast<uint32_t>(v.integer));
+      return true;
+    case ValueType::kInt32:
+      append<int32_t>(out, static_cast<int32_t>(v.integer));
+      return true;
+    case ValueType::kInt64:
+      append<int64_t>(out, v.integer);
+      return true;
     case ValueType::kUint64: {
       // The reader keeps values above INT64_MAX only in `uinteger`.
       const bool big = v.uinteger > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
       append<uint64_t>(out, big ? v.uinteger : static_cast<uint64_t>(v.integer));
       return true;
     }
-    case ValueType::kFloat32: append<float>(out, static_cast<float>(v.real)); return true;
-    case ValueType::kFloat64: append<double>(out, v.real); return true;
-    case ValueType::kBool: append<uint8_t>(out, v.boolean ? 1 : 0); return true;
-    default: return false;
+    case ValueType::kFloat32:
+      append<float>(out, static_cast<float>(v.real));
+      return true;
+    case ValueType::kFloat64:
+      append<double>(out, v.real);
+      return true;
+    case ValueType::kBool:
+      append<uint8_t>(out, v.boolean ? 1 : 0);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -83,12 +116,14 @@ std::optional<uint64_t> expected_bytes(TensorType type, const std::vector<int64_
   for (size_t i = 0; i < ne.size(); ++i) {
     if (ne[i] <= 0) return std::nullopt;
     if (i > 0) {
-      if (rows > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(ne[i])) return std::nullopt;
+      if (rows > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(ne[i]))
+        return std::nullopt;
       rows *= static_cast<uint64_t>(ne[i]);
     }
   }
   auto row = row_bytes(type, ne[0]);
-  if (!row || (*row != 0 && rows > std::numeric_limits<uint64_t>::max() / *row)) return std::nullopt;
+  if (!row || (*row != 0 && rows > std::numeric_limits<uint64_t>::max() / *row))
+    return std::nullopt;
   return *row * rows;
 }
 
@@ -199,8 +234,8 @@ void GgufWriter::set_value(std::string_view key, const Value& value) {
       return;
     }
   } else if (!append_scalar(e, value)) {
-    invalid_.push_back(fmt::format("key '{}' has unknown value type {}", key,
-                                   static_cast<uint32_t>(value.type)));
+    invalid_.push_back(
+        fmt::format("key '{}' has unknown value type {}", key, static_cast<uint32_t>(value.type)));
     return;
   }
   put(key, std::move(e));
@@ -212,16 +247,19 @@ void GgufWriter::add_tensor(std::string_view name, TensorType type, std::vector<
 }
 
 Status GgufWriter::validate() const {
-  if (!invalid_.empty()) return make_error(ErrorCode::kInvalidArgument, "GGUF writer: {}", invalid_[0]);
-  if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0 || alignment_ > kMaxAlignment) {
+  if (!invalid_.empty())
+    return make_error(ErrorCode::kInvalidArgument, "GGUF writer: {}", invalid_[0]);
+  if (alignment_ < 8 || (alignment_ & (alignment_ - 1)) != 0 || alignment_ > kMaxAlignment) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "GGUF writer: alignment {} is not a power of two up to {}", alignment_, kMaxAlignment);
+                      "GGUF writer: alignment {} is not a power of two from 8 up to {}", alignment_,
+                      kMaxAlignment);
   }
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
     if (!type_traits(static_cast<uint32_t>(t.type))) {
-      return make_error(ErrorCode::kInvalidArgument, "GGUF writer: tensor '{}' has unknown type id {}",
-                        t.name, static_cast<uint32_t>(t.type));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "GGUF writer: tensor '{}' has unknown type id {}", t.name,
+                        static_cast<uint32_t>(t.type));
     }
     auto want = expected_bytes(t.type, t.ne);
     if (!want) {
@@ -232,12 +270,13 @@ Status GgufWriter::validate() const {
     }
     if (*want != t.data.size()) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "GGUF writer: tensor '{}' of type {} and shape {} needs {} bytes, got {}", t.name,
-                        type_name(t.type), shape_string(t.ne), *want, t.data.size());
+                        "GGUF writer: tensor '{}' of type {} and shape {} needs {} bytes, got {}",
+                        t.name, type_name(t.type), shape_string(t.ne), *want, t.data.size());
     }
     for (size_t j = 0; j < i; ++j) {
       if (tensors_[j].name == t.name) {
-        return make_error(ErrorCode::kInvalidArgument, "GGUF writer: tensor '{}' added twice", t.name);
+        return make_error(ErrorCode::kInvalidArgument, "GGUF writer: tensor '{}' added twice",
+                          t.name);
       }
     }
   }
@@ -252,9 +291,11 @@ Result<std::vector<uint8_t>> GgufWriter::alignment_entry() const {
   for (const Entry& e : entries_) {
     if (e.key != kAlignmentKey) continue;
     if (e.encoded != encoded) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "GGUF writer: metadata general.alignment disagrees with the writer's alignment "
-                        "{} (pass the alignment to the constructor)", alignment_);
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "GGUF writer: metadata general.alignment disagrees with the writer's alignment "
+          "{} (pass the alignment to the constructor)",
+          alignment_);
     }
     return std::vector<uint8_t>();  // already among the entries
   }

@@ -162,7 +162,7 @@ TEST_P(WriterRoundTrip, ReadsBackEveryValueTypeTensorAndAlignedOffset) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Alignments, WriterRoundTrip, ::testing::Values(1, 8, 32, 64, 4096));
+INSTANTIATE_TEST_SUITE_P(Alignments, WriterRoundTrip, ::testing::Values(8, 32, 64, 4096));
 
 TEST(GgufWriter, SettingAKeyTwiceKeepsItsPositionAndTheLastValue) {
   GgufWriter writer;
@@ -229,7 +229,7 @@ TEST(GgufWriter, RejectsTheSameTensorNameTwice) {
 }
 
 TEST(GgufWriter, RejectsAnAlignmentThatIsNotAPowerOfTwo) {
-  for (uint64_t alignment : {0ull, 3ull, 48ull, 1ull << 40}) {
+  for (uint64_t alignment : {0ull, 1ull, 2ull, 3ull, 4ull, 48ull, 1ull << 40}) {
     auto bytes = GgufWriter(alignment).to_bytes();
     ASSERT_FALSE(bytes.ok()) << alignment;
     EXPECT_EQ(bytes.error().code, ErrorCode::kInvalidArgument);
