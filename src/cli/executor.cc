@@ -1,8 +1,8 @@
 #include "cli/executor.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,44 +45,79 @@ std::string shell_program(const std::string& shell_name) {
   return "/bin/sh";
 }
 
-Result<int> run_in_shell(const std::string& command, const std::string& shell, bool stdout_to_stderr) {
-  struct sigaction ignore {}, old_int {}, old_quit {};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  sigaction(SIGINT, &ignore, &old_int);
-  sigaction(SIGQUIT, &ignore, &old_quit);
+namespace {
 
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGQUIT);
-  posix_spawnattr_setsigdefault(&attr, &defaults);  // the child reacts to Ctrl-C normally
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+// The running command's process group, for the forwarding handler (0 when none runs).
+volatile sig_atomic_t g_child_group = 0;
 
+// SIGTERM, SIGHUP, SIGINT or SIGQUIT sent to cmdai reach the whole command (its pipelines and
+// children too), and cmdai goes on to wait for it, so nothing is left running behind it.
+void forward_to_child(int sig) {
+  if (g_child_group > 0) ::killpg(static_cast<pid_t>(g_child_group), sig);
+}
+
+}  // namespace
+
+Result<int> run_in_shell(const std::string& command, const std::string& shell,
+                         bool stdout_to_stderr) {
+  // The command gets a process group of its own; on a terminal that group becomes the foreground,
+  // as a shell's job does, so Ctrl-C and tty reads go to the command and not to cmdai.
+  const bool on_terminal = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   std::vector<std::string> args = {shell, "-c", command};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (stdout_to_stderr) posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, shell.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  Result<int> result = make_error(ErrorCode::kIo, "cannot start '{}': {}", shell, std::strerror(rc));
-  if (rc == 0) {
+
+  struct sigaction forward {
+  }, ignore{}, old_term{}, old_hup{}, old_int{}, old_quit{}, old_ttou{};
+  forward.sa_handler = forward_to_child;
+  sigemptyset(&forward.sa_mask);
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGTTOU, &ignore, &old_ttou);  // handing the terminal back must not stop cmdai
+  sigaction(SIGTERM, &forward, &old_term);
+  sigaction(SIGHUP, &forward, &old_hup);
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGQUIT, &forward, &old_quit);
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (on_terminal) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    struct sigaction defaults {};
+    defaults.sa_handler = SIG_DFL;
+    sigemptyset(&defaults.sa_mask);
+    for (int sig : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTTOU}) sigaction(sig, &defaults, nullptr);
+    if (stdout_to_stderr) ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    ::execve(shell.c_str(), argv.data(), environ);
+    ::_exit(127);
+  }
+  Result<int> result =
+      make_error(ErrorCode::kIo, "cannot start '{}': {}", shell, std::strerror(errno));
+  if (pid > 0) {
+    ::setpgid(pid, pid);  // also here, so the group exists before any signal is forwarded
+    g_child_group = pid;
+    if (on_terminal) ::tcsetpgrp(STDIN_FILENO, pid);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status)) result = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) result = 128 + WTERMSIG(status);
-    else result = 1;
+    g_child_group = 0;
+    if (on_terminal) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    if (WIFEXITED(status)) {
+      result = WEXITSTATUS(status) == 127 && ::access(shell.c_str(), X_OK) != 0
+                   ? Result<int>(make_error(ErrorCode::kIo, "cannot start '{}'", shell))
+                   : Result<int>(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      result = 128 + WTERMSIG(status);
+    } else {
+      result = 1;
+    }
   }
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
+  sigaction(SIGTTOU, &old_ttou, nullptr);
   return result;
 }
 

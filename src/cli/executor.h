@@ -7,8 +7,10 @@
 
 namespace cmdai::cli {
 
-// Runs `shell -c command` with the terminal in the foreground. cmdai ignores Ctrl-C while the child
-// runs (the child gets it, as in a shell). Returns the exit status, or 128 + signal number.
+// Runs `shell -c command` in a process group of its own, which gets the terminal while it runs
+// (Ctrl-C and reads reach the command, as with a shell's job). SIGTERM, SIGHUP, SIGINT and SIGQUIT
+// sent to cmdai meanwhile are forwarded to that whole group and cmdai waits for it: nothing is
+// orphaned. Returns the exit status, or 128 + signal number.
 // With `stdout_to_stderr` the command's output goes to stderr, so that stdout carries only the
 // JSON/YAML object in those output modes.
 Result<int> run_in_shell(const std::string& command, const std::string& shell,

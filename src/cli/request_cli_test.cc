@@ -1,6 +1,12 @@
 // Golden-output tests of `cmdai <request>`: stdout, stderr and exit code, with the canned generator
 // (CMDAI_TEST_CANNED_COMMAND) for exact commands and a synthetic model for the whole engine path.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -155,6 +161,59 @@ TEST_F(RequestCli, OutputThatCannotBeWrittenIsAnIoError) {
   EXPECT_NE(full.err.find("cannot write to standard output"), std::string::npos) << full.err;
   const CliResult closed = testing::run_cli_line("-o json 'list files'", env("ls"), "", ">&-");
   EXPECT_EQ(closed.exit_code, 10) << closed.err;
+}
+
+// Issue 15 defect 7: SIGTERM or SIGHUP to cmdai during -x left the command running. The command
+// here is a stub that only sleeps in the background (its pid written first) and waits.
+TEST_F(RequestCli, TerminatingCmdaiDuringACommandEndsTheWholeCommand) {
+  for (int sig : {SIGTERM, SIGHUP}) {
+    const fs::path pid_file = dir_ / ("sleeper" + std::to_string(sig));
+    auto e = env("sleep 300 & echo $! > " + pid_file.string() + "; wait");
+    std::vector<std::string> env_strings = {"NO_COLOR=1", "PATH=" + std::string(getenv("PATH"))};
+    for (const auto& [k, v] : e) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& x : env_strings) envp.push_back(x.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = {CMDAI_BINARY, "-x", "-y", "wait a while"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t cmdai = fork();
+    ASSERT_GE(cmdai, 0);
+    if (cmdai == 0) {
+      const int null = open("/dev/null", O_RDWR);
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      execve(CMDAI_BINARY, argv.data(), envp.data());
+      _exit(127);
+    }
+    pid_t sleeper = 0;
+    for (int i = 0; i < 200 && sleeper <= 0; ++i) {
+      std::ifstream(pid_file) >> sleeper;
+      if (sleeper <= 0) usleep(50'000);
+    }
+    ASSERT_GT(sleeper, 0) << "the command never started";
+    ASSERT_EQ(kill(cmdai, sig), 0);
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 200 && done == 0; ++i) {
+      done = waitpid(cmdai, &status, WNOHANG);
+      if (done == 0) usleep(50'000);
+    }
+    EXPECT_EQ(done, cmdai) << "cmdai did not end after signal " << sig;
+    if (done == 0) {
+      kill(cmdai, SIGKILL);
+      waitpid(cmdai, &status, 0);
+    }
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = kill(sleeper, 0) != 0 && errno == ESRCH;
+      if (!gone) usleep(50'000);
+    }
+    EXPECT_TRUE(gone) << "signal " << sig << " left the command's child " << sleeper << " running";
+    if (!gone) kill(sleeper, SIGKILL);
+  }
 }
 
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
