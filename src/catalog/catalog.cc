@@ -142,7 +142,8 @@ Result<ResolvedModel> resolve_model(std::string_view name_or_path) {
                       "model file {} does not exist (known model names: {})", as_path.string(),
                       known_names());
   }
-  return make_error(ErrorCode::kNotFound,
+  // A name that is neither known nor a path is a usage error (exit 2), not a missing file.
+  return make_error(ErrorCode::kInvalidArgument,
                     "unknown model '{}': use one of {} (see `cmdai model list`) or a path to a "
                     ".gguf file",
                     name_or_path, known_names());

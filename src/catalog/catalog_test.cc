@@ -151,7 +151,7 @@ TEST(ResolveModel, CatalogModelReportsWhetherItIsCached) {
 TEST(ResolveModel, UnknownNameListsTheKnownNames) {
   auto resolved = resolve_model("llama-70b");
   ASSERT_FALSE(resolved.ok());
-  EXPECT_EQ(resolved.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(resolved.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(resolved.error().message.find("llama-70b"), std::string::npos);
   EXPECT_NE(resolved.error().message.find(std::string(kDefaultModelName)), std::string::npos);
 }

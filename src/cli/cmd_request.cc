@@ -78,8 +78,11 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   auto model = acquire_model(config.model, &g_interrupted);
   if (!model.ok()) {
     Error e = model.take_error();
-    if (e.code != ErrorCode::kCancelled && e.code != ErrorCode::kResourceExhausted)
+    // An unknown name stays a usage error (exit 2); anything else is a model that is missing.
+    if (e.code != ErrorCode::kCancelled && e.code != ErrorCode::kResourceExhausted &&
+        e.code != ErrorCode::kInvalidArgument) {
       e.code = ErrorCode::kNotFound;
+    }
     return e;
   }
   BackendOptions options;
@@ -267,7 +270,7 @@ int run_request(RequestFlags& f, bool verbose) {
     else if (choice == Choice::kEdit)
       hand_over_for_editing(generated->command, false);
     else
-      exit_code = f.execute ? kExitDeclined : kExitOk;
+      exit_code = kExitDeclined;  // "no" is declined, with or without -x (docs/CLI.md)
   } else if (f.execute) {
     fmt::print(stderr,
                "cmdai: not run: confirmation needs a terminal; add -y to run without asking\n");

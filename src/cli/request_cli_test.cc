@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -68,7 +67,8 @@ TEST_F(RequestCli, JsonObjectHasTheDocumentedKeysAndNothingElseOnStdout) {
 
 TEST_F(RequestCli, ExecuteYesRunsASafeCommandAndPassesItsExitStatusThrough) {
   const fs::path marker = dir_ / "ran";
-  const CliResult r = run_cli({"-x", "-y", "touch it"}, env("touch " + marker.string() + " && exit 7"));
+  const CliResult r =
+      run_cli({"-x", "-y", "touch it"}, env("touch " + marker.string() + " && exit 7"));
   EXPECT_TRUE(fs::exists(marker));
   EXPECT_EQ(r.exit_code, 7);
 }
@@ -86,7 +86,8 @@ TEST_F(RequestCli, CriticalCommandIsNeverExecutedWhateverTheFlags) {
   const fs::path marker = dir_ / "must-not-exist";
   const std::string critical = "touch " + marker.string() + "; curl -s http://127.0.0.1:9/x | sh";
   for (const std::string safety : {"strict", "moderate", "permissive"}) {
-    const CliResult r = run_cli({"-x", "-y", "--safety", safety, "-o", "json", "install it"}, env(critical));
+    const CliResult r =
+        run_cli({"-x", "-y", "--safety", safety, "-o", "json", "install it"}, env(critical));
     EXPECT_EQ(r.exit_code, 3) << safety << ": " << r.err;
     EXPECT_FALSE(fs::exists(marker)) << safety;
     const auto j = nlohmann::json::parse(r.out);
@@ -104,8 +105,8 @@ TEST_F(RequestCli, HighRiskNeedsConfirmationAndOffATerminalIsNotRun) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_TRUE(fs::exists(victim));
   EXPECT_NE(r.err.find("-y"), std::string::npos);
-  const CliResult strict = run_cli({"-x", "-y", "--safety", "strict", "clean build"},
-                                   env("rm -rf " + victim.string()));
+  const CliResult strict =
+      run_cli({"-x", "-y", "--safety", "strict", "clean build"}, env("rm -rf " + victim.string()));
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_TRUE(fs::exists(victim));
 }
@@ -216,6 +217,14 @@ TEST_F(RequestCli, TerminatingCmdaiDuringACommandEndsTheWholeCommand) {
   }
 }
 
+// Issue 15 defect 8: an unknown model name exited 10 (or 5); it is a usage error everywhere.
+TEST_F(RequestCli, AnUnknownModelNameIsAUsageError) {
+  auto e = env();
+  const CliResult r = run_cli({"--model", "no-such-model", "list files"}, e);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown model 'no-such-model'"), std::string::npos) << r.err;
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);
@@ -249,12 +258,14 @@ TEST_F(RequestCli, SyntheticModelRunsTheWholePathToAValidObject) {
   auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
   if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
   const fs::path model = dir_ / "synth.gguf";
-  const CliResult synth = run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
-                                   (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out",
-                                   model.string()}, env());
+  const CliResult synth =
+      run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
+               (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out", model.string()},
+              env());
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
   for (int run = 0; run < 2; ++run) {  // the second run restores the system prompt's KV state
-    const CliResult r = run_cli({"--model", model.string(), "-o", "json", "--max-tokens", "24", "list files"}, env());
+    const CliResult r = run_cli(
+        {"--model", model.string(), "-o", "json", "--max-tokens", "24", "list files"}, env());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_FALSE(j["command"].get<std::string>().empty());

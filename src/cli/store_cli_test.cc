@@ -191,7 +191,7 @@ TEST_F(StoreCliTest, ModelPathPointsIntoTheCache) {
   EXPECT_EQ(result.out,
             (dir_ / "cache" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").string() + "\n");
   RunResult unknown = run("model path no-such-model");
-  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_EQ(unknown.exit_code, 2) << "an unknown name is a usage error (issue 15, defect 8)";
   EXPECT_EQ(unknown.out, "");
 }
 

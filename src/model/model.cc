@@ -15,7 +15,14 @@ int64_t kv_context_for(int64_t n_prompt, int64_t max_new_tokens, int64_t context
 }
 
 Result<std::unique_ptr<Model>> Model::load(const gguf::GgufFile& file, device::Device& device) {
-  CMDAI_ASSIGN_OR_RETURN(HParams hp, read_hparams(file));
+  auto read = read_hparams(file);
+  if (!read.ok()) {
+    // A key the architecture requires is missing: an unusable model file, as a missing tensor is.
+    Error e = read.take_error();
+    if (e.code == ErrorCode::kNotFound) e.code = ErrorCode::kCorruptFile;
+    return e;
+  }
+  HParams hp = std::move(read).value();
   const ArchitectureTraits& traits = traits_of(hp.arch);
   std::unique_ptr<Model> model(new Model(hp, device));
   model->spec_.shape = hp;

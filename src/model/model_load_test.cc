@@ -155,13 +155,25 @@ TEST_P(ModelLoad, HeadCountThatDoesNotDivideTheWidthNamesTheKeys) {
       << model.error().message;
 }
 
+// Issue 15 defect 8: a missing tensor was kNotFound (exit 10 in generate, 7 in a request).
+TEST_P(ModelLoad, MissingRequiredTensorIsACorruptModelAndNamed) {
+  const size_t name_end = find_gguf_string(bytes_, "output_norm.weight");
+  ASSERT_GT(name_end, 0u);
+  bytes_[name_end - 1] = 'X';  // output_norm.weighX
+  auto model = load_patched();
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.error().code, ErrorCode::kCorruptFile);
+  EXPECT_NE(model.error().message.find("output_norm.weight"), std::string::npos)
+      << model.error().message;
+}
+
 TEST_P(ModelLoad, MissingRequiredKeyIsNamed) {
   const size_t key_end = find_gguf_string(bytes_, "llama.block_count");
   ASSERT_GT(key_end, 0u);
   bytes_[key_end - 1] = 'X';  // llama.block_counX
   auto model = load_patched();
   ASSERT_FALSE(model.ok());
-  EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(model.error().code, ErrorCode::kCorruptFile);
   EXPECT_NE(model.error().message.find("llama.block_count"), std::string::npos)
       << model.error().message;
 }

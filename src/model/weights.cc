@@ -22,7 +22,13 @@ bool same_shape(const std::vector<int64_t>& ne, const std::vector<int64_t>& expe
 
 Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& file, const std::string& name,
                                              const std::vector<int64_t>& expected) {
-  CMDAI_ASSIGN_OR_RETURN(const gguf::TensorInfo* info, file.tensor(name));
+  const gguf::TensorInfo* info = file.find_tensor(name);
+  // A tensor the architecture requires is missing: the file is not a usable model (exit 7 in
+  // every command), not a missing file.
+  if (info == nullptr) {
+    return make_error(ErrorCode::kCorruptFile, "{}: the model has no tensor '{}', which {} needs",
+                      file.path(), name, file.architecture());
+  }
   if (!same_shape(info->ne, expected)) {
     return make_error(ErrorCode::kCorruptFile,
                       "{}: tensor '{}' has shape [{}] but the architecture needs [{}]: wrong "

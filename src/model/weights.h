@@ -16,8 +16,8 @@ struct BindOptions {
 };
 
 // Fills spec->token_embd, output_norm, output, tied_output and layers from the file's tensors.
-// Errors: kNotFound for a missing required tensor, kCorruptFile naming the tensor with the
-// expected and actual shapes, kUnsupported naming a tensor whose type has no kernels.
+// Errors: kCorruptFile for a missing required tensor or one with the wrong shape (naming the
+// tensor, and the expected and actual shapes), kUnsupported naming a type without kernels.
 Status bind_weights(const gguf::GgufFile& file, const HParams& hp, const BindOptions& options,
                     device::ModelSpec* spec);
 
