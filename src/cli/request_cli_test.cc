@@ -225,6 +225,23 @@ TEST_F(RequestCli, AnUnknownModelNameIsAUsageError) {
   EXPECT_NE(r.err.find("unknown model 'no-such-model'"), std::string::npos) << r.err;
 }
 
+// Issue 15 defect 8: "n" at the prompt exited 0 without -x (and 4 with it). The prompt needs a
+// terminal: script(1) gives it one, and its -e passes cmdai's exit code through.
+TEST_F(RequestCli, AnsweringNoAtThePromptIsDeclinedWithOrWithoutExecute) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1) here";
+  std::string assignments;
+  for (const auto& [k, v] : env("ls")) assignments += " " + testing::shell_quote(k + "=" + v);
+  for (const char* flags : {"", " -x"}) {
+    const std::string inner = "env NO_COLOR=1" + assignments + " " +
+                              testing::shell_quote(CMDAI_BINARY) + flags + " list files";
+    const std::string command = "(sleep 1; printf 'n\\n') | script -qec " +
+                                testing::shell_quote(inner) + " /dev/null > /dev/null 2>&1";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 4) << "flags:" << flags;
+  }
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);
