@@ -193,6 +193,9 @@ int run_request(RequestFlags& f, bool verbose) {
   for (const auto& w : f.words) request.text += (request.text.empty() ? "" : " ") + w;
   if (request.text.empty() && !stdin_is_terminal()) request.text = read_all_stdin();
   request.text = to_valid_utf8(request.text);  // once, where it enters
+  if (f.yes && !f.execute) {
+    fmt::print(stderr, "cmdai: note: -y only matters with -x; nothing runs without -x\n");
+  }
   if (request.text.empty()) {
     fmt::print(stderr,
                "cmdai: error: say what you want done, e.g. `cmdai find pdf files over 10MB in "

@@ -25,22 +25,35 @@ CLI::App* subcommand(CLI::App& parent, const std::string& name, const std::strin
   }
   CLI::App* created = parent.add_subcommand(name, description);
   created->require_subcommand(0, 1);
+  // `cmdai model` or `cmdai config` alone shows what the group offers instead of nothing.
+  created->callback([created] {
+    if (created->get_subcommands().empty()) throw CLI::CallForHelp();
+  });
   return created;
 }
 
 int exit_code_for(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kInvalidArgument: return kExitUsage;
-    case ErrorCode::kNotFound: return kExitIo;
-    case ErrorCode::kIo: return kExitIo;
+    case ErrorCode::kInvalidArgument:
+      return kExitUsage;
+    case ErrorCode::kNotFound:
+      return kExitIo;
+    case ErrorCode::kIo:
+      return kExitIo;
     case ErrorCode::kCorruptFile:
     case ErrorCode::kUnsupported:
-    case ErrorCode::kModelLoadFailed: return kExitModelInvalid;
-    case ErrorCode::kTimeout: return kExitTimeout;
-    case ErrorCode::kNetwork: return kExitNetwork;
-    case ErrorCode::kGenerationFailed: return kExitGenerationFailed;
-    case ErrorCode::kCancelled: return kExitInterrupted;
-    default: return kExitError;
+    case ErrorCode::kModelLoadFailed:
+      return kExitModelInvalid;
+    case ErrorCode::kTimeout:
+      return kExitTimeout;
+    case ErrorCode::kNetwork:
+      return kExitNetwork;
+    case ErrorCode::kGenerationFailed:
+      return kExitGenerationFailed;
+    case ErrorCode::kCancelled:
+      return kExitInterrupted;
+    default:
+      return kExitError;
   }
 }
 

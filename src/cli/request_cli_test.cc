@@ -242,6 +242,13 @@ TEST_F(RequestCli, AnsweringNoAtThePromptIsDeclinedWithOrWithoutExecute) {
   }
 }
 
+// Issue 15 defect 12: -y without -x was silently ignored.
+TEST_F(RequestCli, YesWithoutExecuteSaysItDoesNothing) {
+  const CliResult r = run_cli({"-y", "list files"}, env("ls"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("-y only matters with -x"), std::string::npos) << r.err;
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);

@@ -185,6 +185,17 @@ TEST_F(StoreCliTest, PullOf404IsANetworkErrorExitCode) {
   EXPECT_NE(result.err.find("404"), std::string::npos) << result.err;
 }
 
+// Issue 15 defect 12: `cmdai model` and `cmdai config` alone printed nothing.
+TEST_F(StoreCliTest, AGroupWithoutASubcommandShowsItsSubcommands) {
+  RunResult model = run("model");
+  EXPECT_EQ(model.exit_code, 0) << model.err;
+  EXPECT_NE(model.out.find("pull"), std::string::npos) << model.out;
+  EXPECT_NE(model.out.find("inspect"), std::string::npos) << model.out;
+  RunResult config = run("config");
+  EXPECT_EQ(config.exit_code, 0) << config.err;
+  EXPECT_NE(config.out.find("show"), std::string::npos) << config.out;
+}
+
 TEST_F(StoreCliTest, ModelPathPointsIntoTheCache) {
   RunResult result = run("model path qwen2.5-coder-0.5b-q4_k_m");
   ASSERT_EQ(result.exit_code, 0) << result.err;
