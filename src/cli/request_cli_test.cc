@@ -249,6 +249,24 @@ TEST_F(RequestCli, YesWithoutExecuteSaysItDoesNothing) {
   EXPECT_NE(r.err.find("-y only matters with -x"), std::string::npos) << r.err;
 }
 
+// Issue 15 defect 12: TERM=dumb still got colour. On a terminal (script(1)), TERM=xterm gets
+// escape codes and TERM=dumb none.
+TEST_F(RequestCli, ADumbTerminalGetsNoColour) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1) here";
+  std::string assignments;
+  for (const auto& [k, v] : env("ls")) assignments += " " + testing::shell_quote(k + "=" + v);
+  const fs::path out = dir_ / "typescript";
+  for (const char* term : {"xterm", "dumb"}) {
+    const std::string inner = "env -u NO_COLOR TERM=" + std::string(term) + assignments + " " +
+                              testing::shell_quote(CMDAI_BINARY) + " --dry-run list files";
+    const std::string command = "script -qec " + testing::shell_quote(inner) + " /dev/null > " +
+                                testing::shell_quote(out.string()) + " 2>&1 < /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0) << term;
+    const bool coloured = testing::slurp(out).find('\x1b') != std::string::npos;
+    EXPECT_EQ(coloured, std::string(term) == "xterm") << term << ": " << testing::slurp(out);
+  }
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);

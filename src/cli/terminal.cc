@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <string_view>
 
 namespace cmdai::cli {
 
@@ -16,6 +17,9 @@ bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 bool use_color(bool for_stderr) {
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color != nullptr && *no_color != '\0') return false;
+  // A dumb terminal (TERM=dumb: Emacs shells, some CI logs) shows escape codes as text.
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
   return for_stderr ? stderr_is_terminal() : stdout_is_terminal();
 }
 
@@ -28,12 +32,15 @@ Choice ask_run_no_edit(bool allow_edit) {
   Choice choice = Choice::kNo;
   if (std::fgets(line, sizeof line, tty) != nullptr) {
     std::string answer(line);
-    while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r' || answer.back() == ' ')) {
+    while (!answer.empty() &&
+           (answer.back() == '\n' || answer.back() == '\r' || answer.back() == ' ')) {
       answer.pop_back();
     }
     for (char& c : answer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (answer == "y" || answer == "yes") choice = Choice::kRun;
-    else if (allow_edit && (answer == "e" || answer == "edit")) choice = Choice::kEdit;
+    if (answer == "y" || answer == "yes")
+      choice = Choice::kRun;
+    else if (allow_edit && (answer == "e" || answer == "edit"))
+      choice = Choice::kEdit;
   } else {
     std::fputs("\n", tty);
   }
