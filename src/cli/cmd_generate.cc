@@ -53,16 +53,12 @@ Status run_generate(const GenerateOptions& options) {
   }
   if (options.max_tokens < 0) return make_error(ErrorCode::kInvalidArgument, "-n must be >= 0");
   const double load_start = now_ms();
-  // --exact is the CPU's reference path: auto means the CPU then.
-  const std::string backend =
-      options.exact && options.backend == "auto" ? std::string("cpu") : options.backend;
-  CMDAI_ASSIGN_OR_RETURN(auto device, engine::open_device_named(backend, options.threads));
-  engine::LoadOptions load;
-  load.precision = options.exact ? model::Precision::kExact : model::Precision::kFast;
-  CMDAI_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
-                         engine::load_model(options.model_path, *device, load));
-  model::Model* model = loaded.model.get();
-  CMDAI_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::from_gguf(*loaded.file));
+  CMDAI_ASSIGN_OR_RETURN(
+      engine::OpenedModel opened,
+      engine::open_model(options.model_path, options.backend, options.threads, options.exact));
+  model::Model* model = opened.loaded.model.get();
+  CMDAI_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok,
+                         tokenizer::Tokenizer::from_gguf(*opened.loaded.file));
   const double load_ms = now_ms() - load_start;
 
   engine::GenerateRequest request;

@@ -49,15 +49,10 @@ Status write_floats(const std::string& path, const float* values, int64_t n) {
 Status run_logits(const LogitsOptions& options) {
   if (options.top < 1) return make_error(ErrorCode::kInvalidArgument, "--top must be at least 1");
   CMDAI_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, parse_token_ids(options.tokens));
-  // --exact is the CPU's reference path: auto means the CPU then.
-  const std::string backend =
-      options.exact && options.backend == "auto" ? std::string("cpu") : options.backend;
-  CMDAI_ASSIGN_OR_RETURN(auto device, engine::open_device_named(backend, options.threads));
-  engine::LoadOptions load;
-  load.precision = options.exact ? model::Precision::kExact : model::Precision::kFast;
-  CMDAI_ASSIGN_OR_RETURN(engine::LoadedModel loaded,
-                         engine::load_model(options.model_path, *device, load));
-  model::Model* model = loaded.model.get();
+  CMDAI_ASSIGN_OR_RETURN(
+      engine::OpenedModel opened,
+      engine::open_model(options.model_path, options.backend, options.threads, options.exact));
+  model::Model* model = opened.loaded.model.get();
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t vocab = model->hparams().vocab_size;
   if (n > model->hparams().context_length) {

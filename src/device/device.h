@@ -123,6 +123,17 @@ class KvState {
   KvState(int64_t n_layers, int64_t n_ctx, int64_t kv_dim, KvType type)
       : n_layers_(n_layers), n_ctx_(n_ctx), kv_dim_(kv_dim), type_(type) {}
 
+  // kInvalidArgument unless rows pos0 .. pos0+n-1 of `layer` lie inside the cache.
+  Status check_rows(int64_t layer, int32_t pos0, int32_t n) const {
+    if (layer < 0 || layer >= n_layers_ || pos0 < 0 || n < 0 || pos0 + int64_t{n} > n_ctx_) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "KV rows {}..{} of layer {} are outside a cache of {} layers x {} "
+                        "positions",
+                        pos0, pos0 + int64_t{n}, layer, n_layers_, n_ctx_);
+    }
+    return ok_status();
+  }
+
  private:
   int64_t n_layers_;
   int64_t n_ctx_;

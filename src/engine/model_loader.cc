@@ -20,4 +20,15 @@ Result<std::unique_ptr<device::Device>> open_device_named(const std::string& nam
   return device::open_device(choice, options);
 }
 
+Result<OpenedModel> open_model(const std::string& path, const std::string& backend, int threads,
+                               bool exact) {
+  OpenedModel opened;
+  CMDAI_ASSIGN_OR_RETURN(opened.device,
+                         open_device_named(exact && backend == "auto" ? "cpu" : backend, threads));
+  LoadOptions options;
+  options.precision = exact ? model::Precision::kExact : model::Precision::kFast;
+  CMDAI_ASSIGN_OR_RETURN(opened.loaded, load_model(path, *opened.device, options));
+  return opened;
+}
+
 }  // namespace cmdai::engine

@@ -33,4 +33,16 @@ Result<LoadedModel> load_model(const std::string& path, device::Device& device,
 // Opens the device a `--backend` value names ("auto", "cpu", "cuda", "mlx").
 Result<std::unique_ptr<device::Device>> open_device_named(const std::string& name, int threads);
 
+// A device and a model loaded on it, for the engine commands (the model is declared last, so it
+// goes first).
+struct OpenedModel {
+  std::unique_ptr<device::Device> device;
+  LoadedModel loaded;
+};
+
+// The device `backend` names and the model at `path` on it. `exact` asks for the float reference,
+// which is the CPU's: with it, "auto" means the CPU.
+Result<OpenedModel> open_model(const std::string& path, const std::string& backend, int threads,
+                               bool exact);
+
 }  // namespace cmdai::engine

@@ -68,15 +68,6 @@ Status KvCache::copy_prefix(const device::KvState& from_state, int32_t n) {
   return ok_status();
 }
 
-Status KvCache::check_rows(int64_t layer, int32_t pos0, int32_t n) const {
-  if (layer < 0 || layer >= n_layers() || pos0 < 0 || n < 0 || pos0 + int64_t{n} > n_ctx()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "KV rows {}..{} of layer {} are outside a cache of {} layers x {} positions",
-                      pos0, pos0 + int64_t{n}, layer, n_layers(), n_ctx());
-  }
-  return ok_status();
-}
-
 Status KvCache::read_rows(int64_t layer, int32_t pos0, int32_t n, void* k, void* v) const {
   CMDAI_TRY(check_rows(layer, pos0, n));
   const size_t bytes = static_cast<size_t>(n * kv_dim()) * element_bytes();

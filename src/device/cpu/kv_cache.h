@@ -37,7 +37,6 @@ class KvCache final : public device::KvState {
     return static_cast<size_t>(layer) * layer_bytes() +
            static_cast<size_t>(pos) * static_cast<size_t>(kv_dim()) * element_bytes();
   }
-  Status check_rows(int64_t layer, int32_t pos0, int32_t n) const;
 
   std::vector<uint8_t> k_;
   std::vector<uint8_t> v_;

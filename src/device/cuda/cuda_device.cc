@@ -194,15 +194,6 @@ class CudaKv final : public device::KvState {
   void on_cuda_error(cudaError_t code) const {
     if (is_sticky(code)) state_.broken = true;
   }
-  Status check_rows(int64_t layer, int32_t pos0, int32_t n) const {
-    if (layer < 0 || layer >= n_layers() || pos0 < 0 || n < 0 || pos0 + int64_t{n} > n_ctx()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "KV rows {}..{} of layer {} are outside a cache of {} layers x {} "
-                        "positions",
-                        pos0, pos0 + int64_t{n}, layer, n_layers(), n_ctx());
-    }
-    return ok_status();
-  }
 
   DeviceState& state_;
   __half* data_ = nullptr;
@@ -455,7 +446,6 @@ Status CudaModel::grow_activations(int n_tokens, int logit_rows) {
       graph_exec_ = nullptr;
       graph_kv_ = nullptr;
     }
-    const int keep_logit_rows = a_.logit_rows;
     free_activations();
     const size_t n = static_cast<size_t>(n_tokens);
     const size_t widest = static_cast<size_t>(std::max({s.ffn_dim, s.hidden_dim, s.q_dim()}));
@@ -481,7 +471,6 @@ Status CudaModel::grow_activations(int n_tokens, int logit_rows) {
     }
     a_.capacity = n_tokens;
     a_.logit_rows = 0;
-    (void)keep_logit_rows;
   }
   if (logit_rows > a_.logit_rows) {
     if (graph_exec_ != nullptr) {
@@ -520,7 +509,6 @@ void CudaModel::enqueue(int n, CudaKv& kv, int n_out) {
   rope.n_rot = static_cast<int>(s.n_rot);
   rope.freq_base = s.rope_freq_base;
   rope.halves = spec_.rope_style == device::RopeStyle::kHalves;
-  rope.n_ctx = static_cast<int>(kv.n_ctx());
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   const auto matmul = [&](const GpuMatrix& w, const float* x, float* y, Epilogue e) {
     if (n == 1) {

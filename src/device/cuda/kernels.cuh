@@ -59,7 +59,6 @@ struct RopeKvParams {
   int n_rot = 0;
   float freq_base = 10000.0f;
   bool halves = false;  // NEOX style (qwen2); false: adjacent pairs (llama)
-  int n_ctx = 0;        // positions in each cache layer
 };
 
 // Rotates q [n, n_heads * head_dim] and k [n, n_kv_heads * head_dim] in place (row t at
