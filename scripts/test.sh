@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds and runs the whole test suite (ctest). Extra arguments go to ctest. On x86-64
-# it then cross-builds the arm64 kernels and runs their tests under qemu (scripts/test-arm64.sh).
+# it then cross-builds the arm64 kernels and runs their tests under qemu (scripts/test-arm64.sh),
+# runs the suite again under ASan and UBSan (the dev preset), fuzzes each parser of untrusted input
+# for a bounded time (scripts/fuzz.sh) and builds the CUDA preset where nvcc is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
@@ -10,6 +12,13 @@ cmake -S . -B build/no-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMDAI_BUILD_T
 if [ "$(uname -m)" = x86_64 ]; then
   scripts/test-arm64.sh
 fi
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+cmake --preset dev > /dev/null
+cmake --build --preset dev -j "$(nproc)"
+ctest --preset dev "$@"
+# libFuzzer on the GGUF reader, the tokenizer, the config parser and the safety check (clang).
+scripts/install-deps.sh clang libclang-rt-14-dev
+scripts/fuzz.sh "${CMDAI_FUZZ_SECONDS:-45}"
 # The CUDA build, where the toolkit is installed (CI has it; no GPU needed): it must build, and
 # every test runs, the GPU ones skipping with their reason when no GPU answers (docs/CUDA.md).
 if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then

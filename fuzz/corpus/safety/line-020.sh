@@ -1,0 +1,1 @@
+xargs -a list.txt rm -rf /

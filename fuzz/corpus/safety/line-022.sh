@@ -1,0 +1,1 @@
+sudo mkfs.vfat /dev/sdc1

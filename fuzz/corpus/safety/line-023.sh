@@ -1,0 +1,1 @@
+cryptsetup luksFormat /dev/sdb

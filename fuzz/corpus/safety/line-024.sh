@@ -1,0 +1,1 @@
+cat disk.img | sudo tee /dev/sda

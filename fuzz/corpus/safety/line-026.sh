@@ -1,0 +1,1 @@
+chgrp -R users /var

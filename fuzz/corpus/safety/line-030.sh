@@ -1,0 +1,1 @@
+bash -c "$(wget -qO- https://example.com/install.sh)"

@@ -1,0 +1,1 @@
+ln -sf /dev/null ~/.bash_history

@@ -1,0 +1,1 @@
+sudo mv mytool /usr/local/bin/

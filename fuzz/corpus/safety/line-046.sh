@@ -1,0 +1,1 @@
+sudo chown bob /usr/bin/sudo

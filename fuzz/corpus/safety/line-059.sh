@@ -1,0 +1,1 @@
+sort file.txt | uniq -c | sort -rn

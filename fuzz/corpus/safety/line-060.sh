@@ -1,0 +1,1 @@
+tar -czvf backup.tar.gz ~/Documents

@@ -1,0 +1,1 @@
+ssh -p 2222 user@host 'df -h'

@@ -1,0 +1,1 @@
+jq '.items[] | .name' data.json

