@@ -31,6 +31,7 @@ struct BenchFlags {
   bool e2e = false;
   std::string request = "find pdf files over 10MB in Downloads";
   int e2e_tokens = 20;
+  std::string streams;  // "1,8": aggregate decode of that many sequences per forward_batch step
 };
 
 std::vector<int> parse_sizes(const std::string& text) {
@@ -48,6 +49,44 @@ std::vector<int32_t> random_tokens(int n, int64_t vocab_size, uint64_t seed) {
   std::vector<int32_t> tokens(n);
   for (auto& t : tokens) t = static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab_size));
   return tokens;
+}
+
+// Aggregate decode speed of n sequences stepped together (what `cmdai serve` does with n
+// concurrent requests): each after its own 16-token prompt, decode_tokens batched steps.
+Result<nlohmann::json> batched_decode(model::Model& model, int n_streams, int decode_tokens,
+                                      int repetitions) {
+  const auto& hp = model.hparams();
+  constexpr int kPromptTokens = 16;
+  std::vector<std::unique_ptr<model::KvState>> caches;
+  std::vector<float> logits(static_cast<size_t>(n_streams * hp.vocab_size));
+  for (int s = 0; s < n_streams; ++s) {
+    CMDAI_ASSIGN_OR_RETURN(auto cache, model.make_cache(kPromptTokens + decode_tokens + 1));
+    caches.push_back(std::move(cache));
+  }
+  double best_ms = 1e30;
+  for (int r = 0; r < repetitions; ++r) {
+    for (int s = 0; s < n_streams; ++s) {
+      caches[s]->truncate(0);
+      const auto prompt = random_tokens(kPromptTokens, hp.vocab_size, 1000 + s);
+      CMDAI_TRY(
+          model.forward(prompt, 0, *caches[s], model::LogitsRequest::kLastRow, logits.data()));
+    }
+    const auto tokens = random_tokens(decode_tokens * n_streams, hp.vocab_size, 5);
+    std::vector<device::BatchSlot> slots(static_cast<size_t>(n_streams));
+    const double t0 = now_ms();
+    for (int i = 0; i < decode_tokens; ++i) {
+      for (int s = 0; s < n_streams; ++s) {
+        slots[s] = {tokens[i * n_streams + s], kPromptTokens + i, caches[s].get()};
+      }
+      CMDAI_TRY(model.forward_batch(slots, logits.data()));
+    }
+    best_ms = std::min(best_ms, now_ms() - t0);
+  }
+  const double aggregate = n_streams * decode_tokens * 1000.0 / best_ms;
+  return nlohmann::json{{"streams", n_streams},
+                        {"ms", best_ms},
+                        {"tokens_per_s", aggregate},
+                        {"tokens_per_s_per_stream", aggregate / n_streams}};
 }
 
 Status run_bench(const BenchFlags& f, nlohmann::json& out) {
@@ -100,6 +139,16 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
   }
   const double decode_ms = now_ms() - t0;
 
+  nlohmann::json batched = nlohmann::json::array();
+  for (int n : parse_sizes(f.streams)) {
+    if (n < 1 || n > static_cast<int>(model::kMaxBatchTokens)) {
+      return make_error(ErrorCode::kInvalidArgument, "--streams {} is outside 1..{}", n,
+                        model::kMaxBatchTokens);
+    }
+    CMDAI_ASSIGN_OR_RETURN(auto row, batched_decode(*model, n, f.decode_tokens, f.repetitions));
+    batched.push_back(std::move(row));
+  }
+
   uint64_t weight_bytes = 0;
   std::vector<std::span<const uint8_t>> weights;
   for (const auto& t : file.tensors()) {
@@ -130,6 +179,7 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
            {"tokens_per_s", decode_tps},
            {"weight_gb_per_s", decode_gb_per_s},
            {"share_of_read_probe", probe.gb_per_s > 0 ? decode_gb_per_s / probe.gb_per_s : 0.0}}},
+         {"batched_decode", batched},
          {"read_probe",
           {{"gb_per_s", probe.gb_per_s},
            {"streams_per_thread", probe.streams_per_thread},
@@ -154,6 +204,9 @@ void setup_bench(CLI::App& app, CliContext& context) {
   bench->add_option("-n,--decode", flags.decode_tokens, "tokens to decode")->capture_default_str();
   bench->add_option("-r,--repetitions", flags.repetitions, "runs per prompt size (best is kept)")
       ->capture_default_str();
+  bench->add_option("--streams", flags.streams,
+                    "also time decode of this many sequences stepped together, e.g. 1,8 (the "
+                    "aggregate tokens/s `cmdai serve` gets from that many concurrent requests)");
   bench->add_flag("--json", flags.json, "print one JSON object (the default)");
   bench->add_flag("--e2e", flags.e2e,
                   "time whole `cmdai <request>` processes with the real system prompt: cold "
