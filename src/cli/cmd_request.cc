@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +38,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 struct RequestFlags {
   std::vector<std::string> words;
   std::string shell, safety, output, model, backend;
-  float temperature = 0;
+  float temperature = 0, timeout_seconds = 0;
   int max_tokens = 0;
   uint64_t seed = 0;
   int threads = 0;
@@ -62,6 +63,7 @@ Result<config::Config> effective_config(const RequestFlags& f) {
   CMDAI_TRY(set("--max-tokens", "max_tokens", std::to_string(f.max_tokens)));
   CMDAI_TRY(set("--seed", "seed", std::to_string(f.seed)));
   CMDAI_TRY(set("--threads", "threads", std::to_string(f.threads)));
+  CMDAI_TRY(set("--timeout", "timeout", fmt::format("{}", f.timeout_seconds)));
   return config;
 }
 
@@ -94,6 +96,10 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   SamplingSettings sampling;
   sampling.sampling = config.sampling();
   sampling.max_tokens = config.max_tokens;
+  // 0 = no limit; any positive setting stays positive in milliseconds.
+  sampling.timeout_ms = config.timeout_seconds > 0
+                            ? std::max(1, static_cast<int>(config.timeout_seconds * 1000.0f))
+                            : 0;
   sampling.cancel = &g_interrupted;
   return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
@@ -233,6 +239,13 @@ int run_request(RequestFlags& f, bool verbose) {
     if (e.code == ErrorCode::kCancelled || g_interrupted)
       return fail(Error{e.code, "interrupted"}, kExitInterrupted);
     if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
+    if (e.code == ErrorCode::kTimeout) {
+      return fail(Error{e.code, fmt::format("the model did not answer within the timeout of {} s "
+                                            "(raise it with --timeout SECONDS, CMDAI_TIMEOUT or "
+                                            "`timeout` in the config file; 0 = no limit)",
+                                            config->timeout_seconds)},
+                  kExitTimeout);
+    }
     return fail(e, exit_code_for(e));
   }
 
@@ -287,7 +300,8 @@ int run_request(RequestFlags& f, bool verbose) {
     exit_code = *status;
   }
   if (output == "json") {
-    fmt::print("{}\n", result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    fmt::print("{}\n",
+               result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
   if (output == "yaml") fmt::print("{}", to_yaml(result));
   return exit_code;
@@ -315,6 +329,8 @@ void setup_request(CLI::App& app, CliContext& context) {
   app.add_option("--max-tokens", f.max_tokens, "most tokens to generate");
   app.add_option("--seed", f.seed, "sampling seed");
   app.add_option("--threads", f.threads, "CPU threads (default: one per core)");
+  app.add_option("--timeout", f.timeout_seconds,
+                 "seconds the model may take to answer once loaded (default 30; 0 = no limit)");
   app.callback([&app, &context] {
     if (!app.get_subcommands().empty()) return;  // a subcommand ran instead
     context.exit_code = run_request(f, context.verbose);

@@ -318,6 +318,40 @@ TEST_F(RequestCli, SyntheticModelRunsTheWholePathToAValidObject) {
   }
 }
 
+// Issue 15: the request timeout was fixed at 30 s. Each route sets it: a 1 ms limit ends the
+// request with exit 9, and a higher layer's generous limit overrides a lower layer's 1 ms.
+TEST_F(RequestCli, TimeoutComesFromTheFlagTheEnvironmentOrTheConfigFile) {
+  auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const fs::path model = dir_ / "synth.gguf";
+  ASSERT_EQ(
+      run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
+               (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out", model.string()},
+              env())
+          .exit_code,
+      0);
+  auto request = [&](std::vector<std::string> flags, std::map<std::string, std::string> extra) {
+    for (const char* word : {"--model", model.c_str(), "-q", "--max-tokens", "4", "list files"}) {
+      flags.push_back(word);
+    }
+    auto e = env();
+    for (const auto& [k, v] : extra) e[k] = v;
+    return run_cli(flags, e);
+  };
+  const CliResult flag = request({"--timeout", "0.001"}, {});
+  EXPECT_EQ(flag.exit_code, 9) << flag.err;
+  EXPECT_NE(flag.err.find("cmdai: error: the model did not answer within the timeout of 0.001 s"),
+            std::string::npos)
+      << flag.err;
+  EXPECT_EQ(request({}, {{"CMDAI_TIMEOUT", "0.001"}}).exit_code, 9);
+  EXPECT_EQ(request({"--timeout", "600"}, {{"CMDAI_TIMEOUT", "0.001"}}).exit_code, 0);
+  std::ofstream(dir_ / "config" / "config.toml") << "timeout = 0.001\n";
+  EXPECT_EQ(request({}, {}).exit_code, 9);
+  EXPECT_EQ(request({}, {{"CMDAI_TIMEOUT", "0"}}).exit_code, 0);  // 0 = no limit
+  const CliResult shown = run_cli({"config", "show"}, env());
+  EXPECT_NE(shown.out.find("timeout = 0.001  # file"), std::string::npos) << shown.out;
+}
+
 TEST_F(RequestCli, InitScriptsAreValidShell) {
   for (const std::string shell : {"bash"}) {
     const CliResult r = run_cli({"init", shell}, env());
