@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
@@ -34,8 +35,15 @@ More: docs/CLI.md)EX");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;  // help, version
+    // Every error is one `cmdai: error:` line; it names the help of the command that was parsing.
+    std::string help = "cmdai";
+    for (const CLI::App* at = &app; !at->get_subcommands().empty();) {
+      at = at->get_subcommands().back();
+      help += " " + at->get_name();
+    }
+    fmt::print(stderr, "cmdai: error: {} (see {} --help)\n", e.what(), help);
+    return kExitUsage;
   } catch (const std::exception& e) {
     // Nothing may end cmdai with an abort: an escaped exception is a bug, reported as one.
     std::fflush(stdout);
