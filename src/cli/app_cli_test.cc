@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_runner.h"
@@ -56,6 +57,44 @@ TEST_F(AppCli, EveryParseErrorIsOneLineInCmdaisFormat) {
   }
   EXPECT_NE(run_cli({"model", "inspect"}, env()).err.find("cmdai model inspect --help"),
             std::string::npos);
+}
+
+// Issue 15 defect 12: doctor said the config file was there and "all good" when every request
+// would fail on it. It names the file and the parse error, in plain and JSON output, and so does
+// it for a bad CMDAI_* variable.
+TEST_F(AppCli, DoctorReportsABrokenConfigWithTheFileAndTheError) {
+  const fs::path file = dir_ / "config" / "config.toml";
+  std::ofstream(file) << "max_tokens = 64\nsafety = \"lax\"\n";
+  const CliResult plain = run_cli({"doctor"}, env());
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;  // doctor reports problems; it does not fail on them
+  EXPECT_NE(plain.out.find("config       " + file.string() + ": broken"), std::string::npos)
+      << plain.out;
+  EXPECT_NE(plain.out.find("line 2: key 'safety' must be one of strict, moderate, permissive, got "
+                           "'lax'"),
+            std::string::npos)
+      << plain.out;
+  EXPECT_EQ(plain.out.find("all good"), std::string::npos) << plain.out;
+
+  const CliResult json = run_cli({"doctor", "--json"}, env());
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto report = nlohmann::json::parse(json.out);
+  EXPECT_EQ(report["config"]["path"], file.string());
+  EXPECT_EQ(report["config"]["ok"], false);
+  EXPECT_NE(report["config"]["error"].get<std::string>().find("line 2"), std::string::npos);
+  EXPECT_EQ(report["ok"], false);
+  bool named_in_fixes = false;
+  for (const auto& fix : report["fixes"]) {
+    named_in_fixes =
+        named_in_fixes || fix.get<std::string>().find(file.string()) != std::string::npos;
+  }
+  EXPECT_TRUE(named_in_fixes) << report["fixes"].dump();
+
+  fs::remove(file);
+  auto bad_env = env();
+  bad_env["CMDAI_TEMPERATURE"] = "hot";
+  const CliResult from_env = run_cli({"doctor"}, bad_env);
+  EXPECT_NE(from_env.out.find("environment variable CMDAI_TEMPERATURE"), std::string::npos)
+      << from_env.out;
 }
 
 }  // namespace
