@@ -140,28 +140,31 @@ nlohmann::ordered_json result_object(const GenerationRequest& request,
           {"exit_status", nullptr}};
 }
 
-void print_plain(const nlohmann::ordered_json& r, bool explain) {
-  const bool color = use_color(false);
+// The command, its risk and the rules that fired, on `out` (stdout, or stderr when stdout carries
+// only the command).
+void print_plain(const nlohmann::ordered_json& r, bool explain, FILE* out) {
+  const bool color = use_color(/*for_stderr=*/out == stderr);
   const std::string risk = r["risk"];
   auto style = [&](fmt::text_style s, const std::string& text) {
     return color ? fmt::format(s, "{}", text) : text;
   };
-  fmt::print("  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
+  fmt::print(out, "  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
   fmt::text_style risk_style = fmt::fg(fmt::color::green);
   if (risk == "moderate") risk_style = fmt::fg(fmt::color::yellow);
   if (risk == "high" || risk == "critical")
     risk_style = fmt::fg(fmt::color::red) | fmt::emphasis::bold;
-  fmt::print("  risk: {}{}\n", style(risk_style, risk),
+  fmt::print(out, "  risk: {}{}\n", style(risk_style, risk),
              r["blocked"].get<bool>() ? fmt::format(" (blocked at safety level {})",
                                                     r["safety_level"].get<std::string>())
                                       : "");
   for (const auto& rule : r["rules"]) {
-    fmt::print("  [{}] {}\n", rule["id"].get<std::string>(), rule["reason"].get<std::string>());
+    fmt::print(out, "  [{}] {}\n", rule["id"].get<std::string>(),
+               rule["reason"].get<std::string>());
   }
   if (explain && !r["explanation"].get<std::string>().empty()) {
-    fmt::print("  {}\n", r["explanation"].get<std::string>());
+    fmt::print(out, "  {}\n", r["explanation"].get<std::string>());
   }
-  std::fflush(stdout);
+  std::fflush(out);
 }
 
 // Hands the command to the shell integration (prompt line) or prints it for copying.
@@ -182,6 +185,32 @@ void hand_over_for_editing(const std::string& command, bool quiet_stdout) {
 int fail(const Error& e, int code) {
   fmt::print(stderr, "cmdai: error: {}\n", e.message);
   return code;
+}
+
+// --edit (the shell integration's path): the command goes to the prompt line, where Enter runs
+// it. A command the safety level would confirm is shown with its risk and asked about first, as a
+// request is, since the prompt line shows nothing of its risk.
+int edit(const GeneratedCommand& generated, const safety::SafetyVerdict& verdict,
+         const nlohmann::ordered_json& result, const std::string& safety_level, bool explain) {
+  const std::string_view risk = safety::risk_name(verdict.risk);
+  if (verdict.blocked) {
+    return fail(
+        Error{ErrorCode::kInvalidArgument, fmt::format("'{}' is {} and blocked at safety level {}",
+                                                       generated.command, risk, safety_level)},
+        kExitBlocked);
+  }
+  if (verdict.needs_confirmation) {
+    print_plain(result, explain, stderr);
+    if (!have_terminal()) {
+      fmt::print(stderr,
+                 "cmdai: not handed over: this command is {} and confirmation needs a terminal\n",
+                 risk);
+      return kExitDeclined;
+    }
+    if (!ask_yes_no("Put it on your prompt line?")) return kExitDeclined;
+  }
+  hand_over_for_editing(generated.command, /*quiet_stdout=*/true);
+  return kExitOk;
 }
 
 void print_timings(const GeneratedCommand& g) {
@@ -256,17 +285,8 @@ int run_request(RequestFlags& f, bool verbose) {
   const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
   nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
   const bool structured = output != "plain";
-  if (f.edit) {
-    if (verdict.blocked) {
-      return fail(Error{ErrorCode::kInvalidArgument,
-                        fmt::format("'{}' is {} and blocked at safety level {}", generated->command,
-                                    safety::risk_name(verdict.risk), config->safety)},
-                  kExitBlocked);
-    }
-    hand_over_for_editing(generated->command, /*quiet_stdout=*/true);
-    return kExitOk;
-  }
-  if (!structured && !f.quiet) print_plain(result, f.explain);
+  if (f.edit) return edit(*generated, verdict, result, config->safety, f.explain);
+  if (!structured && !f.quiet) print_plain(result, f.explain, stdout);
   if (!structured && f.quiet) fmt::print("{}\n", generated->command);
 
   int exit_code = kExitOk;
@@ -279,7 +299,8 @@ int run_request(RequestFlags& f, bool verbose) {
     // Shown, never run.
   } else if (f.execute && f.yes) {
     run = true;
-  } else if ((f.execute || !structured) && stdin_is_terminal() && stdout_is_terminal()) {
+  } else if ((f.execute || (!structured && stdout_is_terminal())) && have_terminal()) {
+    // Asked on the terminal itself, so a request piped in (`echo req | cmdai -x`) is asked too.
     const Choice choice = ask_run_no_edit(/*allow_edit=*/true);
     if (choice == Choice::kRun)
       run = true;

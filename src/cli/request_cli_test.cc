@@ -267,6 +267,81 @@ TEST_F(RequestCli, ADumbTerminalGetsNoColour) {
   }
 }
 
+// Runs `cmdai <args>` (already shell syntax) on a terminal made by script(1), typing `typed` after
+// a second; stdin of cmdai is `stdin_from` (a shell redirection or pipe source; empty = the
+// terminal). Returns cmdai's exit status (script -e passes it through) and what the terminal
+// showed.
+struct TerminalRun {
+  int exit_code = -1;
+  std::string screen;
+};
+TerminalRun run_on_terminal(const std::map<std::string, std::string>& env, const std::string& args,
+                            const std::string& typed, const std::string& pipe_in,
+                            const fs::path& screen_file) {
+  std::string assignments;
+  for (const auto& [k, v] : env) assignments += " " + testing::shell_quote(k + "=" + v);
+  std::string inner =
+      "env NO_COLOR=1" + assignments + " " + testing::shell_quote(CMDAI_BINARY) + " " + args;
+  if (!pipe_in.empty()) inner = "printf '%s\\n' " + testing::shell_quote(pipe_in) + " | " + inner;
+  const std::string command = "(sleep 1; printf '" + typed + "') | script -qec " +
+                              testing::shell_quote(inner) + " /dev/null > " +
+                              testing::shell_quote(screen_file.string()) + " 2>&1";
+  const int status = std::system(command.c_str());
+  TerminalRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.screen = testing::slurp(screen_file);
+  return run;
+}
+
+bool have_script() { return std::system("command -v script > /dev/null 2>&1") == 0; }
+
+// Issue 15 defect 12: `echo req | cmdai -x` on a terminal refused ("confirmation needs a
+// terminal") because stdin was not one; it asks on the terminal (/dev/tty) instead.
+TEST_F(RequestCli, ARequestFromAPipeIsConfirmedOnTheTerminal) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  const fs::path marker = dir_ / "ran";
+  const TerminalRun yes = run_on_terminal(env("touch " + marker.string()), "-x", "y\\n",
+                                          "touch a file", dir_ / "screen");
+  EXPECT_EQ(yes.exit_code, 0) << yes.screen;
+  EXPECT_NE(yes.screen.find("Run it?"), std::string::npos) << yes.screen;
+  EXPECT_TRUE(fs::exists(marker)) << yes.screen;
+  fs::remove(marker);
+  const TerminalRun no = run_on_terminal(env("touch " + marker.string()), "-x", "n\\n",
+                                         "touch a file", dir_ / "screen");
+  EXPECT_EQ(no.exit_code, 4) << no.screen;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+// Issue 15 defect 9: --edit (the init wrapper's and Ctrl-X a's path) put a high-risk command on
+// the prompt line without a word. It shows the command and its risk and asks first; a safe
+// command is handed over as before. The Ctrl-X a binding's own call is reproduced: --edit --quiet,
+// stdin from the terminal, stdout captured.
+TEST_F(RequestCli, EditShowsAHighRiskCommandsRiskAndAsksBeforeHandingItOver) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  const std::string risky = "rm -rf " + (dir_ / "build").string();
+  auto e = env(risky);
+  const fs::path edit_file = dir_ / "edit";
+  e["CMDAI_EDIT_FILE"] = edit_file.string();
+  const TerminalRun no =
+      run_on_terminal(e, "--edit --quiet -- clean build", "n\\n", "", dir_ / "screen");
+  EXPECT_EQ(no.exit_code, 4) << no.screen;
+  EXPECT_NE(no.screen.find(risky), std::string::npos) << no.screen;
+  EXPECT_NE(no.screen.find("risk: high"), std::string::npos) << no.screen;
+  EXPECT_NE(no.screen.find("[y/N]"), std::string::npos) << no.screen;
+  EXPECT_EQ(testing::slurp(edit_file), "");
+  const TerminalRun yes =
+      run_on_terminal(e, "--edit --quiet -- clean build", "y\\n", "", dir_ / "screen");
+  EXPECT_EQ(yes.exit_code, 0) << yes.screen;
+  EXPECT_EQ(testing::slurp(edit_file), risky);
+  // Off a terminal nobody can be asked: nothing is handed over.
+  fs::remove(edit_file);
+  const CliResult off = run_cli({"--edit", "--quiet", "clean build"}, e);
+  EXPECT_EQ(off.exit_code, 4) << off.err;
+  EXPECT_NE(off.err.find("risk: high"), std::string::npos) << off.err;
+  EXPECT_FALSE(fs::exists(edit_file) && !testing::slurp(edit_file).empty());
+  EXPECT_EQ(off.out, "");
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);

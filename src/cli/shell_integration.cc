@@ -48,6 +48,7 @@ cmdai() {
 __cmdai_widget() {
   [[ -n "$BUFFER" ]] || return
   local __cmdai_out
+  zle -I  # cmdai may show a risky command's risk and ask on the terminal
   __cmdai_out=$(command cmdai --edit --quiet -- "$BUFFER" </dev/tty) || { zle reset-prompt; return; }
   [[ -n "$__cmdai_out" ]] && BUFFER=$__cmdai_out && CURSOR=${#BUFFER}
   zle reset-prompt
