@@ -182,6 +182,13 @@ void hand_over_for_editing(const std::string& command, bool quiet_stdout) {
   }
 }
 
+// Tells the shell integration which command runs, for the shell's history (see kHistoryFileEnv).
+void remember_for_history(const std::string& command) {
+  if (const char* file = std::getenv(kHistoryFileEnv); file != nullptr && *file != '\0') {
+    std::ofstream(file, std::ios::trunc) << command;
+  }
+}
+
 int fail(const Error& e, int code) {
   fmt::print(stderr, "cmdai: error: {}\n", e.message);
   return code;
@@ -314,6 +321,7 @@ int run_request(RequestFlags& f, bool verbose) {
     exit_code = kExitDeclined;
   }
   if (run) {
+    remember_for_history(generated->command);
     auto status = run_in_shell(generated->command, shell_program(request.shell), structured);
     if (!status.ok()) return fail(status.error(), kExitError);
     result["executed"] = true;
