@@ -59,6 +59,22 @@ TEST_F(AppCli, EveryParseErrorIsOneLineInCmdaisFormat) {
             std::string::npos);
 }
 
+// Issue 15: --version said only "cmdai 0.1.0"; a bug report needs the build type, the devices
+// compiled in and the instruction sets the kernels use here.
+TEST_F(AppCli, VersionSaysTheBuildTypeDevicesAndInstructionSets) {
+  const CliResult r = run_cli({"--version"}, env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(std::string("cmdai ") + CMDAI_VERSION + " (", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(" build)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ndevices: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ninstruction sets: "), std::string::npos) << r.out;
+  // The sets are the ones in use: masking them to scalar shows in the answer.
+  auto scalar = env();
+  scalar["CMDAI_CPU_FEATURES"] = "scalar";
+  EXPECT_NE(run_cli({"--version"}, scalar).out.find("instruction sets: scalar"), std::string::npos);
+}
+
 // Issue 15 defect 12: doctor said the config file was there and "all good" when every request
 // would fail on it. It names the file and the parse error, in plain and JSON output, and so does
 // it for a bad CMDAI_* variable.

@@ -8,13 +8,32 @@
 #include <exception>
 #include <string>
 
+#include "base/cpu_features.h"
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
+#include "device/device.h"
+
+namespace {
+
+// What a bug report needs: the version, how it was built, the devices compiled in (the order
+// --backend auto tries them) and the instruction sets the CPU kernels use on this machine.
+std::string version_text() {
+  std::string devices;
+  for (cmdai::device::DeviceKind kind : cmdai::device::compiled_devices()) {
+    devices += (devices.empty() ? "" : ", ") + std::string(cmdai::device::device_kind_name(kind));
+  }
+  const std::string build_type = CMDAI_BUILD_TYPE;
+  return fmt::format("cmdai {} ({} build)\ndevices: {}\ninstruction sets: {}", CMDAI_VERSION,
+                     build_type.empty() ? "unnamed" : build_type, devices,
+                     cmdai::cpu_features().to_string());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace cmdai::cli;
   CLI::App app{"cmdai: turn a plain-language request into one safe shell command", "cmdai"};
-  app.set_version_flag("--version", std::string("cmdai ") + CMDAI_VERSION);
+  app.set_version_flag("--version", version_text);
   app.footer(R"EX(Examples:
   cmdai find pdf files over 10MB in Downloads      show the command and its risk, then ask to run it
   cmdai -x -y show disk usage of this folder       run it without asking (blocked commands never run)
