@@ -20,6 +20,7 @@
 #include "cli/model_acquisition.h"
 #include "cli/output_format.h"
 #include "cli/shell_integration.h"
+#include "cli/spinner.h"
 #include "cli/terminal.h"
 #include "config/config.h"
 #include "device/device.h"
@@ -266,9 +267,12 @@ int run_request(RequestFlags& f, bool verbose) {
   handler.sa_handler = on_sigint;
   sigemptyset(&handler.sa_mask);
   sigaction(SIGINT, &handler, &previous);
-  auto generator = make_generator(*config);
-  Result<GeneratedCommand> generated = generator.ok() ? (*generator)->generate(request)
-                                                      : Result<GeneratedCommand>(generator.error());
+  auto generator = make_generator(*config);  // may download the model, with its own progress bar
+  Result<GeneratedCommand> generated = [&]() -> Result<GeneratedCommand> {
+    if (!generator.ok()) return generator.error();
+    Spinner spinner(spinner_wanted(f.quiet, config->output != "plain"), "cmdai: thinking...");
+    return (*generator)->generate(request);  // the spinner's line is erased before anything else
+  }();
   sigaction(SIGINT, &previous, nullptr);
   if (!generated.ok()) {
     const Error& e = generated.error();

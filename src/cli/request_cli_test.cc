@@ -342,6 +342,35 @@ TEST_F(RequestCli, EditShowsAHighRiskCommandsRiskAndAsksBeforeHandingItOver) {
   EXPECT_EQ(off.out, "");
 }
 
+// Issue 15: nothing showed that cmdai was working while the model loaded and answered. On a
+// terminal a spinner runs on stderr and its line is erased before the command is printed; never
+// with -q, TERM=dumb, or JSON going to a file, and never off a terminal.
+TEST_F(RequestCli, ASpinnerRunsOnATerminalAndIsErasedBeforeTheCommand) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  auto e = env("ls -la");
+  e["TERM"] = "xterm";
+  const fs::path screen = dir_ / "screen";
+  const std::string shown = run_on_terminal(e, "--dry-run list files", "", "", screen).screen;
+  const size_t spinner = shown.find("cmdai: thinking...");
+  const size_t erased = shown.find("\r\x1b[K");
+  const size_t command = shown.find("ls -la");
+  ASSERT_NE(spinner, std::string::npos) << shown;
+  ASSERT_NE(erased, std::string::npos) << shown;
+  EXPECT_LT(spinner, erased);
+  EXPECT_LT(erased, command) << shown;
+
+  const fs::path json = dir_ / "out.json";
+  for (const std::string& args : {std::string("-q --dry-run list files"),
+                                  "-o json list files > " + testing::shell_quote(json.string())}) {
+    const std::string quiet = run_on_terminal(e, args, "", "", screen).screen;
+    EXPECT_EQ(quiet.find("thinking"), std::string::npos) << args << ": " << quiet;
+  }
+  e["TERM"] = "dumb";
+  const std::string dumb = run_on_terminal(e, "--dry-run list files", "", "", screen).screen;
+  EXPECT_EQ(dumb.find("thinking"), std::string::npos) << dumb;
+  EXPECT_EQ(run_cli({"list files"}, env("ls -la")).err, "");  // stderr is a file here
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);
