@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libfmt-dev nlohmann-json3-dev libcli11-dev
           libtomlplusplus-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
-          libcpp-httplib-dev)
+          libcpp-httplib-dev
+          zsh fish)  # the shell integration's tests run the real shells (bash is always there)
 if (($#)); then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -35,7 +35,8 @@ inline std::string slurp(const std::filesystem::path& path) {
 }
 
 // Runs `cmdai <args_line>`, where args_line is already in shell syntax (quote parts with
-// shell_quote); stdin comes from `input` (never a terminal), NO_COLOR is set so output is plain.
+// shell_quote); stdin comes from `input` and there is no terminal at all (no /dev/tty); NO_COLOR
+// is set so output is plain.
 // stdout_redirect (e.g. ">/dev/full" or ">&-") replaces the capture of stdout.
 inline CliResult run_cli_line(const std::string& args_line,
                               const std::map<std::string, std::string>& env = {},
@@ -47,7 +48,9 @@ inline CliResult run_cli_line(const std::string& args_line,
                                                     "_" + std::to_string(counter++));
   fs::create_directories(dir);
   std::ofstream(dir / "in") << input;
-  std::string command = "env NO_COLOR=1";
+  // setsid: no controlling terminal either, so cmdai cannot ask on /dev/tty even when the tests
+  // run from one.
+  std::string command = "setsid -w env NO_COLOR=1";
   for (const auto& [k, v] : env) command += " " + shell_quote(k + "=" + v);
   command += " " + shell_quote(CMDAI_BINARY) + " " + args_line;
   command +=

@@ -11,10 +11,29 @@
 #include "catalog/catalog.h"
 #include "catalog/paths.h"
 #include "cli/command_registry.h"
+#include "config/config.h"
 #include "device/device.h"
 
 namespace cmdai::cli {
 namespace {
+
+// The config file and CMDAI_* variables, loaded as a request loads them: a mistake there makes
+// every request fail, so it is reported with the file and the parse error.
+nlohmann::json config_report(nlohmann::json& fixes) {
+  const std::filesystem::path file = config::default_config_path();
+  std::error_code ec;
+  nlohmann::json report = {
+      {"path", file.string()}, {"exists", std::filesystem::exists(file, ec)}, {"ok", true}};
+  if (Result<config::Config> loaded = config::load_config(); !loaded.ok()) {
+    report["ok"] = false;
+    report["error"] = loaded.error().message;
+    fixes.push_back(
+        fmt::format("the configuration is broken, so every request fails: {} (fix "
+                    "it; `cmdai config show` checks it again)",
+                    loaded.error().message));
+  }
+  return report;
+}
 
 nlohmann::json collect_report() {
   nlohmann::json report;
@@ -62,10 +81,7 @@ nlohmann::json collect_report() {
   if (!cpu_features().avx2 && !cpu_features().neon) {
     fixes.push_back("this CPU has no AVX2 or NEON: cmdai runs its scalar kernels and will be slow");
   }
-  const auto config_file = catalog::config_dir() / "config.toml";
-  std::error_code ec;
-  report["config"] = {{"path", config_file.string()},
-                      {"exists", std::filesystem::is_regular_file(config_file, ec)}};
+  report["config"] = config_report(fixes);
   report["fixes"] = fixes;
   report["ok"] = fixes.empty();
   return report;
@@ -86,8 +102,14 @@ void print_plain(const nlohmann::json& r) {
   for (const auto& m : r["model_cache"]["models"]) {
     fmt::print("  {} {}\n", m["cached"].get<bool>() ? "[x]" : "[ ]", m["name"].get<std::string>());
   }
-  fmt::print("config       {}{}\n", r["config"]["path"].get<std::string>(),
-             r["config"]["exists"].get<bool>() ? "" : " (not present; defaults apply)");
+  const nlohmann::json& config = r["config"];
+  if (!config["ok"].get<bool>()) {
+    fmt::print("config       {}: broken: {}\n", config["path"].get<std::string>(),
+               config["error"].get<std::string>());
+  } else {
+    fmt::print("config       {}{}\n", config["path"].get<std::string>(),
+               config["exists"].get<bool>() ? "" : " (not present; defaults apply)");
+  }
   if (r["fixes"].empty()) {
     fmt::print("\nall good\n");
   } else {

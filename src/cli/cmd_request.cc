@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "cli/model_acquisition.h"
 #include "cli/output_format.h"
 #include "cli/shell_integration.h"
+#include "cli/spinner.h"
 #include "cli/terminal.h"
 #include "config/config.h"
 #include "device/device.h"
@@ -37,7 +39,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 struct RequestFlags {
   std::vector<std::string> words;
   std::string shell, safety, output, model, backend;
-  float temperature = 0;
+  float temperature = 0, timeout_seconds = 0;
   int max_tokens = 0;
   uint64_t seed = 0;
   int threads = 0;
@@ -62,6 +64,7 @@ Result<config::Config> effective_config(const RequestFlags& f) {
   CMDAI_TRY(set("--max-tokens", "max_tokens", std::to_string(f.max_tokens)));
   CMDAI_TRY(set("--seed", "seed", std::to_string(f.seed)));
   CMDAI_TRY(set("--threads", "threads", std::to_string(f.threads)));
+  CMDAI_TRY(set("--timeout", "timeout", fmt::format("{}", f.timeout_seconds)));
   return config;
 }
 
@@ -94,6 +97,10 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   SamplingSettings sampling;
   sampling.sampling = config.sampling();
   sampling.max_tokens = config.max_tokens;
+  // 0 = no limit; any positive setting stays positive in milliseconds.
+  sampling.timeout_ms = config.timeout_seconds > 0
+                            ? std::max(1, static_cast<int>(config.timeout_seconds * 1000.0f))
+                            : 0;
   sampling.cancel = &g_interrupted;
   return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
@@ -134,28 +141,31 @@ nlohmann::ordered_json result_object(const GenerationRequest& request,
           {"exit_status", nullptr}};
 }
 
-void print_plain(const nlohmann::ordered_json& r, bool explain) {
-  const bool color = use_color(false);
+// The command, its risk and the rules that fired, on `out` (stdout, or stderr when stdout carries
+// only the command).
+void print_plain(const nlohmann::ordered_json& r, bool explain, FILE* out) {
+  const bool color = use_color(/*for_stderr=*/out == stderr);
   const std::string risk = r["risk"];
   auto style = [&](fmt::text_style s, const std::string& text) {
     return color ? fmt::format(s, "{}", text) : text;
   };
-  fmt::print("  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
+  fmt::print(out, "  {}\n", style(fmt::emphasis::bold, r["command"].get<std::string>()));
   fmt::text_style risk_style = fmt::fg(fmt::color::green);
   if (risk == "moderate") risk_style = fmt::fg(fmt::color::yellow);
   if (risk == "high" || risk == "critical")
     risk_style = fmt::fg(fmt::color::red) | fmt::emphasis::bold;
-  fmt::print("  risk: {}{}\n", style(risk_style, risk),
+  fmt::print(out, "  risk: {}{}\n", style(risk_style, risk),
              r["blocked"].get<bool>() ? fmt::format(" (blocked at safety level {})",
                                                     r["safety_level"].get<std::string>())
                                       : "");
   for (const auto& rule : r["rules"]) {
-    fmt::print("  [{}] {}\n", rule["id"].get<std::string>(), rule["reason"].get<std::string>());
+    fmt::print(out, "  [{}] {}\n", rule["id"].get<std::string>(),
+               rule["reason"].get<std::string>());
   }
   if (explain && !r["explanation"].get<std::string>().empty()) {
-    fmt::print("  {}\n", r["explanation"].get<std::string>());
+    fmt::print(out, "  {}\n", r["explanation"].get<std::string>());
   }
-  std::fflush(stdout);
+  std::fflush(out);
 }
 
 // Hands the command to the shell integration (prompt line) or prints it for copying.
@@ -173,9 +183,42 @@ void hand_over_for_editing(const std::string& command, bool quiet_stdout) {
   }
 }
 
+// Tells the shell integration which command runs, for the shell's history (see kHistoryFileEnv).
+void remember_for_history(const std::string& command) {
+  if (const char* file = std::getenv(kHistoryFileEnv); file != nullptr && *file != '\0') {
+    std::ofstream(file, std::ios::trunc) << command;
+  }
+}
+
 int fail(const Error& e, int code) {
   fmt::print(stderr, "cmdai: error: {}\n", e.message);
   return code;
+}
+
+// --edit (the shell integration's path): the command goes to the prompt line, where Enter runs
+// it. A command the safety level would confirm is shown with its risk and asked about first, as a
+// request is, since the prompt line shows nothing of its risk.
+int edit(const GeneratedCommand& generated, const safety::SafetyVerdict& verdict,
+         const nlohmann::ordered_json& result, const std::string& safety_level, bool explain) {
+  const std::string_view risk = safety::risk_name(verdict.risk);
+  if (verdict.blocked) {
+    return fail(
+        Error{ErrorCode::kInvalidArgument, fmt::format("'{}' is {} and blocked at safety level {}",
+                                                       generated.command, risk, safety_level)},
+        kExitBlocked);
+  }
+  if (verdict.needs_confirmation) {
+    print_plain(result, explain, stderr);
+    if (!have_terminal()) {
+      fmt::print(stderr,
+                 "cmdai: not handed over: this command is {} and confirmation needs a terminal\n",
+                 risk);
+      return kExitDeclined;
+    }
+    if (!ask_yes_no("Put it on your prompt line?")) return kExitDeclined;
+  }
+  hand_over_for_editing(generated.command, /*quiet_stdout=*/true);
+  return kExitOk;
 }
 
 void print_timings(const GeneratedCommand& g) {
@@ -224,15 +267,25 @@ int run_request(RequestFlags& f, bool verbose) {
   handler.sa_handler = on_sigint;
   sigemptyset(&handler.sa_mask);
   sigaction(SIGINT, &handler, &previous);
-  auto generator = make_generator(*config);
-  Result<GeneratedCommand> generated = generator.ok() ? (*generator)->generate(request)
-                                                      : Result<GeneratedCommand>(generator.error());
+  auto generator = make_generator(*config);  // may download the model, with its own progress bar
+  Result<GeneratedCommand> generated = [&]() -> Result<GeneratedCommand> {
+    if (!generator.ok()) return generator.error();
+    Spinner spinner(spinner_wanted(f.quiet, config->output != "plain"), "cmdai: thinking...");
+    return (*generator)->generate(request);  // the spinner's line is erased before anything else
+  }();
   sigaction(SIGINT, &previous, nullptr);
   if (!generated.ok()) {
     const Error& e = generated.error();
     if (e.code == ErrorCode::kCancelled || g_interrupted)
       return fail(Error{e.code, "interrupted"}, kExitInterrupted);
     if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
+    if (e.code == ErrorCode::kTimeout) {
+      return fail(Error{e.code, fmt::format("the model did not answer within the timeout of {} s "
+                                            "(raise it with --timeout SECONDS, CMDAI_TIMEOUT or "
+                                            "`timeout` in the config file; 0 = no limit)",
+                                            config->timeout_seconds)},
+                  kExitTimeout);
+    }
     return fail(e, exit_code_for(e));
   }
 
@@ -243,17 +296,8 @@ int run_request(RequestFlags& f, bool verbose) {
   const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
   nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
   const bool structured = output != "plain";
-  if (f.edit) {
-    if (verdict.blocked) {
-      return fail(Error{ErrorCode::kInvalidArgument,
-                        fmt::format("'{}' is {} and blocked at safety level {}", generated->command,
-                                    safety::risk_name(verdict.risk), config->safety)},
-                  kExitBlocked);
-    }
-    hand_over_for_editing(generated->command, /*quiet_stdout=*/true);
-    return kExitOk;
-  }
-  if (!structured && !f.quiet) print_plain(result, f.explain);
+  if (f.edit) return edit(*generated, verdict, result, config->safety, f.explain);
+  if (!structured && !f.quiet) print_plain(result, f.explain, stdout);
   if (!structured && f.quiet) fmt::print("{}\n", generated->command);
 
   int exit_code = kExitOk;
@@ -266,7 +310,8 @@ int run_request(RequestFlags& f, bool verbose) {
     // Shown, never run.
   } else if (f.execute && f.yes) {
     run = true;
-  } else if ((f.execute || !structured) && stdin_is_terminal() && stdout_is_terminal()) {
+  } else if ((f.execute || (!structured && stdout_is_terminal())) && have_terminal()) {
+    // Asked on the terminal itself, so a request piped in (`echo req | cmdai -x`) is asked too.
     const Choice choice = ask_run_no_edit(/*allow_edit=*/true);
     if (choice == Choice::kRun)
       run = true;
@@ -280,6 +325,7 @@ int run_request(RequestFlags& f, bool verbose) {
     exit_code = kExitDeclined;
   }
   if (run) {
+    remember_for_history(generated->command);
     auto status = run_in_shell(generated->command, shell_program(request.shell), structured);
     if (!status.ok()) return fail(status.error(), kExitError);
     result["executed"] = true;
@@ -287,7 +333,8 @@ int run_request(RequestFlags& f, bool verbose) {
     exit_code = *status;
   }
   if (output == "json") {
-    fmt::print("{}\n", result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    fmt::print("{}\n",
+               result.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
   if (output == "yaml") fmt::print("{}", to_yaml(result));
   return exit_code;
@@ -315,6 +362,8 @@ void setup_request(CLI::App& app, CliContext& context) {
   app.add_option("--max-tokens", f.max_tokens, "most tokens to generate");
   app.add_option("--seed", f.seed, "sampling seed");
   app.add_option("--threads", f.threads, "CPU threads (default: one per core)");
+  app.add_option("--timeout", f.timeout_seconds,
+                 "seconds the model may take to answer once loaded (default 30; 0 = no limit)");
   app.callback([&app, &context] {
     if (!app.get_subcommands().empty()) return;  // a subcommand ran instead
     context.exit_code = run_request(f, context.verbose);

@@ -6,14 +6,34 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 
+#include "base/cpu_features.h"
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
+#include "device/device.h"
+
+namespace {
+
+// What a bug report needs: the version, how it was built, the devices compiled in (the order
+// --backend auto tries them) and the instruction sets the CPU kernels use on this machine.
+std::string version_text() {
+  std::string devices;
+  for (cmdai::device::DeviceKind kind : cmdai::device::compiled_devices()) {
+    devices += (devices.empty() ? "" : ", ") + std::string(cmdai::device::device_kind_name(kind));
+  }
+  const std::string build_type = CMDAI_BUILD_TYPE;
+  return fmt::format("cmdai {} ({} build)\ndevices: {}\ninstruction sets: {}", CMDAI_VERSION,
+                     build_type.empty() ? "unnamed" : build_type, devices,
+                     cmdai::cpu_features().to_string());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace cmdai::cli;
   CLI::App app{"cmdai: turn a plain-language request into one safe shell command", "cmdai"};
-  app.set_version_flag("--version", std::string("cmdai ") + CMDAI_VERSION);
+  app.set_version_flag("--version", version_text);
   app.footer(R"EX(Examples:
   cmdai find pdf files over 10MB in Downloads      show the command and its risk, then ask to run it
   cmdai -x -y show disk usage of this folder       run it without asking (blocked commands never run)
@@ -34,8 +54,15 @@ More: docs/CLI.md)EX");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;  // help, version
+    // Every error is one `cmdai: error:` line; it names the help of the command that was parsing.
+    std::string help = "cmdai";
+    for (const CLI::App* at = &app; !at->get_subcommands().empty();) {
+      at = at->get_subcommands().back();
+      help += " " + at->get_name();
+    }
+    fmt::print(stderr, "cmdai: error: {} (see {} --help)\n", e.what(), help);
+    return kExitUsage;
   } catch (const std::exception& e) {
     // Nothing may end cmdai with an abort: an escaped exception is a bug, reported as one.
     std::fflush(stdout);

@@ -267,6 +267,110 @@ TEST_F(RequestCli, ADumbTerminalGetsNoColour) {
   }
 }
 
+// Runs `cmdai <args>` (already shell syntax) on a terminal made by script(1), typing `typed` after
+// a second; stdin of cmdai is `stdin_from` (a shell redirection or pipe source; empty = the
+// terminal). Returns cmdai's exit status (script -e passes it through) and what the terminal
+// showed.
+struct TerminalRun {
+  int exit_code = -1;
+  std::string screen;
+};
+TerminalRun run_on_terminal(const std::map<std::string, std::string>& env, const std::string& args,
+                            const std::string& typed, const std::string& pipe_in,
+                            const fs::path& screen_file) {
+  std::string assignments;
+  for (const auto& [k, v] : env) assignments += " " + testing::shell_quote(k + "=" + v);
+  std::string inner =
+      "env NO_COLOR=1" + assignments + " " + testing::shell_quote(CMDAI_BINARY) + " " + args;
+  if (!pipe_in.empty()) inner = "printf '%s\\n' " + testing::shell_quote(pipe_in) + " | " + inner;
+  const std::string command = "(sleep 1; printf '" + typed + "') | script -qec " +
+                              testing::shell_quote(inner) + " /dev/null > " +
+                              testing::shell_quote(screen_file.string()) + " 2>&1";
+  const int status = std::system(command.c_str());
+  TerminalRun run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.screen = testing::slurp(screen_file);
+  return run;
+}
+
+bool have_script() { return std::system("command -v script > /dev/null 2>&1") == 0; }
+
+// Issue 15 defect 12: `echo req | cmdai -x` on a terminal refused ("confirmation needs a
+// terminal") because stdin was not one; it asks on the terminal (/dev/tty) instead.
+TEST_F(RequestCli, ARequestFromAPipeIsConfirmedOnTheTerminal) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  const fs::path marker = dir_ / "ran";
+  const TerminalRun yes = run_on_terminal(env("touch " + marker.string()), "-x", "y\\n",
+                                          "touch a file", dir_ / "screen");
+  EXPECT_EQ(yes.exit_code, 0) << yes.screen;
+  EXPECT_NE(yes.screen.find("Run it?"), std::string::npos) << yes.screen;
+  EXPECT_TRUE(fs::exists(marker)) << yes.screen;
+  fs::remove(marker);
+  const TerminalRun no = run_on_terminal(env("touch " + marker.string()), "-x", "n\\n",
+                                         "touch a file", dir_ / "screen");
+  EXPECT_EQ(no.exit_code, 4) << no.screen;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+// Issue 15 defect 9: --edit (the init wrapper's and Ctrl-X a's path) put a high-risk command on
+// the prompt line without a word. It shows the command and its risk and asks first; a safe
+// command is handed over as before. The Ctrl-X a binding's own call is reproduced: --edit --quiet,
+// stdin from the terminal, stdout captured.
+TEST_F(RequestCli, EditShowsAHighRiskCommandsRiskAndAsksBeforeHandingItOver) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  const std::string risky = "rm -rf " + (dir_ / "build").string();
+  auto e = env(risky);
+  const fs::path edit_file = dir_ / "edit";
+  e["CMDAI_EDIT_FILE"] = edit_file.string();
+  const TerminalRun no =
+      run_on_terminal(e, "--edit --quiet -- clean build", "n\\n", "", dir_ / "screen");
+  EXPECT_EQ(no.exit_code, 4) << no.screen;
+  EXPECT_NE(no.screen.find(risky), std::string::npos) << no.screen;
+  EXPECT_NE(no.screen.find("risk: high"), std::string::npos) << no.screen;
+  EXPECT_NE(no.screen.find("[y/N]"), std::string::npos) << no.screen;
+  EXPECT_EQ(testing::slurp(edit_file), "");
+  const TerminalRun yes =
+      run_on_terminal(e, "--edit --quiet -- clean build", "y\\n", "", dir_ / "screen");
+  EXPECT_EQ(yes.exit_code, 0) << yes.screen;
+  EXPECT_EQ(testing::slurp(edit_file), risky);
+  // Off a terminal nobody can be asked: nothing is handed over.
+  fs::remove(edit_file);
+  const CliResult off = run_cli({"--edit", "--quiet", "clean build"}, e);
+  EXPECT_EQ(off.exit_code, 4) << off.err;
+  EXPECT_NE(off.err.find("risk: high"), std::string::npos) << off.err;
+  EXPECT_FALSE(fs::exists(edit_file) && !testing::slurp(edit_file).empty());
+  EXPECT_EQ(off.out, "");
+}
+
+// Issue 15: nothing showed that cmdai was working while the model loaded and answered. On a
+// terminal a spinner runs on stderr and its line is erased before the command is printed; never
+// with -q, TERM=dumb, or JSON going to a file, and never off a terminal.
+TEST_F(RequestCli, ASpinnerRunsOnATerminalAndIsErasedBeforeTheCommand) {
+  if (!have_script()) GTEST_SKIP() << "no script(1) here";
+  auto e = env("ls -la");
+  e["TERM"] = "xterm";
+  const fs::path screen = dir_ / "screen";
+  const std::string shown = run_on_terminal(e, "--dry-run list files", "", "", screen).screen;
+  const size_t spinner = shown.find("cmdai: thinking...");
+  const size_t erased = shown.find("\r\x1b[K");
+  const size_t command = shown.find("ls -la");
+  ASSERT_NE(spinner, std::string::npos) << shown;
+  ASSERT_NE(erased, std::string::npos) << shown;
+  EXPECT_LT(spinner, erased);
+  EXPECT_LT(erased, command) << shown;
+
+  const fs::path json = dir_ / "out.json";
+  for (const std::string& args : {std::string("-q --dry-run list files"),
+                                  "-o json list files > " + testing::shell_quote(json.string())}) {
+    const std::string quiet = run_on_terminal(e, args, "", "", screen).screen;
+    EXPECT_EQ(quiet.find("thinking"), std::string::npos) << args << ": " << quiet;
+  }
+  e["TERM"] = "dumb";
+  const std::string dumb = run_on_terminal(e, "--dry-run list files", "", "", screen).screen;
+  EXPECT_EQ(dumb.find("thinking"), std::string::npos) << dumb;
+  EXPECT_EQ(run_cli({"list files"}, env("ls -la")).err, "");  // stderr is a file here
+}
+
 TEST_F(RequestCli, EditHandsTheCommandToTheShellIntegration) {
   auto e = env("grep -r TODO .");
   const CliResult printed = run_cli({"--edit", "find todos"}, e);
@@ -316,6 +420,40 @@ TEST_F(RequestCli, SyntheticModelRunsTheWholePathToAValidObject) {
     EXPECT_LE(j["timings"]["generated_tokens"].get<int>(), 24);
     if (run == 1) EXPECT_GT(j["timings"]["cached_prompt_tokens"].get<int>(), 20);
   }
+}
+
+// Issue 15: the request timeout was fixed at 30 s. Each route sets it: a 1 ms limit ends the
+// request with exit 9, and a higher layer's generous limit overrides a lower layer's 1 ms.
+TEST_F(RequestCli, TimeoutComesFromTheFlagTheEnvironmentOrTheConfigFile) {
+  auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const fs::path model = dir_ / "synth.gguf";
+  ASSERT_EQ(
+      run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
+               (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out", model.string()},
+              env())
+          .exit_code,
+      0);
+  auto request = [&](std::vector<std::string> flags, std::map<std::string, std::string> extra) {
+    for (const char* word : {"--model", model.c_str(), "-q", "--max-tokens", "4", "list files"}) {
+      flags.push_back(word);
+    }
+    auto e = env();
+    for (const auto& [k, v] : extra) e[k] = v;
+    return run_cli(flags, e);
+  };
+  const CliResult flag = request({"--timeout", "0.001"}, {});
+  EXPECT_EQ(flag.exit_code, 9) << flag.err;
+  EXPECT_NE(flag.err.find("cmdai: error: the model did not answer within the timeout of 0.001 s"),
+            std::string::npos)
+      << flag.err;
+  EXPECT_EQ(request({}, {{"CMDAI_TIMEOUT", "0.001"}}).exit_code, 9);
+  EXPECT_EQ(request({"--timeout", "600"}, {{"CMDAI_TIMEOUT", "0.001"}}).exit_code, 0);
+  std::ofstream(dir_ / "config" / "config.toml") << "timeout = 0.001\n";
+  EXPECT_EQ(request({}, {}).exit_code, 9);
+  EXPECT_EQ(request({}, {{"CMDAI_TIMEOUT", "0"}}).exit_code, 0);  // 0 = no limit
+  const CliResult shown = run_cli({"config", "show"}, env());
+  EXPECT_NE(shown.out.find("timeout = 0.001  # file"), std::string::npos) << shown.out;
 }
 
 TEST_F(RequestCli, InitScriptsAreValidShell) {

@@ -5,14 +5,19 @@ namespace {
 
 // bash: `cmdai …` runs through this function; choosing "e" at the prompt (or passing --edit)
 // leaves the command in a temporary file, which the function puts on an editable prompt line
-// (read -e -i); Enter runs it as if typed, and it goes into history. Ctrl-X a turns the text on
+// (read -e -i); Enter runs it as if typed, and it goes into history. A command cmdai ran itself
+// (-x, or "y") is named in a second file and goes into history too. Ctrl-X a turns the text on
 // the current prompt line into a request and replaces it with the command.
-constexpr const char* kBashInit = R"BASH(# cmdai shell integration for bash: add to ~/.bashrc:  eval "$(cmdai init bash)"
+constexpr const char* kBashInit =
+    R"BASH(# cmdai shell integration for bash: add to ~/.bashrc:  eval "$(cmdai init bash)"
 cmdai() {
-  local __cmdai_file __cmdai_status __cmdai_cmd
+  local __cmdai_file __cmdai_ran __cmdai_status __cmdai_cmd
   __cmdai_file=$(mktemp "${TMPDIR:-/tmp}/cmdai-edit.XXXXXX") || return 1
-  CMDAI_EDIT_FILE="$__cmdai_file" command cmdai "$@"
+  __cmdai_ran=$(mktemp "${TMPDIR:-/tmp}/cmdai-ran.XXXXXX") || { rm -f -- "$__cmdai_file"; return 1; }
+  CMDAI_EDIT_FILE="$__cmdai_file" CMDAI_HISTORY_FILE="$__cmdai_ran" command cmdai "$@"
   __cmdai_status=$?
+  [ -s "$__cmdai_ran" ] && history -s -- "$(<"$__cmdai_ran")"
+  rm -f -- "$__cmdai_ran"
   if [ -s "$__cmdai_file" ]; then
     __cmdai_cmd=$(<"$__cmdai_file")
     if read -r -e -i "$__cmdai_cmd" -p "\$ " __cmdai_cmd && [ -n "$__cmdai_cmd" ]; then
@@ -33,12 +38,16 @@ __cmdai_widget() {
 bind -x '"\C-xa": __cmdai_widget'
 )BASH";
 
-constexpr const char* kZshInit = R"ZSH(# cmdai shell integration for zsh: add to ~/.zshrc:  eval "$(cmdai init zsh)"
+constexpr const char* kZshInit =
+    R"ZSH(# cmdai shell integration for zsh: add to ~/.zshrc:  eval "$(cmdai init zsh)"
 cmdai() {
-  local __cmdai_file __cmdai_status
+  local __cmdai_file __cmdai_ran __cmdai_status
   __cmdai_file=$(mktemp "${TMPDIR:-/tmp}/cmdai-edit.XXXXXX") || return 1
-  CMDAI_EDIT_FILE="$__cmdai_file" command cmdai "$@"
+  __cmdai_ran=$(mktemp "${TMPDIR:-/tmp}/cmdai-ran.XXXXXX") || { rm -f -- "$__cmdai_file"; return 1; }
+  CMDAI_EDIT_FILE="$__cmdai_file" CMDAI_HISTORY_FILE="$__cmdai_ran" command cmdai "$@"
   __cmdai_status=$?
+  [[ -s "$__cmdai_ran" ]] && print -s -- "$(<"$__cmdai_ran")"
+  rm -f -- "$__cmdai_ran"
   if [[ -s "$__cmdai_file" ]]; then
     print -z -- "$(<"$__cmdai_file")"
   fi
@@ -48,6 +57,7 @@ cmdai() {
 __cmdai_widget() {
   [[ -n "$BUFFER" ]] || return
   local __cmdai_out
+  zle -I  # cmdai may show a risky command's risk and ask on the terminal
   __cmdai_out=$(command cmdai --edit --quiet -- "$BUFFER" </dev/tty) || { zle reset-prompt; return; }
   [[ -n "$__cmdai_out" ]] && BUFFER=$__cmdai_out && CURSOR=${#BUFFER}
   zle reset-prompt
@@ -56,17 +66,39 @@ zle -N __cmdai_widget
 bindkey '^Xa' __cmdai_widget
 )ZSH";
 
-constexpr const char* kFishInit = R"FISH(# cmdai shell integration for fish: add to ~/.config/fish/config.fish:  cmdai init fish | source
+constexpr const char* kFishInit =
+    R"FISH(# cmdai shell integration for fish: add to ~/.config/fish/config.fish:  cmdai init fish | source
 function cmdai --wraps cmdai
-    set -l __cmdai_file (mktemp (set -q TMPDIR; and echo $TMPDIR; or echo /tmp)/cmdai-edit.XXXXXX)
+    set -l __cmdai_tmp (set -q TMPDIR; and echo $TMPDIR; or echo /tmp)
+    set -l __cmdai_file (mktemp $__cmdai_tmp/cmdai-edit.XXXXXX)
     or return 1
-    CMDAI_EDIT_FILE=$__cmdai_file command cmdai $argv
+    set -l __cmdai_ran (mktemp $__cmdai_tmp/cmdai-ran.XXXXXX)
+    or begin
+        rm -f -- $__cmdai_file
+        return 1
+    end
+    CMDAI_EDIT_FILE=$__cmdai_file CMDAI_HISTORY_FILE=$__cmdai_ran command cmdai $argv
     set -l __cmdai_status $status
+    test -s $__cmdai_ran; and __cmdai_remember (string collect < $__cmdai_ran)
+    rm -f -- $__cmdai_ran
     if test -s $__cmdai_file
         commandline -r -- (cat $__cmdai_file)
     end
     rm -f -- $__cmdai_file
     return $__cmdai_status
+end
+# Puts a command cmdai ran into history as if typed. fish 3.6 (Debian 12) has no `history append`:
+# the entry goes into the history file (backslash and newline escaped, as fish writes them), and
+# `history merge` reads it into this session.
+function __cmdai_remember --argument-names __cmdai_cmd
+    set -q fish_private_mode; and return
+    set -l __cmdai_session fish
+    set -q fish_history; and set __cmdai_session $fish_history
+    test -n "$__cmdai_session"; or return
+    set -l __cmdai_dir (set -q XDG_DATA_HOME; and echo $XDG_DATA_HOME; or echo ~/.local/share)/fish
+    set -l __cmdai_escaped (string replace -a -- '\\' '\\\\' $__cmdai_cmd | string replace -a -- \n '\\n')
+    printf '%s\n' "- cmd: $__cmdai_escaped" "  when: "(date +%s) >>$__cmdai_dir/{$__cmdai_session}_history
+    and builtin history merge
 end
 function __cmdai_widget
     set -l __cmdai_line (commandline)
@@ -78,7 +110,8 @@ end
 bind \cxa __cmdai_widget
 )FISH";
 
-constexpr const char* kBashCompletion = R"BASH(# bash completion for cmdai:  source <(cmdai completion bash)
+constexpr const char* kBashCompletion =
+    R"BASH(# bash completion for cmdai:  source <(cmdai completion bash)
 _cmdai() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
@@ -123,7 +156,8 @@ _cmdai() {
 compdef _cmdai cmdai
 )ZSH";
 
-constexpr const char* kFishCompletion = R"FISH(# fish completion for cmdai:  cmdai completion fish | source
+constexpr const char* kFishCompletion =
+    R"FISH(# fish completion for cmdai:  cmdai completion fish | source
 complete -c cmdai -n __fish_use_subcommand -a 'check model config doctor init completion tokenize generate logits bench'
 complete -c cmdai -l shell -x -a 'bash zsh fish sh' -d 'target shell'
 complete -c cmdai -l safety -x -a 'strict moderate permissive' -d 'safety level'

@@ -15,5 +15,8 @@ std::optional<std::string> completion_script(std::string_view shell);
 // The environment variable through which the init wrapper asks cmdai to hand back the command
 // (written to that file) instead of running it.
 inline constexpr const char* kEditFileEnv = "CMDAI_EDIT_FILE";
+// The environment variable through which the init wrapper learns which command cmdai ran (written
+// to that file before it runs), to put it in the shell's history as if it had been typed.
+inline constexpr const char* kHistoryFileEnv = "CMDAI_HISTORY_FILE";
 
 }  // namespace cmdai::cli

@@ -1,11 +1,14 @@
 #include "cli/terminal.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string_view>
 
 namespace cmdai::cli {
@@ -23,29 +26,52 @@ bool use_color(bool for_stderr) {
   return for_stderr ? stderr_is_terminal() : stdout_is_terminal();
 }
 
-Choice ask_run_no_edit(bool allow_edit) {
+bool have_terminal() {
+  const int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+namespace {
+
+// Writes `question` to /dev/tty and reads one answer line there, lower-cased and trimmed;
+// nullopt without a terminal. EOF reads as an empty answer.
+std::optional<std::string> ask_on_terminal(std::string_view question) {
   FILE* tty = std::fopen("/dev/tty", "r+");
-  if (tty == nullptr) return Choice::kNo;
-  std::fputs(allow_edit ? "Run it? [y/N/e(dit)] " : "Run it? [y/N] ", tty);
+  if (tty == nullptr) return std::nullopt;
+  std::fwrite(question.data(), 1, question.size(), tty);
   std::fflush(tty);
   char line[64] = {};
-  Choice choice = Choice::kNo;
+  std::string answer;
   if (std::fgets(line, sizeof line, tty) != nullptr) {
-    std::string answer(line);
+    answer = line;
     while (!answer.empty() &&
            (answer.back() == '\n' || answer.back() == '\r' || answer.back() == ' ')) {
       answer.pop_back();
     }
     for (char& c : answer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (answer == "y" || answer == "yes")
-      choice = Choice::kRun;
-    else if (allow_edit && (answer == "e" || answer == "edit"))
-      choice = Choice::kEdit;
   } else {
     std::fputs("\n", tty);
   }
   std::fclose(tty);
-  return choice;
+  return answer;
+}
+
+}  // namespace
+
+Choice ask_run_no_edit(bool allow_edit) {
+  const std::optional<std::string> answer =
+      ask_on_terminal(allow_edit ? "Run it? [y/N/e(dit)] " : "Run it? [y/N] ");
+  if (!answer) return Choice::kNo;
+  if (*answer == "y" || *answer == "yes") return Choice::kRun;
+  if (allow_edit && (*answer == "e" || *answer == "edit")) return Choice::kEdit;
+  return Choice::kNo;
+}
+
+bool ask_yes_no(std::string_view question) {
+  const std::optional<std::string> answer = ask_on_terminal(std::string(question) + " [y/N] ");
+  return answer && (*answer == "y" || *answer == "yes");
 }
 
 std::string read_all_stdin() {

@@ -101,6 +101,13 @@ const std::vector<KeySpec>& specs() {
        0,
        1024,
        {}},
+      {{"timeout", "CMDAI_TIMEOUT", ValueKind::kFloat,
+        "seconds a request's generation may take once the model is loaded, 0 to 3600; 0 = no "
+        "limit"},
+       &Config::timeout_seconds,
+       0,
+       3600,
+       {}},
       {{"output", "CMDAI_OUTPUT", ValueKind::kString, "output format: plain, json or yaml"},
        &Config::output,
        0,

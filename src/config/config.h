@@ -21,13 +21,13 @@ std::string_view source_name(Source source);  // "default", "file", "env", "flag
 enum class ValueKind { kString, kFloat, kInt, kUnsigned };
 
 struct KeyInfo {
-  std::string_view name;         // TOML key and `config show` name: "max_tokens"
-  std::string_view env_var;      // "CMDAI_MAX_TOKENS"
+  std::string_view name;     // TOML key and `config show` name: "max_tokens"
+  std::string_view env_var;  // "CMDAI_MAX_TOKENS"
   ValueKind kind;
   std::string_view description;  // what it does and what values it takes
 };
 
-inline constexpr size_t kKeyCount = 13;
+inline constexpr size_t kKeyCount = 14;
 
 // Every key, in display order.
 const std::vector<KeyInfo>& config_keys();
@@ -45,8 +45,9 @@ struct Config {
   float repeat_penalty = 1.0f;      // 1 = off
   int max_tokens = 128;
   uint64_t seed = 42;
-  int threads = 0;                  // 0 = let the engine choose
-  std::string output = "plain";     // plain | json | yaml
+  int threads = 0;                // 0 = let the engine choose
+  float timeout_seconds = 30.0f;  // generation of one request, after the model loads; 0 = none
+  std::string output = "plain";   // plain | json | yaml
 
   // The sampling keys as the generator takes them (repeat_window at its default).
   SamplingParams sampling() const {

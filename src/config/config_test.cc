@@ -122,6 +122,26 @@ TEST_F(ConfigFileTest, FlagsSetLastWinOverEverything) {
   EXPECT_EQ(config->source_of("threads"), Source::kFlag);
 }
 
+// Issue 15: the request timeout was fixed at 30 s; it is a setting like every other.
+TEST_F(ConfigFileTest, TimeoutComesFromTheFileTheEnvironmentOrAFlag) {
+  EXPECT_EQ(Config{}.timeout_seconds, 30.0f);
+  auto from_file = load("timeout = 5\n");
+  ASSERT_TRUE(from_file.ok()) << from_file.error().to_string();
+  EXPECT_EQ(from_file->timeout_seconds, 5.0f);
+  EXPECT_EQ(from_file->source_of("timeout"), Source::kFile);
+  auto from_env = load("timeout = 5\n", {{"CMDAI_TIMEOUT", "2.5"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().to_string();
+  EXPECT_EQ(from_env->timeout_seconds, 2.5f);
+  EXPECT_EQ(from_env->source_of("timeout"), Source::kEnv);
+  ASSERT_TRUE(from_env->set("timeout", "0", Source::kFlag).ok());
+  EXPECT_EQ(from_env->timeout_seconds, 0.0f);
+  EXPECT_EQ(from_env->source_of("timeout"), Source::kFlag);
+  auto too_long = load("timeout = 7200\n");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.error().message.find("from 0 to 3600"), std::string::npos)
+      << too_long.error().message;
+}
+
 TEST_F(ConfigFileTest, EmptyEnvironmentVariableCountsAsUnset) {
   auto config = load("model = \"/models/x.gguf\"\n", {{"CMDAI_MODEL", ""}});
   ASSERT_TRUE(config.ok()) << config.error().to_string();
@@ -173,6 +193,7 @@ TEST(Config, BadEnvironmentValuesNameTheVariable) {
       {"CMDAI_TEMPERATURE", "warm"}, {"CMDAI_TEMPERATURE", "0.5x"}, {"CMDAI_MAX_TOKENS", "10000"},
       {"CMDAI_THREADS", "-1"},       {"CMDAI_SEED", "-1"},          {"CMDAI_SEED", "1e3"},
       {"CMDAI_BACKEND", "tpu"},      {"CMDAI_OUTPUT", "xml"},       {"CMDAI_TOP_P", "nan"},
+      {"CMDAI_TIMEOUT", "soon"},     {"CMDAI_TIMEOUT", "-1"},       {"CMDAI_TIMEOUT", "3601"},
   };
   for (const Case& c : cases) {
     Config config;

@@ -16,23 +16,36 @@ std::string EmbeddedGenerator::name() const {
   return std::string(variant_name(backend_->variant()));
 }
 
+namespace {
+
+EmbeddedConfig with_prompt(EmbeddedConfig config, const BuiltPrompt& prompt) {
+  config.shared_prefix_bytes = prompt.shared_prefix_bytes;
+  config.cacheable_prefix_bytes = prompt.cacheable_prefix_bytes;
+  config.answer_lines = 1;
+  return config;
+}
+
+// What is left of the request's time budget; <= 0 in `budget_ms` means no limit.
+int remaining_ms(int budget_ms, double started_ms) {
+  if (budget_ms <= 0) return 0;
+  return std::max(1, budget_ms - static_cast<int>(now_ms() - started_ms));
+}
+
+}  // namespace
+
 Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& request,
                                                     const EmbeddedConfig& config) {
   const BuiltPrompt prompt = build_prompt(request);
-  EmbeddedConfig with_prefix = config;
-  with_prefix.shared_prefix_bytes = prompt.shared_prefix_bytes;
-  with_prefix.cacheable_prefix_bytes = prompt.cacheable_prefix_bytes;
-  with_prefix.answer_lines = request.explain ? 2 : 1;
   std::string continuation;
-  auto text = backend_->infer_stream(prompt.text, with_prefix, [&](std::string_view piece) {
-    continuation.append(piece);
-    return !answer_complete(continuation, request.explain);
-  });
+  auto text =
+      backend_->infer_stream(prompt.text, with_prompt(config, prompt), [&](std::string_view piece) {
+        continuation.append(piece);
+        return !answer_complete(continuation);
+      });
   if (!text.ok()) return text.take_error();
-  CMDAI_ASSIGN_OR_RETURN(ParsedAnswer answer, parse_answer(continuation, request.explain));
+  CMDAI_ASSIGN_OR_RETURN(ParsedAnswer answer, parse_answer(continuation));
   GeneratedCommand out;
   out.command = std::move(answer.command);
-  out.explanation = std::move(answer.explanation);
   out.backend = name();
   out.model = backend_->model_name();
   const InferenceTimings t = backend_->last_timings();
@@ -46,6 +59,20 @@ Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& req
   return out;
 }
 
+Result<std::string> EmbeddedGenerator::explain(const GenerationRequest& request,
+                                               const std::string& command,
+                                               const EmbeddedConfig& config) {
+  const BuiltPrompt prompt = build_explanation_prompt(request, command);
+  std::string continuation;
+  auto text =
+      backend_->infer_stream(prompt.text, with_prompt(config, prompt), [&](std::string_view piece) {
+        continuation.append(piece);
+        return !answer_complete(continuation);
+      });
+  if (!text.ok()) return text.take_error();
+  return parse_explanation(continuation);
+}
+
 Result<GeneratedCommand> EmbeddedGenerator::generate(const GenerationRequest& request) {
   const double start_ms = now_ms();
   double load_ms = 0;
@@ -53,30 +80,38 @@ Result<GeneratedCommand> EmbeddedGenerator::generate(const GenerationRequest& re
     CMDAI_TRY(backend_->load());
     load_ms = now_ms() - start_ms;
   }
+  const double loaded_ms = now_ms();
   EmbeddedConfig config;
   config.sampling = settings_.sampling;
   config.max_tokens = settings_.max_tokens;
-  config.timeout_ms = settings_.timeout_ms;
   config.cancel = settings_.cancel;
-  auto first = attempt(request, config);
-  if (first.ok() || first.error().code != ErrorCode::kGenerationFailed) {
-    if (first.ok()) {
-      first->timings.load_ms = load_ms;
-      first->timings.total_ms = now_ms() - start_ms;
+  // The command is asked for exactly as without --explain, so --explain never changes it; the
+  // explanation of the chosen command is asked for afterwards.
+  GenerationRequest command_request = request;
+  command_request.explain = false;
+  config.timeout_ms = remaining_ms(settings_.timeout_ms, loaded_ms);
+  auto generated = attempt(command_request, config);
+  if (!generated.ok() && generated.error().code == ErrorCode::kGenerationFailed) {
+    EmbeddedConfig retry = config;
+    retry.sampling.temperature = std::max(config.sampling.temperature, 0.4f);
+    retry.sampling.seed = settings_.sampling.seed + 1;
+    retry.timeout_ms = remaining_ms(settings_.timeout_ms, loaded_ms);
+    auto second = attempt(command_request, retry);
+    if (!second.ok()) {
+      return make_error(second.error().code, "{} (after one retry; first answer: {})",
+                        second.error().message, generated.error().message);
     }
-    return first;
+    second->attempts = 2;
+    generated = std::move(second);
   }
-  config.sampling.temperature = std::max(config.sampling.temperature, 0.4f);
-  config.sampling.seed = settings_.sampling.seed + 1;
-  auto second = attempt(request, config);
-  if (!second.ok()) {
-    return make_error(second.error().code, "{} (after one retry; first answer: {})",
-                      second.error().message, first.error().message);
+  if (!generated.ok()) return generated;
+  if (request.explain) {
+    config.timeout_ms = remaining_ms(settings_.timeout_ms, loaded_ms);
+    CMDAI_ASSIGN_OR_RETURN(generated->explanation, explain(request, generated->command, config));
   }
-  second->attempts = 2;
-  second->timings.load_ms = load_ms;
-  second->timings.total_ms = now_ms() - start_ms;
-  return second;
+  generated->timings.load_ms = load_ms;
+  generated->timings.total_ms = now_ms() - start_ms;
+  return generated;
 }
 
 }  // namespace cmdai

@@ -78,16 +78,29 @@ TEST(EmbeddedGenerator, StopsDecodingAtTheEndOfTheCommandLine) {
   EXPECT_EQ(config.answer_lines, 1);
 }
 
-TEST(EmbeddedGenerator, ReadsExplanationWhenAsked) {
+// Issue 15 defect 13: with --explain the command came from another prompt (one whose examples
+// carry explanations), so the same request gave another command than without --explain.
+TEST(EmbeddedGenerator, ExplainingAsksForTheCommandExactlyAsWithoutExplain) {
+  auto plain_backend =
+      std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{{"ls -la\n"}});
+  ASSERT_TRUE(EmbeddedGenerator(plain_backend, SamplingSettings{}).generate(list_files()).ok());
+
   auto backend = std::make_shared<ScriptedBackend>(std::deque<std::vector<std::string>>{
-      {"du -sh *", "\n# why:", " Sizes of entries.", "\n", "more"}});
-  EmbeddedGenerator generator(backend, SamplingSettings{});
-  auto out = generator.generate(list_files(/*explain=*/true));
+      {"ls -la\n", "# why: never read"}, {" long listing", " of every entry\n", "more"}});
+  auto out = EmbeddedGenerator(backend, SamplingSettings{}).generate(list_files(/*explain=*/true));
   ASSERT_TRUE(out.ok()) << out.error().to_string();
-  EXPECT_EQ(out->command, "du -sh *");
-  EXPECT_EQ(out->explanation, "Sizes of entries.");
-  EXPECT_EQ(backend->pieces_delivered, 4);
-  EXPECT_EQ(backend->configs[0].answer_lines, 2);
+  ASSERT_GE(backend->prompts.size(), 1u);
+  EXPECT_EQ(backend->prompts[0], plain_backend->prompts[0]);
+  EXPECT_EQ(backend->configs[0].answer_lines, plain_backend->configs[0].answer_lines);
+  EXPECT_EQ(backend->configs[0].cacheable_prefix_bytes,
+            plain_backend->configs[0].cacheable_prefix_bytes);
+  EXPECT_EQ(out->command, "ls -la");
+  ASSERT_EQ(backend->prompts.size(), 2u);
+  // Then the chosen command is explained: the second prompt ends with it and the '# why:' marker.
+  const std::string& explaining = backend->prompts[1];
+  EXPECT_TRUE(explaining.ends_with("# list files\nls -la\n# why:")) << explaining;
+  EXPECT_EQ(backend->configs[1].answer_lines, 1);
+  EXPECT_EQ(out->explanation, "long listing of every entry");
 }
 
 TEST(EmbeddedGenerator, RetriesMalformedAnswerOnceWithTemperature) {

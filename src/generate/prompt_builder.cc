@@ -50,16 +50,20 @@ std::string system_prompt(const std::string& shell, const std::string& os) {
       shell, os);
 }
 
-BuiltPrompt build_prompt(const GenerationRequest& request) {
+namespace {
+
+// The head, directory line and request comment; `explaining` picks the head whose instruction and
+// examples carry a `# why:` line after each command.
+BuiltPrompt transcript(const GenerationRequest& request, bool explaining) {
   const std::vector<tokenizer::ChatMessage> turns = {
       {"system", system_prompt(request.shell, request.os)},
       {"user", fmt::format("Answer each request comment with one line of {}{}.", request.shell,
-                           request.explain ? ", then a '# why:' line explaining it" : "")}};
+                           explaining ? ", then a '# why:' line explaining it" : "")}};
   std::string head = tokenizer::render_chatml(turns, /*add_generation_prompt=*/true);
   head += fmt::format("```{}\n", request.shell);
   for (const Example& e : kExamples) {
     head += fmt::format("# {}\n{}\n", e.request, e.command);
-    if (request.explain) head += fmt::format("{} {}\n", kExplanationMarker, e.why);
+    if (explaining) head += fmt::format("{} {}\n", kExplanationMarker, e.why);
   }
   BuiltPrompt prompt;
   prompt.shared_prefix_bytes = head.size();
@@ -68,6 +72,18 @@ BuiltPrompt build_prompt(const GenerationRequest& request) {
   prompt.text = head + fmt::format("# working directory: {}\n#", one_line(request.cwd));
   prompt.cacheable_prefix_bytes = prompt.text.size();
   prompt.text += fmt::format(" {}\n", one_line(request.text));
+  return prompt;
+}
+
+}  // namespace
+
+BuiltPrompt build_prompt(const GenerationRequest& request) {
+  return transcript(request, /*explaining=*/false);
+}
+
+BuiltPrompt build_explanation_prompt(const GenerationRequest& request, std::string_view command) {
+  BuiltPrompt prompt = transcript(request, /*explaining=*/true);
+  prompt.text += fmt::format("{}\n{}", one_line(command), kExplanationMarker);
   return prompt;
 }
 

@@ -12,16 +12,22 @@
 namespace cmdai {
 
 struct BuiltPrompt {
-  std::string text;               // the whole prompt, ending where the command line starts
-  size_t shared_prefix_bytes;     // the head: identical for every request (same shell, OS, --explain)
+  std::string text;               // the whole prompt, ending where the model's line starts
+  size_t shared_prefix_bytes;     // the head: identical for every request (same shell and OS)
   size_t cacheable_prefix_bytes;  // head, directory line and the request's '#'
 };
 
-// Marks the explanation line that follows the command when one is asked for.
+// Marks the explanation line that follows a command in the explaining prompt.
 inline constexpr std::string_view kExplanationMarker = "# why:";
 
 std::string system_prompt(const std::string& shell, const std::string& os);
+// The prompt for the command. `request.explain` does not change it: with or without --explain the
+// model is asked the same question, so it writes the same command.
 BuiltPrompt build_prompt(const GenerationRequest& request);
+// The prompt for explaining `command`, the answer already chosen for `request`: a head of its own
+// whose examples carry a `# why:` line, then the request, the command and `# why:`, where the model
+// continues with the explanation.
+BuiltPrompt build_explanation_prompt(const GenerationRequest& request, std::string_view command);
 
 // "Linux (GNU coreutils)", "macOS (BSD userland)", ... from uname.
 std::string describe_host_os();

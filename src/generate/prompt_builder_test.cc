@@ -44,13 +44,18 @@ TEST(PromptBuilder, StatesShellAndOsAndEndsWhereTheCommandLineStarts) {
   EXPECT_EQ(p.text.find(kExplanationMarker), std::string::npos) << "no explanations unless asked";
 }
 
-TEST(PromptBuilder, ExplainingUsesItsOwnHeadWithExplainedExamples) {
+TEST(PromptBuilder, ExplainingDoesNotChangeTheCommandPrompt) {
   GenerationRequest explained = request("list files");
   explained.explain = true;
-  const BuiltPrompt p = build_prompt(explained);
+  EXPECT_EQ(build_prompt(explained).text, build_prompt(request("list files")).text);
+}
+
+TEST(PromptBuilder, ExplainingPromptHasItsOwnHeadAndEndsWithTheCommandAndTheMarker) {
+  const BuiltPrompt p = build_explanation_prompt(request("list files"), "ls -la\nrm -rf ~");
   const BuiltPrompt plain = build_prompt(request("list files"));
   EXPECT_NE(prefix(p, p.shared_prefix_bytes).find(kExplanationMarker), std::string::npos);
   EXPECT_NE(prefix(p, p.shared_prefix_bytes), prefix(plain, plain.shared_prefix_bytes));
+  EXPECT_EQ(p.text.substr(p.cacheable_prefix_bytes), " list files\nls -la rm -rf ~\n# why:");
 }
 
 TEST(PromptBuilder, RequestAndDirectoryCannotBreakOutOfTheirCommentLines) {

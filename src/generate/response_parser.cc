@@ -1,7 +1,6 @@
 #include "generate/response_parser.h"
 
 #include "base/utf8.h"
-#include "generate/prompt_builder.h"
 
 namespace cmdai {
 namespace {
@@ -76,17 +75,14 @@ std::string strip_control_and_escapes(std::string_view text) {
   return out;
 }
 
-bool answer_complete(std::string_view continuation, bool want_explanation) {
-  const size_t end = continuation.find('\n');
-  if (end == std::string_view::npos) return false;
-  return !want_explanation || continuation.find('\n', end + 1) != std::string_view::npos;
+bool answer_complete(std::string_view continuation) {
+  return continuation.find('\n') != std::string_view::npos;
 }
 
-Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_explanation) {
+Result<ParsedAnswer> parse_answer(std::string_view continuation) {
   // The constrained decoder ends the line itself; an answer cut off by a cancelled or unconstrained
   // run (no newline) is taken as it stands, and the safety check sees whatever it holds.
-  const size_t end = continuation.find('\n');
-  const std::string_view line = continuation.substr(0, end);
+  const std::string_view line = continuation.substr(0, continuation.find('\n'));
   ParsedAnswer answer;
   answer.command = trim(strip_control_and_escapes(line));
   if (answer.command.empty()) {
@@ -97,14 +93,11 @@ Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_expla
                       "the model answered with a comment or fence, not a command: '{}'",
                       shorten(line));
   }
-  if (want_explanation && end != std::string_view::npos) {
-    std::string_view rest = continuation.substr(end + 1);
-    rest = rest.substr(0, rest.find('\n'));
-    const std::string why = trim(strip_control_and_escapes(rest));
-    if (why.rfind(kExplanationMarker, 0) == 0)
-      answer.explanation = trim(why.substr(kExplanationMarker.size()));
-  }
   return answer;
+}
+
+std::string parse_explanation(std::string_view continuation) {
+  return trim(strip_control_and_escapes(continuation.substr(0, continuation.find('\n'))));
 }
 
 }  // namespace cmdai

@@ -12,17 +12,18 @@ namespace cmdai {
 
 struct ParsedAnswer {
   std::string command;
-  std::string explanation;
 };
 
-// `continuation` is what the model generated after the prompt: the command line, then (when
-// `want_explanation`) a `# why:` line. Errors are kGenerationFailed and say what was wrong, quoting
-// (a cleaned, shortened copy of) the answer.
-Result<ParsedAnswer> parse_answer(std::string_view continuation, bool want_explanation);
+// `continuation` is what the model generated after the prompt: the command line. Errors are
+// kGenerationFailed and say what was wrong, quoting (a cleaned, shortened copy of) the answer.
+Result<ParsedAnswer> parse_answer(std::string_view continuation);
 
-// True once the continuation holds the whole command line (and, if wanted, the explanation line
-// after it): the generator stops decoding there.
-bool answer_complete(std::string_view continuation, bool want_explanation);
+// True once the continuation holds a whole line: the generator stops decoding there.
+bool answer_complete(std::string_view continuation);
+
+// The explanation the model wrote after an explaining prompt's `# why:` (its first line, cleaned
+// and trimmed; empty when it wrote nothing usable).
+std::string parse_explanation(std::string_view continuation);
 
 // Removes ANSI/VT escape sequences (CSI, OSC/DCS strings, two-character escapes) and C0/C1 control
 // characters except tab and newline (a newline separates commands, which the safety check sees).

@@ -6,64 +6,53 @@ namespace cmdai {
 namespace {
 
 TEST(ResponseParser, CommandIsTheFirstLine) {
-  auto answer = parse_answer("ls -la\n# next request\n", false);
+  auto answer = parse_answer("ls -la\n# next request\n");
   ASSERT_TRUE(answer.ok()) << answer.error().to_string();
   EXPECT_EQ(answer->command, "ls -la");
-  EXPECT_EQ(answer->explanation, "");
 }
 
 TEST(ResponseParser, KeepsQuotesHashesAndPipesInsideTheCommand) {
-  auto answer = parse_answer("  grep -rn \"#include\" . | wc -l  \n", false);
+  auto answer = parse_answer("  grep -rn \"#include\" . | wc -l  \n");
   ASSERT_TRUE(answer.ok()) << answer.error().to_string();
   EXPECT_EQ(answer->command, "grep -rn \"#include\" . | wc -l");
 }
 
-TEST(ResponseParser, ReadsTheExplanationLineWhenAsked) {
-  auto answer = parse_answer("df -h\n# why: disk usage of every mounted filesystem\n", true);
-  ASSERT_TRUE(answer.ok()) << answer.error().to_string();
-  EXPECT_EQ(answer->command, "df -h");
-  EXPECT_EQ(answer->explanation, "disk usage of every mounted filesystem");
-}
-
-TEST(ResponseParser, IgnoresASecondLineThatIsNoExplanation) {
-  auto answer = parse_answer("df -h\n# show memory\nfree -h\n", true);
-  ASSERT_TRUE(answer.ok()) << answer.error().to_string();
-  EXPECT_EQ(answer->command, "df -h");
-  EXPECT_EQ(answer->explanation, "");
+TEST(ResponseParser, ExplanationIsTheFirstLineCleanedAndTrimmed) {
+  EXPECT_EQ(parse_explanation(" disk usage of every \x1b[1mmounted\x1b[0m filesystem\n# x\n"),
+            "disk usage of every mounted filesystem");
+  EXPECT_EQ(parse_explanation("   \n"), "");
 }
 
 TEST(ResponseParser, TakesAnUnendedLineAsItStands) {
-  auto answer = parse_answer("find . -name '*.txt", false);
+  auto answer = parse_answer("find . -name '*.txt");
   ASSERT_TRUE(answer.ok()) << answer.error().to_string();
   EXPECT_EQ(answer->command, "find . -name '*.txt");
 }
 
 TEST(ResponseParser, RejectsBlankCommentAndFenceAnswers) {
   for (const char* bad : {"   \n", "\n", "", "# list files\n", "```bash\n"}) {
-    auto answer = parse_answer(bad, false);
+    auto answer = parse_answer(bad);
     ASSERT_FALSE(answer.ok()) << "'" << bad << "'";
     EXPECT_EQ(answer.error().code, ErrorCode::kGenerationFailed);
   }
 }
 
 TEST(ResponseParser, StripsTerminalEscapesFromCommand) {
-  auto answer = parse_answer("ls \x1b[31m-la\x1b]0;title\a \ax\n", false);
+  auto answer = parse_answer("ls \x1b[31m-la\x1b]0;title\a \ax\n");
   ASSERT_TRUE(answer.ok()) << answer.error().to_string();
   EXPECT_EQ(answer->command, "ls -la x");
 }
 
 TEST(ResponseParser, DropsOverlongSurrogateAndOutOfRangeSequencesAModelCanEmit) {
   // A byte-level vocabulary can emit any bytes: only well-formed UTF-8 may reach the command.
-  auto answer = parse_answer("ls caf\xC3\xA9\xE0\x80\xAF\xED\xA0\x80\xF4\x90\x80\x80.txt\n", false);
+  auto answer = parse_answer("ls caf\xC3\xA9\xE0\x80\xAF\xED\xA0\x80\xF4\x90\x80\x80.txt\n");
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->command, "ls caf\xC3\xA9.txt");
 }
 
-TEST(ResponseParser, CompleteAtTheEndOfTheCommandLineOrOfTheExplanation) {
-  EXPECT_FALSE(answer_complete("ls -la", false));
-  EXPECT_TRUE(answer_complete("ls -la\n", false));
-  EXPECT_FALSE(answer_complete("ls\n# why: lists", true));
-  EXPECT_TRUE(answer_complete("ls\n# why: lists\n", true));
+TEST(ResponseParser, CompleteAtTheEndOfTheLine) {
+  EXPECT_FALSE(answer_complete("ls -la"));
+  EXPECT_TRUE(answer_complete("ls -la\n"));
 }
 
 struct StripCase {
