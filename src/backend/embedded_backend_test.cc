@@ -18,14 +18,17 @@
 #include "base/clock.h"
 #include "base/memory_usage.h"
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 #include "device/test_devices.h"
 
 namespace cmdai {
 namespace {
 
+// "" when the test-data folder is absent (REQUIRE_MODEL skips); a file missing from a present
+// folder records a failure too, so the skip reports the test FAILED (base/testdata_gtest.h).
 std::string model_path(const char* name) {
-  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  return dir ? (*dir / name).string() : "";
+  const auto path = require_testdata_file(name);
+  return path ? path->string() : "";
 }
 
 #define REQUIRE_MODEL(path) \
