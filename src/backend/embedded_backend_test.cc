@@ -15,16 +15,20 @@
 #include <set>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/memory_usage.h"
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 #include "device/test_devices.h"
 
 namespace cmdai {
 namespace {
 
+// "" when the test-data folder is absent (REQUIRE_MODEL skips); a file missing from a present
+// folder records a failure too, so the skip reports the test FAILED (base/testdata_gtest.h).
 std::string model_path(const char* name) {
-  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  return dir ? (*dir / name).string() : "";
+  const auto path = require_testdata_file(name);
+  return path ? path->string() : "";
 }
 
 #define REQUIRE_MODEL(path) \
@@ -87,6 +91,18 @@ TEST(BackendChoice, CudaOpensOrSaysInOneLineWhyNot) {  // CR-MLX-001
   EXPECT_NE(cuda.error().message.find("CUDA"), std::string::npos) << cuda.error().message;
 }
 
+// Whether `path` is mapped into this process (/proc/self/maps; false where there is none).
+bool is_mapped_here(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  const std::string name = std::filesystem::canonical(path).string();
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() >= name.size() &&
+        line.compare(line.size() - name.size(), name.size(), name) == 0)
+      return true;
+  }
+  return false;
+}
+
 // The contract, once per device: skipped where the device cannot run.
 class BackendContract : public ::testing::TestWithParam<device::DeviceChoice> {
  protected:
@@ -106,16 +122,29 @@ class BackendContract : public ::testing::TestWithParam<device::DeviceChoice> {
 };
 
 TEST_P(BackendContract, ReportsTheVariantAndMemoryOfItsDevice) {  // CR-MLX-002
-  auto backend = backend_for("unused.gguf");
-  switch (GetParam()) {
-    case device::DeviceChoice::kCuda:
-      EXPECT_EQ(backend->variant(), ModelVariant::kCuda);
-      EXPECT_EQ(backend->memory_type(), MemoryType::kDevice);
-      break;
-    default:
-      EXPECT_EQ(backend->variant(), ModelVariant::kCpu);
-      EXPECT_EQ(backend->memory_type(), MemoryType::kHostMapped);
+  const std::string path = model_path("tiny-qwen2-q8_0.gguf");
+  REQUIRE_MODEL(path);
+  auto backend = backend_for(path);
+  const bool cuda = GetParam() == device::DeviceChoice::kCuda;
+  const ModelVariant variant = cuda ? ModelVariant::kCuda : ModelVariant::kCpu;
+  const MemoryType memory = cuda ? MemoryType::kDevice : MemoryType::kHostMapped;
+  // Before load() the answers are already the device's (inference_backend.h), and they stay so
+  // once the weights are in place and after unload().
+  ASSERT_FALSE(backend->is_loaded());
+  EXPECT_EQ(backend->variant(), variant);
+  EXPECT_EQ(backend->memory_type(), memory);
+  EXPECT_FALSE(is_mapped_here(path)) << "mapped before load()";
+  ASSERT_TRUE(backend->load().ok());
+  ASSERT_TRUE(backend->infer(kPrompt, short_config()).ok());
+  EXPECT_EQ(backend->variant(), variant);
+  EXPECT_EQ(backend->memory_type(), memory);
+  if (memory == MemoryType::kHostMapped && std::filesystem::exists("/proc/self/maps")) {
+    // Host-mapped means the weights are read in place from the mapped model file.
+    EXPECT_TRUE(is_mapped_here(path)) << "the loaded model file is not mapped";
   }
+  ASSERT_TRUE(backend->unload().ok());
+  EXPECT_EQ(backend->memory_type(), memory);
+  EXPECT_FALSE(is_mapped_here(path)) << "still mapped after unload()";
 }
 
 TEST_P(BackendContract, LoadsQ4KMAndQ8_0AndGenerates) {  // CR-MLX-007, lifecycle
@@ -153,22 +182,32 @@ TEST_P(BackendContract, StreamingCallsBackPerPieceAndCanStop) {
   EXPECT_GT(backend->last_timings().first_token_ms, 0.0);
 }
 
-TEST_P(BackendContract, FiveConcurrentRequestsAllSucceed) {  // CR-MLX-008
+TEST_P(BackendContract, FiveConcurrentRequestsEachGetTheAnswerTheyGetAlone) {  // CR-MLX-008
   const std::string path = model_path("tiny-qwen2-q4_k_m.gguf");
   REQUIRE_MODEL(path);
+  const auto prompt = [](int i) {
+    return "<|im_start|>user\nrequest " + std::to_string(i) + "<|im_end|>\n<|im_start|>assistant\n";
+  };
+  // Alone: each request on a backend of its own, one after the other.
+  std::vector<std::string> alone;
+  for (int i = 0; i < 5; ++i) {
+    auto answer = backend_for(path)->infer(prompt(i), short_config());
+    ASSERT_TRUE(answer.ok()) << i << ": " << answer.error().to_string();
+    alone.push_back(*answer);
+  }
+  EXPECT_GT(std::set<std::string>(alone.begin(), alone.end()).size(), 1u)
+      << "the five prompts should not all give one answer";
   auto backend = backend_for(path);
   std::vector<std::thread> threads;
   std::vector<Result<std::string>> results(5, Result<std::string>(std::string()));
   for (int i = 0; i < 5; ++i) {
-    threads.emplace_back([&, i] {
-      const std::string prompt =
-          "<|im_start|>user\nrequest " + std::to_string(i) + "<|im_end|>\n<|im_start|>assistant\n";
-      results[i] = backend->infer(prompt, short_config());
-    });
+    threads.emplace_back([&, i] { results[i] = backend->infer(prompt(i), short_config()); });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error().to_string();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].error().to_string();
+    EXPECT_EQ(*results[i], alone[i]) << "request " << i;
+  }
 }
 
 TEST_P(BackendContract, LowTemperatureWithOneSeedIsDeterministic) {  // CR-MLX-010
@@ -237,29 +276,68 @@ TEST_P(BackendContract, DeviceFaultsSurfaceAsErrorsNamingTheDevice) {  // CR-MLX
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
+  const EmbeddedConfig config = short_config(0.0f);
+  auto before = backend->infer(kPrompt, config);
+  ASSERT_TRUE(before.ok()) << before.error().to_string();
   backend->inject_device_fault("simulated memory error");
-  auto out = backend->infer(kPrompt, short_config());
+  auto out = backend->infer(kPrompt, config);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kDeviceError);
-  EXPECT_NE(out.error().message.find(on_cpu() ? "CPU" : "CUDA"), std::string::npos)
-      << out.error().message;
+  const std::string& message = out.error().message;
+  EXPECT_NE(message.find("simulated memory error"), std::string::npos) << message;
+  EXPECT_NE(message.find(on_cpu() ? "CPU" : "CUDA"), std::string::npos) << message;
+  // As embedded_backend.cc documents: a device error unloads the model, and says so.
+  EXPECT_FALSE(backend->is_loaded());
+  EXPECT_NE(message.find("unloaded"), std::string::npos) << message;
+  // The fault lasts until turned off: the next request loads the model again and fails the same
+  // way, streaming nothing.
+  int pieces = 0;
+  auto streamed = backend->infer_stream(kPrompt, config, [&](std::string_view) {
+    ++pieces;
+    return true;
+  });
+  ASSERT_FALSE(streamed.ok());
+  EXPECT_EQ(streamed.error().code, ErrorCode::kDeviceError);
+  EXPECT_EQ(pieces, 0);
   backend->inject_device_fault("");
-  // Afterwards the backend works again, reloading by itself where the fault broke the device.
-  auto again = backend->infer(kPrompt, short_config());
-  EXPECT_TRUE(again.ok()) << again.error().to_string();
+  // Afterwards the backend works again, reloading by itself, and answers as before the fault.
+  auto again = backend->infer(kPrompt, config);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE(backend->is_loaded());
+  EXPECT_EQ(*again, *before);
 }
 
-TEST_P(BackendContract, RequestPastItsTimeoutReturnsTimeout) {
+TEST_P(BackendContract, TimeoutStopsDecodingMidAnswerAndReturnsPromptly) {
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
   ASSERT_TRUE(backend->load().ok());
-  EmbeddedConfig config = short_config();
-  config.max_tokens = 2000;
-  config.timeout_ms = 1;
-  auto out = backend->infer(kPrompt, config);
-  ASSERT_FALSE(out.ok());
+  // Measure this machine's speed on the request that is timed below (the prompt then comes from
+  // the in-memory prefix, as it will below).
+  EmbeddedConfig config = short_config(0.0f);
+  config.max_tokens = 48;
+  for (int round = 0; round < 2; ++round) ASSERT_TRUE(backend->infer(kPrompt, config).ok());
+  const InferenceTimings measured = backend->last_timings();
+  ASSERT_EQ(measured.generated_tokens, 48) << "the greedy answer ended early: pick another prompt";
+  const double token_ms = measured.decode_ms / measured.generated_tokens;
+  // A deadline about 16 tokens into decoding: it can only pass mid-answer.
+  config.max_tokens = 1500;
+  config.timeout_ms = static_cast<int>(std::ceil(measured.first_token_ms + 16 * token_ms));
+  int pieces = 0;
+  const double start_ms = now_ms();
+  auto out = backend->infer_stream(kPrompt, config, [&](std::string_view) {
+    ++pieces;
+    return true;
+  });
+  const double late_ms = now_ms() - start_ms - config.timeout_ms;
+  std::printf("decode %.2f ms/token, timeout %d ms: %d pieces, returned %.1f ms after it\n",
+              token_ms, config.timeout_ms, pieces, late_ms);
+  ASSERT_FALSE(out.ok()) << "all 1500 tokens within the timeout";
   EXPECT_EQ(out.error().code, ErrorCode::kTimeout);
+  EXPECT_GT(pieces, 0) << "the deadline passed before decoding started";
+  // The deadline is checked before every token: the call returns within about one token of it
+  // (the slack is for a machine other processes share).
+  EXPECT_LT(late_ms, 3 * token_ms + 100);
 }
 
 TEST_P(BackendContract, MissingOrCorruptModelFailsToLoadWithItsName) {

@@ -66,6 +66,7 @@ class InferenceBackend {
   virtual Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) = 0;
   virtual Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
                                            const PieceCallback& on_piece) = 0;
+  // Both describe the backend's device, so they answer the same before load() as after it.
   virtual ModelVariant variant() const = 0;
   virtual MemoryType memory_type() const = 0;
   virtual Status load() = 0;    // idempotent; maps and validates, no full read

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 #include "cli/cli_test_runner.h"
 
 namespace cmdai {
@@ -13,9 +14,10 @@ namespace {
 using cli::testing::run_cli_line;
 using cli::testing::shell_quote;
 
+// "" when the test-data folder is absent; a file missing from it fails the test.
 std::string tiny_model() {
-  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  return dir ? (*dir / "tiny-qwen2-q4_k_m.gguf").string() : "";
+  const auto path = require_testdata_file("tiny-qwen2-q4_k_m.gguf");
+  return path ? path->string() : "";
 }
 
 TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 #include "cli/cli_test_runner.h"
 
 namespace cmdai {
@@ -22,10 +23,10 @@ std::string quoted(const std::string& s) { return shell_quote(s); }
 
 RunResult run_cmdai(const std::string& args) { return cli::testing::run_cli_line(args); }
 
+// nullopt when the test-data folder is absent; a file missing from it fails the test
+// (base/testdata_gtest.h).
 std::optional<std::filesystem::path> model(const std::string& file) {
-  auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  if (!dir || !std::filesystem::exists(*dir / file)) return std::nullopt;
-  return *dir / file;
+  return require_testdata_file(file);
 }
 
 TEST(ModelInspect, JsonDescribesTheTinyQwen2Model) {

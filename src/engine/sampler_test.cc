@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace cmdai::engine {
 namespace {
@@ -69,9 +70,12 @@ TEST(Sampler, SameSeedAndSettingsGiveTheSameTokens) {
     second.push_back(b.sample(logits, {}));
   }
   EXPECT_EQ(first, second);
-  // The draws are not all the same token: the distribution is really sampled.
-  EXPECT_GT(std::count(first.begin(), first.end(), first[0]), 0);
-  EXPECT_NE(std::count(first.begin(), first.end(), first[0]), 40);
+  // The draws spread over several tokens (the distribution is really sampled), all among the
+  // five top-k keeps: seven ids tie at the largest logit, 1.8, and the lower ids win ties.
+  const std::set<int32_t> distinct(first.begin(), first.end());
+  EXPECT_GE(distinct.size(), 3u);
+  const std::set<int32_t> top5 = {6, 13, 20, 27, 34};
+  for (int32_t id : distinct) EXPECT_TRUE(top5.count(id)) << "id " << id;
   a.reset();
   EXPECT_EQ(a.sample(logits, {}), first[0]);
 }
@@ -98,6 +102,21 @@ TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
   }
 }
 
+TEST(Sampler, TopPKeepsTheTokenWhoseCumulativeProbabilityEqualsPExactly) {
+  // Equal logits make every weight exp(0) = 1 exactly, so the cumulative probabilities 0.25, 0.5,
+  // 0.75 are exact and p lands on them without rounding: "reaches p" includes equality.
+  const std::vector<Candidate> base = {{0, 1.0f}, {1, 1.0f}, {2, 1.0f}, {3, 1.0f}};
+  struct Case {
+    float p;
+    std::vector<int32_t> kept;
+  };
+  for (const Case& c : {Case{0.25f, {0}}, Case{0.5f, {0, 1}}, Case{0.75f, {0, 1, 2}}}) {
+    std::vector<Candidate> sorted = base;
+    Sampler::keep_top_p(sorted, c.p);
+    EXPECT_EQ(ids_of(sorted), c.kept) << "p=" << c.p;
+  }
+}
+
 TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
   // Relative probabilities 1, 0.5, 0.1.
   const std::vector<Candidate> base = {{0, 0.0f}, {1, std::log(0.5f)}, {2, std::log(0.1f)}};
@@ -111,6 +130,63 @@ TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
     Sampler::keep_min_p(sorted, c.min_p);
     EXPECT_EQ(ids_of(sorted), c.kept) << "min_p=" << c.min_p;
   }
+}
+
+// The ids that `draws` calls of sample() return, with how often each came.
+std::map<int32_t, int> draw_counts(const SamplerConfig& config, const std::vector<float>& logits,
+                                   int draws) {
+  Sampler sampler(config);
+  std::map<int32_t, int> counts;
+  for (int i = 0; i < draws; ++i) ++counts[sampler.sample(logits, {})];
+  return counts;
+}
+
+std::set<int32_t> ids_in(const std::map<int32_t, int>& counts) {
+  std::set<int32_t> ids;
+  for (const auto& [id, count] : counts) ids.insert(id);
+  return ids;
+}
+
+// The filters through sample() itself: every id a filter keeps comes up in 2000 draws and no
+// other does. Each dropped id would otherwise come up with probability >= 2% per draw, so a
+// chain that skips a filter fails here with certainty (the draws are seeded).
+TEST(SamplerChain, DrawsOnlyTheTopKTokens) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_k = 3;
+  const std::vector<float> logits = {2.0f, 3.0f, 2.5f, 2.9f, 2.2f, 2.1f, 2.8f, 2.4f};
+  EXPECT_EQ(ids_in(draw_counts(config, logits, 2000)), (std::set<int32_t>{1, 3, 6}));
+}
+
+TEST(SamplerChain, DrawsOnlyTheTopPNucleusWithTheTokenReachingPExactly) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_p = 0.5f;
+  // Eight equal logits: each probability is 1/8 exactly, so ids 0-3 (lower ids first on ties)
+  // reach 0.5 exactly; a strict "> p" would keep id 4 too.
+  const std::vector<float> logits(8, 0.5f);
+  EXPECT_EQ(ids_in(draw_counts(config, logits, 2000)), (std::set<int32_t>{0, 1, 2, 3}));
+}
+
+TEST(SamplerChain, DrawsOnlyTokensAboveMinP) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.min_p = 0.2f;
+  // Relative probabilities 1 (ids 0, 5), 0.5 (ids 2, 7) and 0.1 (the rest, dropped by min-p).
+  const float half = std::log(0.5f), tenth = std::log(0.1f);
+  const std::vector<float> logits = {0.0f, tenth, half, tenth, tenth, 0.0f, tenth, half, tenth};
+  EXPECT_EQ(ids_in(draw_counts(config, logits, 2000)), (std::set<int32_t>{0, 2, 5, 7}));
+}
+
+TEST(SamplerChain, JudgesTopPOnWhatTopKKept) {
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.top_k = 6;
+  config.top_p = 0.75f;
+  // Top-k drops ids 6 and 7, leaving six equal weights of 1/6: top-p keeps five (5/6 >= 0.75 >
+  // 4/6). Judged on all eight, top-p would keep six.
+  const std::vector<float> logits = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -0.1f, -0.2f};
+  EXPECT_EQ(ids_in(draw_counts(config, logits, 2000)), (std::set<int32_t>{0, 1, 2, 3, 4}));
 }
 
 TEST(Sampler, RepeatPenaltyShrinksPositiveAndGrowsNegativeLogitsOfSeenTokens) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -14,11 +16,18 @@
 namespace cmdai {
 namespace {
 
+// N(0, scale) values from mt19937 (its stream is fixed by the C++ standard) through Box-Muller in
+// double: unlike std::normal_distribution, the same numbers with every standard library, so the
+// measured errors below hold everywhere.
 std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
   std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = dist(rng);
+  for (auto& x : v) {
+    const double u1 = (static_cast<double>(rng()) + 1.0) * 0x1.0p-32;  // (0, 1]: log is finite
+    const double u2 = static_cast<double>(rng()) * 0x1.0p-32;
+    x = static_cast<float>(scale * std::sqrt(-2.0 * std::log(u1)) *
+                           std::cos(6.283185307179586 * u2));
+  }
   return v;
 }
 
@@ -33,14 +42,22 @@ double relative_rms_error(const std::vector<float>& a, const std::vector<float>&
 
 struct RoundTripCase {
   TensorType type;
-  double max_relative_rms;
+  double measured_relative_rms;  // this quantizer's mean over the three rows below
+  friend void PrintTo(const RoundTripCase& c, std::ostream* os) { *os << type_name(c.type); }
 };
 
 class QuantizeRoundTrip : public ::testing::TestWithParam<RoundTripCase> {};
 
-TEST_P(QuantizeRoundTrip, StaysWithinItsErrorBound) {
-  const auto [type, bound] = GetParam();
-  const int64_t n = 4096;
+// The bound is the error this quantizer was measured to reach plus 2%, not the format's loose
+// worst case: the weight formats' scale search (spans around the max-based scale, each refitted
+// by least squares) gains 2-8% on these rows, so a search that stops searching fails here.
+// Measured on x86-64 and, identically to five digits, on arm64 (qemu); the 2% leaves room for
+// other compilers' float contraction; dropping any one step of the search costs at least 3% on
+// some format.
+TEST_P(QuantizeRoundTrip, StaysWithinTwoPercentOfItsMeasuredError) {
+  const auto [type, measured] = GetParam();
+  const int64_t n = 65536;
+  double sum = 0;
   for (uint32_t seed : {1u, 2u, 3u}) {
     const auto x = gaussian(n, seed, 0.05f * static_cast<float>(seed));
     std::vector<uint8_t> q(*row_bytes(type, n));
@@ -48,19 +65,24 @@ TEST_P(QuantizeRoundTrip, StaysWithinItsErrorBound) {
     std::vector<float> y(n);
     dequantize_row(type, q.data(), y.data(), n);
     const double err = relative_rms_error(x, y);
-    EXPECT_LT(err, bound) << type_name(type) << " seed " << seed;
+    std::printf("%s seed %u: relative rms error %.6g\n", type_name(type).data(), seed, err);
     EXPECT_GT(err, 0.0) << type_name(type);
+    sum += err;
   }
+  EXPECT_LT(sum / 3, measured * 1.02) << type_name(type);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllTypes, QuantizeRoundTrip,
-    ::testing::Values(RoundTripCase{TensorType::kF16, 1e-3}, RoundTripCase{TensorType::kBF16, 5e-3},
-                      RoundTripCase{TensorType::kQ8_0, 0.01}, RoundTripCase{TensorType::kQ8_K, 0.01},
-                      RoundTripCase{TensorType::kQ6_K, 0.025}, RoundTripCase{TensorType::kQ5_K, 0.045},
-                      RoundTripCase{TensorType::kQ5_0, 0.05}, RoundTripCase{TensorType::kQ4_K, 0.085},
-                      RoundTripCase{TensorType::kQ4_0, 0.10}),
-    [](const auto& info) { return std::string(type_name(info.param.type)); });
+INSTANTIATE_TEST_SUITE_P(AllTypes, QuantizeRoundTrip,
+                         ::testing::Values(RoundTripCase{TensorType::kF16, 0.0002077},
+                                           RoundTripCase{TensorType::kBF16, 0.001659},
+                                           RoundTripCase{TensorType::kQ8_0, 0.005354},
+                                           RoundTripCase{TensorType::kQ8_K, 0.006959},
+                                           RoundTripCase{TensorType::kQ6_K, 0.01700},
+                                           RoundTripCase{TensorType::kQ5_K, 0.03580},
+                                           RoundTripCase{TensorType::kQ5_0, 0.04010},
+                                           RoundTripCase{TensorType::kQ4_K, 0.07137},
+                                           RoundTripCase{TensorType::kQ4_0, 0.08081}),
+                         [](const auto& info) { return std::string(type_name(info.param.type)); });
 
 TEST(QuantizeQ8_0, RoundsHalfToEvenWithScaleFromTheBlockMaximum) {
   float x[32] = {};

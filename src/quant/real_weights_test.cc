@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 #include "quant/dequantize.h"
 
 namespace cmdai {
@@ -20,11 +21,12 @@ constexpr uint64_t kDataOffset = 5932544;  // both files (tiny-qwen2-*.tensors.j
 
 std::optional<std::vector<float>> read_tensor(const std::string& file, uint64_t offset,
                                               TensorType type, int64_t cols, int64_t rows) {
-  const auto dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  if (!dir) return std::nullopt;
-  std::ifstream in(*dir / file, std::ios::binary);
-  if (!in) return std::nullopt;
   const size_t bytes = *row_bytes(type, cols) * static_cast<size_t>(rows);
+  // A file too short to hold the tensor fails the test (base/testdata_gtest.h).
+  const auto path = require_testdata_file(file, kDataOffset + offset + bytes);
+  if (!path) return std::nullopt;
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) return std::nullopt;
   std::vector<char> raw(bytes);
   in.seekg(static_cast<std::streamoff>(kDataOffset + offset));
   if (!in.read(raw.data(), static_cast<std::streamsize>(bytes))) return std::nullopt;

@@ -349,6 +349,7 @@ class Analyzer {
     if (truncated_) {
       Invocation error;
       error.parse_error = "the command is too large or too deeply nested to check fully";
+      error.beyond_limits = true;
       out_.push_back(std::move(error));
     }
     return std::move(out_);
@@ -409,7 +410,12 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
   }
   budget_left_bytes_ -= line.size();
   if (depth > kMaxNesting) {
-    emit_error("commands are nested more than 12 levels deep", elevated, wrappers);
+    Invocation error;
+    error.parse_error = "commands are nested more than 12 levels deep";
+    error.beyond_limits = true;
+    error.elevated = elevated;
+    error.wrappers = wrappers;
+    emit(std::move(error));
     return;
   }
   auto parsed = lex_shell(line);
@@ -879,7 +885,16 @@ Step Analyzer::peel_ssh(Work& work, int depth) {
 std::vector<Invocation> analyze_command_line(std::string_view line) {
   Analyzer analyzer;
   analyzer.analyze(line, 0, false, {});
-  return analyzer.finish();
+  std::vector<Invocation> invocations = analyzer.finish();
+  if (line.find('\0') != std::string_view::npos) {
+    // No shell runs such a line as it reads here: argv ends at the NUL, and bash drops NULs from
+    // a script or stdin (`\0rm -rf /` piped to bash runs rm -rf /).
+    Invocation nul;
+    nul.parse_error = "the command contains a NUL byte";
+    nul.nul_byte = true;
+    invocations.push_back(std::move(nul));
+  }
+  return invocations;
 }
 
 }  // namespace cmdai::safety

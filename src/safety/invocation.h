@@ -29,6 +29,8 @@ struct Invocation {
   bool args_from_stdin = false;        // xargs appends arguments read from stdin
   bool spawns_itself = false;          // inside function F, calls F piped or in the background
   std::string parse_error;             // non-empty when the (nested) line could not be parsed
+  bool beyond_limits = false;          // with parse_error: nested or sized past the analysis
+  bool nul_byte = false;               // with parse_error: the line holds a NUL byte
 };
 
 }  // namespace cmdai::safety

@@ -618,6 +618,13 @@ const std::vector<Rule>& build_table() {
       {"parse.unparseable", R::kHigh, "parse",
        "cannot parse the command (unbalanced quotes or brackets?), so it cannot be checked",
        [](const Invocation& inv) { return !inv.parse_error.empty(); }},
+      {"parse.beyond_limits", R::kCritical, "parse",
+       "nested more than 12 levels deep or too large to check, so what it runs cannot be known",
+       [](const Invocation& inv) { return inv.beyond_limits; }},
+      {"parse.nul_byte", R::kCritical, "parse",
+       "contains a NUL byte, which the shell stops at or drops, so what runs is not what was "
+       "checked",
+       [](const Invocation& inv) { return inv.nul_byte; }},
 
       // ---- Deleting trees ----
       {"fs.rm_no_preserve_root", R::kCritical, "fs.rm",

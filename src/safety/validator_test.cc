@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "safety/rules.h"
 
@@ -88,7 +89,7 @@ TEST(CheckCommand, FollowsTheCommandInsideNestedWrappers) {
   EXPECT_EQ(verdict.risk, RiskLevel::kCritical);
 }
 
-TEST(CheckCommand, SurvivesHostileInputWithoutCrashing) {
+TEST(CheckCommand, RatesHostileInputWithoutCrashing) {
   std::string deep = "echo ";
   for (int i = 0; i < 30; ++i) deep += "$(";
   deep += "ls";
@@ -97,19 +98,36 @@ TEST(CheckCommand, SurvivesHostileInputWithoutCrashing) {
   for (int i = 0; i < 3000; ++i) many += "echo {a,b}{c,d}{e,f}; ";
   std::string nested_eval = "rm -rf /";
   for (int i = 0; i < 20; ++i) nested_eval = "eval \"" + nested_eval + "\"";
-  for (const std::string& input :
-       {deep, many, nested_eval, std::string(60000, '('), std::string(60000, '{'),
-        std::string("\xff\xfe\x00rm -rf /", 12), std::string(30000, '\\')}) {
-    const SafetyVerdict verdict = check_command(input, kModerate);
-    EXPECT_GE(verdict.risk, RiskLevel::kSafe);
+  struct Case {
+    std::string input;
+    RiskLevel risk;
+    const char* rule;  // the riskiest rule, "" for none
+  };
+  const std::vector<Case> cases = {
+      // Nesting past the analysis limit (12 levels) is rated, not followed forever: what runs
+      // past it cannot be known, so it is blocked.
+      {deep, RiskLevel::kCritical, "parse.beyond_limits"},
+      {nested_eval, RiskLevel::kCritical, "parse.beyond_limits"},
+      {many, RiskLevel::kHigh, "parse.unparseable"},  // over the lexer's 64 KiB
+      {std::string(60000, '('), RiskLevel::kHigh, "parse.unparseable"},
+      {std::string(60000, '{'), RiskLevel::kSafe, ""},  // one word naming no known program
+      // bash drops the NUL from a script or stdin: the shell may see `\xff\xferm -rf /`, or with
+      // a bare NUL prefix `rm -rf /` itself.
+      {std::string("\xff\xfe\x00rm -rf /", 12), RiskLevel::kCritical, "parse.nul_byte"},
+      {std::string("\0rm -rf /", 9), RiskLevel::kCritical, "parse.nul_byte"},
+      {std::string(30000, '\\'), RiskLevel::kSafe, ""},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const SafetyVerdict verdict = check_command(cases[i].input, kModerate);
+    EXPECT_EQ(verdict.risk, cases[i].risk) << "case " << i;
+    EXPECT_EQ(verdict.rules.empty() ? "" : verdict.rules[0].id, cases[i].rule) << "case " << i;
+    EXPECT_EQ(verdict.blocked, cases[i].risk == RiskLevel::kCritical) << "case " << i;
   }
   // Each level handed on both as a substitution and as a `bash -c` string: work must stay
   // bounded (analysis budget) instead of doubling per level.
   std::string doubling = "ls " + std::string(30000, 'a');
   for (int i = 0; i < 12; ++i) doubling = "bash -c \"$(" + doubling + ")\"";
   EXPECT_GE(check_command(doubling, kModerate).risk, RiskLevel::kHigh);
-  // Nesting past the analysis limit (12 levels) is rated, not followed forever.
-  EXPECT_EQ(check_command(deep, kModerate).risk, RiskLevel::kHigh);
 }
 
 TEST(SafetyLevelNames, RoundTrip) {

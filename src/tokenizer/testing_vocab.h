@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/testdata.h"
+#include "base/testdata_gtest.h"
 
 namespace cmdai::tokenizer::testing {
 
@@ -90,13 +91,13 @@ class VocabGgufBuilder {
   uint64_t n_entries_ = 0;
 };
 
-// Path of a file in the shared test data, or nullopt when the data (or the file) is absent.
+// Path of a file in the shared test data, or nullopt when the folder is absent (callers skip). A
+// file missing from a present folder also gives nullopt, but records a failure first
+// (base/testdata_gtest.h), so the caller's skip reports the test FAILED.
 inline std::optional<std::string> testdata_file(const std::string& name) {
-  const std::optional<std::filesystem::path> dir = find_testdata_dir(CMDAI_SOURCE_DIR);
-  if (!dir) return std::nullopt;
-  const std::filesystem::path path = *dir / name;
-  if (!std::filesystem::exists(path)) return std::nullopt;
-  return path.string();
+  const std::optional<std::filesystem::path> path = require_testdata_file(name);
+  if (!path) return std::nullopt;
+  return path->string();
 }
 
 }  // namespace cmdai::tokenizer::testing

@@ -39,14 +39,16 @@ TestMatrix make_matrix(TensorType type, int64_t rows, int64_t cols, uint32_t see
 }
 
 // y = W x in long double from the dequantized weights: the oracle for kExact.
-std::vector<double> reference(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens) {
+std::vector<double> reference(const WeightMatrix& w, const std::vector<float>& x,
+                              int64_t n_tokens) {
   std::vector<double> y(static_cast<size_t>(n_tokens * w.rows));
   std::vector<float> row(static_cast<size_t>(w.cols));
   for (int64_t r = 0; r < w.rows; ++r) {
     dequantize_row(w.type, w.data + r * w.row_bytes, row.data(), w.cols);
     for (int64_t t = 0; t < n_tokens; ++t) {
       long double s = 0;
-      for (int64_t k = 0; k < w.cols; ++k) s += static_cast<long double>(row[k]) * x[t * w.cols + k];
+      for (int64_t k = 0; k < w.cols; ++k)
+        s += static_cast<long double>(row[k]) * x[t * w.cols + k];
       y[t * w.rows + r] = static_cast<double>(s);
     }
   }
@@ -67,7 +69,8 @@ TEST(Matmul, ExactMatchesAnF64ReferenceForEveryType) {
     matmul(m.w, x.data(), n_tokens, y.data(), pool, MatmulPrecision::kExact);
     const auto expected = reference(m.w, x, n_tokens);
     for (size_t i = 0; i < y.size(); ++i) {
-      ASSERT_NEAR(y[i], expected[i], 1e-6 * (1 + std::fabs(expected[i]))) << type_name(type) << " " << i;
+      ASSERT_NEAR(y[i], expected[i], 1e-6 * (1 + std::fabs(expected[i])))
+          << type_name(type) << " " << i;
     }
   }
 }
@@ -110,8 +113,8 @@ TEST(Matmul, ResultsDoNotDependOnThreadCountOrTokenCount) {
         std::vector<float> y(n_tokens * rows);
         matmul(m.w, x.data(), n_tokens, y.data(), pool);
         for (int64_t i = 0; i < n_tokens * rows; ++i) {
-          ASSERT_EQ(y[i], single[i]) << type_name(type) << " threads=" << threads
-                                     << " tokens=" << n_tokens << " i=" << i;
+          ASSERT_EQ(y[i], single[i])
+              << type_name(type) << " threads=" << threads << " tokens=" << n_tokens << " i=" << i;
         }
       }
     }
@@ -137,10 +140,26 @@ TEST(Matmul, FillsNaNInsteadOfReadingABadMatrix) {
 
 TEST(Matmul, ZeroTokensOrRowsWriteNothing) {
   ThreadPool pool(2);
-  const auto m = make_matrix(TensorType::kQ8_0, 4, 64, 1);
-  std::vector<float> x(64, 1.0f), y(4, 5.0f);
-  matmul(m.w, x.data(), 0, y.data(), pool);
-  for (float v : y) EXPECT_EQ(v, 5.0f);
+  for (TensorType type : {TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kF32}) {
+    for (MatmulPrecision precision : {MatmulPrecision::kFast, MatmulPrecision::kExact}) {
+      const auto m = make_matrix(type, 4, 256, 1);
+      std::vector<float> x(3 * 256, 1.0f), y(12, 5.0f);
+      // Zero tokens: nothing to write.
+      matmul(m.w, x.data(), 0, y.data(), pool, precision);
+      for (float v : y) ASSERT_EQ(v, 5.0f) << type_name(type) << " zero tokens";
+      // Zero rows, three tokens: each token's output row is empty. The weights point at real
+      // bytes so that a read past the 0 rows would at least not fault; the guard values in y
+      // must stay.
+      const WeightMatrix no_rows{type, 0, 256, m.bytes.data(), m.w.row_bytes};
+      matmul(no_rows, x.data(), 3, y.data(), pool, precision);
+      for (float v : y) ASSERT_EQ(v, 5.0f) << type_name(type) << " zero rows";
+      std::vector<float> out(4, 5.0f);
+      const MatmulOutput outputs[] = {{&no_rows, y.data()}, {&m.w, out.data()}};
+      matmul_shared_input(outputs, x.data(), 1, pool, precision);
+      for (float v : y) ASSERT_EQ(v, 5.0f) << type_name(type) << " zero rows, shared input";
+      for (float v : out) EXPECT_NE(v, 5.0f) << type_name(type) << " the other matrix";
+    }
+  }
 }
 
 TEST(Matmul, SharedInputBatchGivesEachMatrixTheBitsOfItsOwnMatmul) {
@@ -170,8 +189,8 @@ TEST(Matmul, SharedInputBatchGivesEachMatrixTheBitsOfItsOwnMatmul) {
         }
         matmul_shared_input(outputs, x.data(), n_tokens, pool);
         for (size_t i = 0; i < ms.size(); ++i) {
-          EXPECT_EQ(got[i], want[i]) << type_name(types[i]) << " threads=" << threads
-                                     << " tokens=" << n_tokens;
+          EXPECT_EQ(got[i], want[i])
+              << type_name(types[i]) << " threads=" << threads << " tokens=" << n_tokens;
         }
       }
     }
