@@ -111,6 +111,7 @@ class Transfer {
   long status_ = 0;
   std::optional<uint64_t> content_range_start_;
   bool body_started_ = false;
+  bool restarted_ = false;  // this attempt dropped the .part (416, or a 206 from another offset)
   bool cancelled_ = false;
   std::optional<Error> callback_error_;  // why a callback aborted the transfer
   std::string range_;  // the Range request of this attempt; curl keeps only the pointer
@@ -168,6 +169,7 @@ Status Transfer::prepare_attempt() {
   status_ = 0;
   content_range_start_.reset();
   body_started_ = false;
+  restarted_ = false;
   callback_error_.reset();
   return ok_status();
 }
@@ -216,6 +218,7 @@ Status Transfer::begin_body() {
   if (status_ == 416 && requested_offset > 0) {
     // The .part is as long as the file or longer; start over rather than trust it.
     CMDAI_TRY(restart_from_zero());
+    restarted_ = true;
     return make_error(ErrorCode::kNetwork, "{} refused to resume at byte {} (HTTP 416)",
                       options_.url, requested_offset);
   }
@@ -226,6 +229,7 @@ Status Transfer::begin_body() {
   if (status_ == 206) {
     if (content_range_start_.value_or(0) != offset_) {
       CMDAI_TRY(restart_from_zero());
+      restarted_ = true;
       return make_error(ErrorCode::kNetwork,
                         "{} resumed at byte {} instead of {}; the partial file was discarded",
                         options_.url, content_range_start_.value_or(0), requested_offset);
@@ -387,13 +391,13 @@ Status Transfer::attempt(bool& retryable) {
                          "command again to resume",
                          display_name(options_), written_, part_path_.string());
   } else if (callback_error_) {
-    retryable = callback_error_->code == ErrorCode::kNetwork && status_ == 416;
     outcome = *callback_error_;
   } else if (code != CURLE_OK) {
     outcome = error_for(code, retryable);
   } else if (!body_started_) {
-    outcome = begin_body();  // an empty body still has a status to check
+    outcome = begin_body();  // an empty body (a 416 has one) still has a status to check
   }
+  if (!outcome.ok() && restarted_ && !cancelled_) retryable = true;  // it starts from byte 0
   curl_easy_cleanup(curl_);
   curl_ = nullptr;
   return outcome;

@@ -19,6 +19,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sha256.h"
+#include "catalog/test_http_server.h"
 
 namespace cmdai::catalog {
 namespace {
@@ -249,6 +250,57 @@ TEST_F(DownloadTest, ServerIgnoringRangeRestartsFromZero) {
   const std::vector<std::string> ranges = server_.range_headers();
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0], "bytes=5000-");
+}
+
+// A stale .part longer than the new file: starting over must cut it, not overwrite its head and
+// keep its tail.
+TEST_F(DownloadTest, AStalePartLongerThanTheBodyIsCutWhenTheServerIgnoresRange) {
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << std::string(kBodyBytes + 100'000, 'z');
+  auto result = download_file(options_for("/norange.gguf"));
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->size_bytes, kBodyBytes);
+  EXPECT_EQ(std::filesystem::file_size(dest()), kBodyBytes);
+  EXPECT_EQ(read_file(dest()), body_);
+}
+
+// docs/MODELS.md: a 416 drops the .part and starts again, within the same run.
+TEST_F(DownloadTest, AStalePartLongerThanTheFileIsDroppedAfter416AndTheRetryStartsOver) {
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << body_ << std::string(100'000, 'z');
+  DownloadOptions options = options_for("/model.gguf");
+  options.max_attempts = 2;
+  auto result = download_file(options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(read_file(dest()), body_);
+  const std::vector<std::string> ranges = server_.range_headers();
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0], "bytes=" + std::to_string(kBodyBytes + 100'000) + "-");
+  EXPECT_EQ(ranges[1], "");
+}
+
+// A 206 whose Content-Range starts elsewhere than the .part ends: appending it would put the
+// server's bytes at the wrong offset.
+TEST_F(DownloadTest, A206FromAnotherOffsetIsRefusedAndThePartDropped) {
+  const std::string body = body_;
+  testing::RawHttpServer raw([&body](const testing::HttpRequest&) {
+    return testing::http_response(206, body,
+                                  {"Content-Range: bytes 0-" + std::to_string(body.size() - 1) +
+                                   "/" + std::to_string(body.size())});
+  });
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << body_.substr(0, 12345);
+  DownloadOptions options = options_for("/model.gguf");
+  options.url = raw.url("/model.gguf");
+  auto result = download_file(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(result.error().message.find("resumed at byte 0 instead of 12345"), std::string::npos)
+      << result.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dest()));
+  EXPECT_FALSE(std::filesystem::exists(part()) && std::filesystem::file_size(part()) > 0);
+  ASSERT_EQ(raw.requests().size(), 1u);
+  EXPECT_EQ(raw.requests()[0].range, "bytes=12345-");
 }
 
 TEST_F(DownloadTest, ExistingPartIsReusedWhenTheServerHonoursRange) {
