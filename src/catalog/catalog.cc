@@ -23,7 +23,9 @@ ModelEntry hugging_face_entry(std::string name, std::string description, std::st
 }
 
 std::vector<ModelEntry> build_catalog() {
-  // Sizes are the file sizes Hugging Face shows, rounded; hashes are left empty on purpose.
+  // Sizes are the file sizes Hugging Face shows, rounded. The hashes are empty: their published
+  // values could not be looked up when this was written (docs/MODELS.md), and an empty hash means
+  // "not verified", where a guessed one would refuse every good download.
   return {
       hugging_face_entry(std::string(kDefaultModelName),
                          "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default: good commands, ~1 GB RAM)",

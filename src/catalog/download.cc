@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -59,6 +60,16 @@ std::optional<uint64_t> parse_content_range_start(std::string_view line) {
   return start;
 }
 
+// The first bytes of an unexpected answer, printable, for the error message.
+std::string printable_start(const char* data, size_t size_bytes) {
+  std::string text;
+  for (size_t i = 0; i < size_bytes && i < 48; ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    text += std::isprint(c) ? static_cast<char>(c) : '.';
+  }
+  return text;
+}
+
 Status fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return make_error(ErrorCode::kIo, "cannot open {}: {}", dir.string(), errno_text(errno));
@@ -96,6 +107,8 @@ class Transfer {
   Status begin_body();
   Status restart_from_zero();
   Status check_free_space();
+  Status check_magic(const char* data, size_t size_bytes);
+  Status discard_part_without_magic();
   Status write_chunk(const char* data, size_t size_bytes);
   Error error_for(CURLcode code, bool& retryable) const;
   void configure(CURL* curl);
@@ -142,6 +155,22 @@ Status Transfer::open_part() {
     return make_error(ErrorCode::kIo, "cannot stat {}: {}", part_path_.string(), errno_text(errno));
   }
   first_offset_ = static_cast<uint64_t>(info.st_size);
+  CMDAI_TRY(discard_part_without_magic());
+  return ok_status();
+}
+
+// A .part that does not start like the format (an HTML page saved by an older cmdai, another
+// file) would only be completed into garbage by a Range request.
+Status Transfer::discard_part_without_magic() {
+  const std::string& magic = options_.magic;
+  if (magic.empty() || first_offset_ == 0) return ok_status();
+  const size_t length = static_cast<size_t>(std::min<uint64_t>(first_offset_, magic.size()));
+  std::string start(length, '\0');
+  if (::pread(fd_, start.data(), length, 0) != static_cast<ssize_t>(length) ||
+      start != magic.substr(0, length)) {
+    CMDAI_TRY(restart_from_zero());
+    first_offset_ = 0;
+  }
   return ok_status();
 }
 
@@ -244,6 +273,20 @@ Status Transfer::begin_body() {
   return check_free_space();
 }
 
+// Runs before the bytes at file offsets below magic.size() are written.
+Status Transfer::check_magic(const char* data, size_t size_bytes) {
+  const std::string& magic = options_.magic;
+  if (written_ >= magic.size()) return ok_status();
+  const size_t length = std::min<size_t>(size_bytes, magic.size() - written_);
+  if (std::memcmp(data, magic.data() + written_, length) == 0) return ok_status();
+  CMDAI_TRY(restart_from_zero());  // nothing of this answer is worth resuming
+  return make_error(
+      ErrorCode::kCorruptFile,
+      "{} did not send a {}: the answer starts with \"{}\" (an error or login page?); "
+      "check the URL and your proxy. Nothing was kept",
+      options_.url, options_.format_name, printable_start(data, size_bytes));
+}
+
 Status Transfer::write_chunk(const char* data, size_t size_bytes) {
   size_t done = 0;
   while (done < size_bytes) {
@@ -284,6 +327,10 @@ size_t Transfer::on_body(char* data, size_t size, size_t count, void* self) {
       transfer->callback_error_ = started.take_error();
       return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
     }
+  }
+  if (Status magic = transfer->check_magic(data, size * count); !magic.ok()) {
+    transfer->callback_error_ = magic.take_error();
+    return 0;
   }
   if (Status wrote = transfer->write_chunk(data, size * count); !wrote.ok()) {
     transfer->callback_error_ = wrote.take_error();
@@ -423,6 +470,15 @@ Result<DownloadResult> Transfer::finish() {
                         result.sha256);
     }
     result.verified = true;
+  }
+  if (options_.check_file) {
+    if (Status checked = options_.check_file(part_path_); !checked.ok()) {
+      ::unlink(part_path_.c_str());
+      return make_error(checked.error().code,
+                        "the file downloaded from {} is not a complete {}: {}; it was deleted, "
+                        "run again to retry",
+                        options_.url, options_.format_name, checked.error().message);
+    }
   }
   release_written_pages(fd_, static_cast<size_t>(written_));
   if (::rename(part_path_.c_str(), options_.dest.c_str()) != 0) {

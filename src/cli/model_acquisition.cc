@@ -5,8 +5,24 @@
 #include "catalog/catalog.h"
 #include "catalog/download.h"
 #include "cli/download_progress.h"
+#include "gguf/gguf_file.h"
 
 namespace cmdai::cli {
+
+// The first four bytes of every GGUF file (gguf_file.cc reads them as the u32 0x46554747).
+constexpr char kGgufMagic[] = "GGUF";
+
+Status check_gguf_file(const std::filesystem::path& path) {
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(path.string());
+  if (!file.ok()) return file.take_error();
+  return ok_status();
+}
+
+void add_gguf_checks(catalog::DownloadOptions& options) {
+  options.magic = kGgufMagic;
+  options.format_name = "GGUF model";
+  options.check_file = check_gguf_file;
+}
 
 Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::atomic<bool>* cancel) {
   CMDAI_ASSIGN_OR_RETURN(catalog::ResolvedModel resolved, catalog::resolve_model(name_or_path));
@@ -29,6 +45,7 @@ Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::
   options.model_name = entry.name;
   options.cancel = cancel;
   options.on_progress = [&bar](const catalog::DownloadProgress& p) { bar.update(p); };
+  add_gguf_checks(options);
   auto result = catalog::download_file(options);
   bar.finish();
   if (!result.ok()) {

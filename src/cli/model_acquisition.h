@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "catalog/download.h"
 
 namespace cmdai::cli {
 
@@ -15,6 +16,15 @@ struct AcquiredModel {
   std::filesystem::path path;
   std::string name;  // catalog name or file name
 };
+
+// What every model download gets: the body must start with the GGUF magic (an HTML page is
+// refused at its first bytes), and the complete file must open as GGUF (header, tensor table,
+// every tensor inside the file) before it replaces anything.
+void add_gguf_checks(catalog::DownloadOptions& options);
+
+// The same check for a file already in place; the gguf reader's error (kCorruptFile for a
+// truncated file) when it fails.
+Status check_gguf_file(const std::filesystem::path& path);
 
 Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::atomic<bool>* cancel);
 
