@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
@@ -80,13 +81,19 @@ nlohmann::json entry_json(const catalog::ModelEntry& entry) {
           {"partial_bytes", size_or_zero(with_suffix(path, ".part"))}};
 }
 
+bool has_gguf_extension(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return extension == ".gguf";
+}
+
 // .gguf files in the cache that no catalog entry names (pulled from a URL).
 std::vector<std::filesystem::path> other_cached_files() {
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& item : std::filesystem::directory_iterator(catalog::models_dir(), ec)) {
     const std::filesystem::path& path = item.path();
-    if (path.extension() != ".gguf" || !is_file(path)) continue;
+    if (!has_gguf_extension(path) || !is_file(path)) continue;
     bool known = false;
     for (const catalog::ModelEntry& entry : catalog::known_models()) {
       known = known || entry.file_name == path.filename().string();

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/testdata.h"
 #include "catalog/test_http_server.h"
 #include "gguf/gguf_writer.h"
 
@@ -207,6 +208,59 @@ TEST_F(StoreCliTest, PullDoesNotAcceptABrokenFileAlreadyInPlace) {
   EXPECT_EQ(result.exit_code, 7) << result.err;
   EXPECT_EQ(result.out, "");
   EXPECT_NE(result.err.find("--force"), std::string::npos) << result.err;
+}
+
+// ---- issue 15, defect 10: whatever `model list` shows, the other commands accept ----
+
+TEST_F(StoreCliTest, APulledModelIsUsableByTheNameModelListShows) {
+  auto testdata = cmdai::find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const std::filesystem::path synth = dir_ / "synth.gguf";
+  RunResult made = run("model synth --shape tiny --quant q8_0 --vocab-from '" +
+                       (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string() + "' --out '" +
+                       synth.string() + "'");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  TinyHttpServer server(slurp(synth.string()));
+  ASSERT_EQ(run("model pull " + server.url("/model.gguf")).exit_code, 0);
+
+  auto listed = nlohmann::json::parse(run("model list --json").out);
+  std::string name;
+  for (const auto& model : listed["models"]) {
+    if (!model["catalog"].get<bool>()) name = model["name"];
+  }
+  ASSERT_EQ(name, "model.gguf") << listed.dump();
+  RunResult path = run("model path " + name);
+  EXPECT_EQ(path.exit_code, 0) << path.err;
+  EXPECT_EQ(path.out, pulled(dir_).string() + "\n");
+  RunResult inspect = run("model inspect --json " + name);
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  RunResult request = run("--model " + name + " --dry-run -o json --max-tokens 8 list files");
+  EXPECT_EQ(request.exit_code, 0) << request.err;
+}
+
+TEST_F(StoreCliTest, ModelInspectTakesACatalogName) {
+  RunResult missing = run("model inspect qwen2.5-coder-0.5b-q4_k_m");
+  EXPECT_EQ(missing.exit_code, 5) << missing.err;
+  EXPECT_NE(missing.err.find("cmdai model pull qwen2.5-coder-0.5b-q4_k_m"), std::string::npos)
+      << missing.err;
+  const std::filesystem::path cached =
+      dir_ / "cache" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+  std::filesystem::create_directories(cached.parent_path());
+  std::ofstream(cached, std::ios::binary) << tiny_gguf();
+  RunResult present = run("model inspect --json qwen2.5-coder-0.5b-q4_k_m");
+  EXPECT_EQ(present.exit_code, 0) << present.err;
+}
+
+TEST_F(StoreCliTest, AUrlWithoutGgufInItsNameIsStoredAsAGgufFileThatModelListShows) {
+  RawHttpServer server([body = tiny_gguf()](const HttpRequest&) {
+    return cmdai::catalog::testing::http_response(200, body);
+  });
+  ASSERT_EQ(run("model pull " + server.url("/download/latest")).exit_code, 0);
+  auto listed = nlohmann::json::parse(run("model list --json").out);
+  bool found = false;
+  for (const auto& model : listed["models"]) found = found || model["name"] == "latest.gguf";
+  EXPECT_TRUE(found) << listed.dump();
+  EXPECT_EQ(run("model path latest.gguf").exit_code, 0);
 }
 
 TEST_F(StoreCliTest, PullOf404IsANetworkErrorExitCode) {
