@@ -1,6 +1,7 @@
-// Finds the model file for a request: a path, a cached catalog model, or the catalog model pulled
-// now (first use), after saying what and how big. Offline, the error names the model, the cache
-// path and the --model way out.
+// Finds the model file for a request: a path, a cached model, or the catalog model pulled now
+// (first use) once the user said yes on the terminal to its size and folder. Without a terminal
+// nothing is downloaded: kNotFound naming `cmdai model pull`; a "no" is kCancelled. Offline, the
+// error names the model, the cache path and the --model way out.
 #pragma once
 
 #include <atomic>
