@@ -23,7 +23,9 @@ ModelEntry hugging_face_entry(std::string name, std::string description, std::st
 }
 
 std::vector<ModelEntry> build_catalog() {
-  // Sizes are the file sizes Hugging Face shows, rounded; hashes are left empty on purpose.
+  // Sizes are the file sizes Hugging Face shows, rounded. The hashes are empty: their published
+  // values could not be looked up when this was written (docs/MODELS.md), and an empty hash means
+  // "not verified", where a guessed one would refuse every good download.
   return {
       hugging_face_entry(std::string(kDefaultModelName),
                          "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default: good commands, ~1 GB RAM)",
@@ -133,6 +135,14 @@ Result<ResolvedModel> resolve_model(std::string_view name_or_path) {
     const bool exists = std::filesystem::is_regular_file(path, ec);
     return ResolvedModel{std::move(path), entry, exists};
   }
+  // A file in the cache by its file name: how `cmdai model list` shows a model pulled from a URL.
+  if (name_or_path.find('/') == std::string_view::npos && name_or_path != "." &&
+      name_or_path != "..") {
+    std::filesystem::path cached = models_dir() / std::string(name_or_path);
+    if (std::filesystem::is_regular_file(cached, ec)) {
+      return ResolvedModel{std::move(cached), nullptr, true};
+    }
+  }
   if (looks_like_path) {
     if (std::filesystem::exists(as_path, ec)) {
       return make_error(ErrorCode::kInvalidArgument, "model path {} is not a regular file",
@@ -163,6 +173,9 @@ Result<std::string> file_name_from_url(std::string_view url) {
     return make_error(ErrorCode::kInvalidArgument,
                       "URL {} does not end in a file name to save the model as", url);
   }
+  // `cmdai model list` shows the cache's .gguf files; a model saved under another name would be
+  // there but invisible.
+  if (!ends_with_gguf(name)) return std::string(name) + ".gguf";
   return std::string(name);
 }
 

@@ -50,10 +50,13 @@ struct ResolvedModel {
 };
 
 // "" -> the default model. A path to an existing file wins over a catalog name when it ends in
-// .gguf or contains a '/'; then catalog names; anything else is kNotFound with the known names.
+// .gguf or contains a '/'; then catalog names; then a file in models_dir() by its file name (what
+// `cmdai model list` shows for a model pulled from a URL). A name that is none of these is
+// kInvalidArgument, a missing path kNotFound; both list the known names.
 Result<ResolvedModel> resolve_model(std::string_view name_or_path);
 
-// The file name a URL downloads to: its last path segment without query or fragment.
+// The file name a URL downloads to: its last path segment without query or fragment, with
+// ".gguf" appended when it does not end in .gguf (so `cmdai model list` shows it).
 // kInvalidArgument when the URL is not http(s) or names no file.
 Result<std::string> file_name_from_url(std::string_view url);
 

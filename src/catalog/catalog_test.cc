@@ -148,6 +148,25 @@ TEST(ResolveModel, CatalogModelReportsWhetherItIsCached) {
   std::filesystem::remove_all(dir);
 }
 
+// Issue 15 defect 10: `model list` shows a model pulled from a URL by its file name.
+TEST(ResolveModel, AFileInTheCacheIsFoundByTheNameModelListShows) {
+  const std::filesystem::path dir = make_temp_dir();
+  ScopedEnv cache("CMDAI_CACHE_DIR", dir.string());
+  std::filesystem::create_directories(models_dir());
+  std::ofstream(models_dir() / "pulled.gguf") << "GGUF";
+  std::ofstream(models_dir() / "qwen2.5-coder-3b-instruct-q4_k_m.gguf") << "GGUF";
+  for (const char* name : {"pulled.gguf", "qwen2.5-coder-3b-instruct-q4_k_m.gguf"}) {
+    auto resolved = resolve_model(name);
+    ASSERT_TRUE(resolved.ok()) << name << ": " << resolved.error().to_string();
+    EXPECT_EQ(resolved->path, models_dir() / name);
+    EXPECT_TRUE(resolved->exists);
+  }
+  auto missing = resolve_model("not-pulled.gguf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ResolveModel, UnknownNameListsTheKnownNames) {
   auto resolved = resolve_model("llama-70b");
   ASSERT_FALSE(resolved.ok());
@@ -165,6 +184,8 @@ TEST(FileNameFromUrl, TakesTheLastPathSegment) {
       {"https://huggingface.co/a/b/resolve/main/x.gguf", "x.gguf"},
       {"http://127.0.0.1:8080/m.gguf?download=true", "m.gguf"},
       {"https://host/dir/file.gguf#frag", "file.gguf"},
+      {"https://host/dir/Model.GGUF", "Model.GGUF"},
+      {"https://host/download/latest?x=1", "latest.gguf"},  // so `model list` shows it
       {"https://host/dir/", nullptr},
       {"https://host", nullptr},
       {"ftp://host/x.gguf", nullptr},

@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -59,6 +60,16 @@ std::optional<uint64_t> parse_content_range_start(std::string_view line) {
   return start;
 }
 
+// The first bytes of an unexpected answer, printable, for the error message.
+std::string printable_start(const char* data, size_t size_bytes) {
+  std::string text;
+  for (size_t i = 0; i < size_bytes && i < 48; ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    text += std::isprint(c) ? static_cast<char>(c) : '.';
+  }
+  return text;
+}
+
 Status fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return make_error(ErrorCode::kIo, "cannot open {}: {}", dir.string(), errno_text(errno));
@@ -96,6 +107,8 @@ class Transfer {
   Status begin_body();
   Status restart_from_zero();
   Status check_free_space();
+  Status check_magic(const char* data, size_t size_bytes);
+  Status discard_part_without_magic();
   Status write_chunk(const char* data, size_t size_bytes);
   Error error_for(CURLcode code, bool& retryable) const;
   void configure(CURL* curl);
@@ -111,6 +124,7 @@ class Transfer {
   long status_ = 0;
   std::optional<uint64_t> content_range_start_;
   bool body_started_ = false;
+  bool restarted_ = false;  // this attempt dropped the .part (416, or a 206 from another offset)
   bool cancelled_ = false;
   std::optional<Error> callback_error_;  // why a callback aborted the transfer
   std::string range_;  // the Range request of this attempt; curl keeps only the pointer
@@ -141,6 +155,22 @@ Status Transfer::open_part() {
     return make_error(ErrorCode::kIo, "cannot stat {}: {}", part_path_.string(), errno_text(errno));
   }
   first_offset_ = static_cast<uint64_t>(info.st_size);
+  CMDAI_TRY(discard_part_without_magic());
+  return ok_status();
+}
+
+// A .part that does not start like the format (an HTML page saved by an older cmdai, another
+// file) would only be completed into garbage by a Range request.
+Status Transfer::discard_part_without_magic() {
+  const std::string& magic = options_.magic;
+  if (magic.empty() || first_offset_ == 0) return ok_status();
+  const size_t length = static_cast<size_t>(std::min<uint64_t>(first_offset_, magic.size()));
+  std::string start(length, '\0');
+  if (::pread(fd_, start.data(), length, 0) != static_cast<ssize_t>(length) ||
+      start != magic.substr(0, length)) {
+    CMDAI_TRY(restart_from_zero());
+    first_offset_ = 0;
+  }
   return ok_status();
 }
 
@@ -168,6 +198,7 @@ Status Transfer::prepare_attempt() {
   status_ = 0;
   content_range_start_.reset();
   body_started_ = false;
+  restarted_ = false;
   callback_error_.reset();
   return ok_status();
 }
@@ -216,6 +247,7 @@ Status Transfer::begin_body() {
   if (status_ == 416 && requested_offset > 0) {
     // The .part is as long as the file or longer; start over rather than trust it.
     CMDAI_TRY(restart_from_zero());
+    restarted_ = true;
     return make_error(ErrorCode::kNetwork, "{} refused to resume at byte {} (HTTP 416)",
                       options_.url, requested_offset);
   }
@@ -226,6 +258,7 @@ Status Transfer::begin_body() {
   if (status_ == 206) {
     if (content_range_start_.value_or(0) != offset_) {
       CMDAI_TRY(restart_from_zero());
+      restarted_ = true;
       return make_error(ErrorCode::kNetwork,
                         "{} resumed at byte {} instead of {}; the partial file was discarded",
                         options_.url, content_range_start_.value_or(0), requested_offset);
@@ -238,6 +271,20 @@ Status Transfer::begin_body() {
                       errno_text(errno));
   }
   return check_free_space();
+}
+
+// Runs before the bytes at file offsets below magic.size() are written.
+Status Transfer::check_magic(const char* data, size_t size_bytes) {
+  const std::string& magic = options_.magic;
+  if (written_ >= magic.size()) return ok_status();
+  const size_t length = std::min<size_t>(size_bytes, magic.size() - written_);
+  if (std::memcmp(data, magic.data() + written_, length) == 0) return ok_status();
+  CMDAI_TRY(restart_from_zero());  // nothing of this answer is worth resuming
+  return make_error(
+      ErrorCode::kCorruptFile,
+      "{} did not send a {}: the answer starts with \"{}\" (an error or login page?); "
+      "check the URL and your proxy. Nothing was kept",
+      options_.url, options_.format_name, printable_start(data, size_bytes));
 }
 
 Status Transfer::write_chunk(const char* data, size_t size_bytes) {
@@ -280,6 +327,10 @@ size_t Transfer::on_body(char* data, size_t size, size_t count, void* self) {
       transfer->callback_error_ = started.take_error();
       return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
     }
+  }
+  if (Status magic = transfer->check_magic(data, size * count); !magic.ok()) {
+    transfer->callback_error_ = magic.take_error();
+    return 0;
   }
   if (Status wrote = transfer->write_chunk(data, size * count); !wrote.ok()) {
     transfer->callback_error_ = wrote.take_error();
@@ -387,13 +438,13 @@ Status Transfer::attempt(bool& retryable) {
                          "command again to resume",
                          display_name(options_), written_, part_path_.string());
   } else if (callback_error_) {
-    retryable = callback_error_->code == ErrorCode::kNetwork && status_ == 416;
     outcome = *callback_error_;
   } else if (code != CURLE_OK) {
     outcome = error_for(code, retryable);
   } else if (!body_started_) {
-    outcome = begin_body();  // an empty body still has a status to check
+    outcome = begin_body();  // an empty body (a 416 has one) still has a status to check
   }
+  if (!outcome.ok() && restarted_ && !cancelled_) retryable = true;  // it starts from byte 0
   curl_easy_cleanup(curl_);
   curl_ = nullptr;
   return outcome;
@@ -419,6 +470,15 @@ Result<DownloadResult> Transfer::finish() {
                         result.sha256);
     }
     result.verified = true;
+  }
+  if (options_.check_file) {
+    if (Status checked = options_.check_file(part_path_); !checked.ok()) {
+      ::unlink(part_path_.c_str());
+      return make_error(checked.error().code,
+                        "the file downloaded from {} is not a complete {}: {}; it was deleted, "
+                        "run again to retry",
+                        options_.url, options_.format_name, checked.error().message);
+    }
   }
   release_written_pages(fd_, static_cast<size_t>(written_));
   if (::rename(part_path_.c_str(), options_.dest.c_str()) != 0) {

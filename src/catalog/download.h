@@ -35,6 +35,15 @@ struct DownloadOptions {
   ProgressCallback on_progress;      // called from the transfer thread, often; keep it cheap
   const std::atomic<bool>* cancel = nullptr;  // true = stop, keep the .part for resuming
   FreeSpaceFunction free_space;      // nullptr = statvfs
+  // The bytes every good file starts with ("GGUF"), checked as the body's first bytes arrive:
+  // anything else (an HTML error or login page) stops the download at once, before it is written,
+  // and a .part that starts otherwise is discarded instead of resumed. Empty = not checked.
+  std::string magic;
+  std::string format_name = "file";  // what the file is, for messages: "GGUF model"
+  // Checks the complete <dest>.part (after the sha256) before it replaces <dest>, so a transfer
+  // that ended early without the server saying so is never installed. An error deletes the .part
+  // and fails the download with the error's code. nullptr = no check.
+  std::function<Status(const std::filesystem::path& part)> check_file;
 };
 
 struct DownloadResult {
@@ -47,9 +56,11 @@ struct DownloadResult {
 
 // Downloads options.url to options.dest: writes <dest>.part (resuming it with a Range request when
 // one exists; restarting when the server ignores Range), verifies the hash when one is expected,
-// fsyncs, renames into place and records the hash in <dest>.sha256. Errors:
+// runs check_file, fsyncs, renames into place (an old <dest> stays until then) and records the
+// hash in <dest>.sha256. Errors:
 //   kNetwork: unreachable host, HTTP status >= 400, stalled or dropped transfer (.part kept)
-//   kCorruptFile: sha256 mismatch (.part deleted)
+//   kCorruptFile: sha256 mismatch, a body without the magic (.part deleted)
+//   check_file's code: the complete file failed check_file (.part deleted)
 //   kResourceExhausted: not enough free disk space (checked before writing) or ENOSPC
 //   kCancelled: options.cancel became true (.part kept)
 //   kIo: the cache directory or file cannot be written

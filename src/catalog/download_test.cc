@@ -19,6 +19,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sha256.h"
+#include "catalog/test_http_server.h"
 
 namespace cmdai::catalog {
 namespace {
@@ -249,6 +250,176 @@ TEST_F(DownloadTest, ServerIgnoringRangeRestartsFromZero) {
   const std::vector<std::string> ranges = server_.range_headers();
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0], "bytes=5000-");
+}
+
+// A stale .part longer than the new file: starting over must cut it, not overwrite its head and
+// keep its tail.
+TEST_F(DownloadTest, AStalePartLongerThanTheBodyIsCutWhenTheServerIgnoresRange) {
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << std::string(kBodyBytes + 100'000, 'z');
+  auto result = download_file(options_for("/norange.gguf"));
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->size_bytes, kBodyBytes);
+  EXPECT_EQ(std::filesystem::file_size(dest()), kBodyBytes);
+  EXPECT_EQ(read_file(dest()), body_);
+}
+
+// docs/MODELS.md: a 416 drops the .part and starts again, within the same run.
+TEST_F(DownloadTest, AStalePartLongerThanTheFileIsDroppedAfter416AndTheRetryStartsOver) {
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << body_ << std::string(100'000, 'z');
+  DownloadOptions options = options_for("/model.gguf");
+  options.max_attempts = 2;
+  auto result = download_file(options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(read_file(dest()), body_);
+  const std::vector<std::string> ranges = server_.range_headers();
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0], "bytes=" + std::to_string(kBodyBytes + 100'000) + "-");
+  EXPECT_EQ(ranges[1], "");
+}
+
+// A 206 whose Content-Range starts elsewhere than the .part ends: appending it would put the
+// server's bytes at the wrong offset.
+TEST_F(DownloadTest, A206FromAnotherOffsetIsRefusedAndThePartDropped) {
+  const std::string body = body_;
+  testing::RawHttpServer raw([&body](const testing::HttpRequest&) {
+    return testing::http_response(206, body,
+                                  {"Content-Range: bytes 0-" + std::to_string(body.size() - 1) +
+                                   "/" + std::to_string(body.size())});
+  });
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << body_.substr(0, 12345);
+  DownloadOptions options = options_for("/model.gguf");
+  options.url = raw.url("/model.gguf");
+  auto result = download_file(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kNetwork);
+  EXPECT_NE(result.error().message.find("resumed at byte 0 instead of 12345"), std::string::npos)
+      << result.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dest()));
+  EXPECT_FALSE(std::filesystem::exists(part()) && std::filesystem::file_size(part()) > 0);
+  ASSERT_EQ(raw.requests().size(), 1u);
+  EXPECT_EQ(raw.requests()[0].range, "bytes=12345-");
+}
+
+// ---- what the finished file must be (issue 15, defect 3) ----
+
+constexpr char kMagic[] = "MAGC";
+
+std::string with_magic(std::string body) { return body.replace(0, 4, kMagic); }
+
+// The loopback routes send body_, which does not start with kMagic: perfect for the refusal.
+TEST_F(DownloadTest, ABodyThatDoesNotStartWithTheMagicIsRefusedBeforeAByteIsWritten) {
+  DownloadOptions options = options_for("/model.gguf");
+  options.magic = kMagic;
+  options.format_name = "test model";
+  uint64_t most_bytes = 0;
+  options.on_progress = [&](const DownloadProgress& p) {
+    most_bytes = std::max(most_bytes, p.done_bytes);
+  };
+  auto result = download_file(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kCorruptFile);
+  EXPECT_NE(result.error().message.find("did not send a test model"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(most_bytes, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dest()));
+  EXPECT_FALSE(std::filesystem::exists(part()));
+}
+
+TEST_F(DownloadTest, AnHtmlPageIsNamedByItsFirstBytes) {
+  testing::RawHttpServer raw([](const testing::HttpRequest&) {
+    return testing::http_response(200, "<!DOCTYPE html><html><body>Sign in</body></html>");
+  });
+  DownloadOptions options = options_for("/model.gguf");
+  options.url = raw.url("/model.gguf");
+  options.magic = kMagic;
+  auto result = download_file(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kCorruptFile);
+  EXPECT_NE(result.error().message.find("<!DOCTYPE html>"), std::string::npos)
+      << result.error().message;
+  EXPECT_FALSE(std::filesystem::exists(part()));
+}
+
+TEST_F(DownloadTest, APartThatDoesNotStartWithTheMagicIsDiscardedNotResumed) {
+  const std::string body = with_magic(body_);
+  testing::RawHttpServer raw([&body](const testing::HttpRequest& request) {
+    return testing::serve_with_ranges(body, request);
+  });
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << std::string(5000, 'z');
+  DownloadOptions options = options_for("/model.gguf");
+  options.url = raw.url("/model.gguf");
+  options.magic = kMagic;
+  auto result = download_file(options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->resumed_from_bytes, 0u);
+  EXPECT_EQ(read_file(dest()), body);
+  ASSERT_EQ(raw.requests().size(), 1u);
+  EXPECT_EQ(raw.requests()[0].range, "");
+}
+
+TEST_F(DownloadTest, APartThatStartsWithTheMagicIsResumed) {
+  const std::string body = with_magic(body_);
+  testing::RawHttpServer raw([&body](const testing::HttpRequest& request) {
+    return testing::serve_with_ranges(body, request);
+  });
+  std::filesystem::create_directories(part().parent_path());
+  std::ofstream(part(), std::ios::binary) << body.substr(0, 2);  // shorter than the magic
+  DownloadOptions options = options_for("/model.gguf");
+  options.url = raw.url("/model.gguf");
+  options.magic = kMagic;
+  auto result = download_file(options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_EQ(result->resumed_from_bytes, 2u);
+  EXPECT_EQ(read_file(dest()), body);
+}
+
+// A short body with a matching Content-Length, and one without Content-Length cut early: the
+// transfer itself succeeds, so only a check of the finished file can tell.
+TEST_F(DownloadTest, TheFileCheckRunsOnTheCompletePartAndItsErrorLeavesNothing) {
+  const std::string whole = body_;
+  for (bool content_length : {true, false}) {
+    testing::RawHttpServer raw([&](const testing::HttpRequest&) {
+      return testing::http_response(200, whole.substr(0, 1000), {}, content_length);
+    });
+    DownloadOptions options = options_for("/model.gguf");
+    options.url = raw.url("/model.gguf");
+    options.format_name = "test model";
+    std::vector<uint64_t> checked_sizes;
+    options.check_file = [&](const std::filesystem::path& file) -> Status {
+      EXPECT_EQ(file, part());
+      checked_sizes.push_back(std::filesystem::file_size(file));
+      return make_error(ErrorCode::kCorruptFile, "file is truncated");
+    };
+    auto result = download_file(options);
+    ASSERT_FALSE(result.ok()) << "content_length " << content_length;
+    EXPECT_EQ(result.error().code, ErrorCode::kCorruptFile);
+    EXPECT_NE(result.error().message.find("file is truncated"), std::string::npos)
+        << result.error().message;
+    EXPECT_NE(result.error().message.find("not a complete test model"), std::string::npos)
+        << result.error().message;
+    EXPECT_EQ(checked_sizes, std::vector<uint64_t>{1000});
+    EXPECT_FALSE(std::filesystem::exists(dest()));
+    EXPECT_FALSE(std::filesystem::exists(part()));
+  }
+}
+
+TEST_F(DownloadTest, AFileThatPassesTheCheckReplacesTheOldOne) {
+  std::filesystem::create_directories(dest().parent_path());
+  std::ofstream(dest(), std::ios::binary) << "old";
+  DownloadOptions options = options_for("/model.gguf");
+  bool old_file_still_there = false;
+  options.check_file = [&](const std::filesystem::path&) -> Status {
+    old_file_still_there = read_file(dest()) == "old";
+    return ok_status();
+  };
+  auto result = download_file(options);
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  EXPECT_TRUE(old_file_still_there);
+  EXPECT_EQ(read_file(dest()), body_);
 }
 
 TEST_F(DownloadTest, ExistingPartIsReusedWhenTheServerHonoursRange) {

@@ -2,10 +2,12 @@
 // parameter count, tensor types) without loading its weights.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "catalog/catalog.h"
 #include "cli/command_registry.h"
 #include "cli/exit_codes.h"
 #include "gguf/gguf_file.h"
@@ -152,8 +154,28 @@ struct InspectFlags {
   bool tensors = false;
 };
 
+// `model inspect` takes what `model list` shows (a catalog name, a pulled file's name) or a path.
+Result<std::filesystem::path> inspect_path(const std::string& name_or_path) {
+  CMDAI_ASSIGN_OR_RETURN(catalog::ResolvedModel resolved, catalog::resolve_model(name_or_path));
+  if (!resolved.exists) {
+    return make_error(ErrorCode::kNotFound,
+                      "model {} is not downloaded yet ({} does not exist); run `cmdai model pull "
+                      "{}`",
+                      resolved.entry->name, resolved.path.string(), resolved.entry->name);
+  }
+  return resolved.path;
+}
+
 void run_inspect(const InspectFlags& flags, CliContext& context) {
-  auto file = gguf::GgufFile::open(flags.path);
+  Result<std::filesystem::path> path = inspect_path(flags.path);
+  if (!path.ok()) {
+    fmt::print(stderr, "cmdai: error: {}\n", path.error().message);
+    const bool not_pulled =
+        path.error().code == ErrorCode::kNotFound && catalog::find_model(flags.path) != nullptr;
+    context.exit_code = not_pulled ? kExitModelMissing : exit_code_for(path.error());
+    return;
+  }
+  auto file = gguf::GgufFile::open(path->string());
   Result<ModelSummary> summary = file.ok() ? summarize(*file) : Result<ModelSummary>(file.error());
   if (!summary.ok()) {
     fmt::print(stderr, "cmdai: error: {}\n", summary.error().message);
@@ -172,7 +194,9 @@ void setup_model_inspect(CLI::App& app, CliContext& context) {
   CLI::App* model = subcommand(app, "model", "Manage and inspect models");
   CLI::App* inspect = model->add_subcommand(
       "inspect", "Show a GGUF model's architecture, shape, parameter count and tensor types");
-  inspect->add_option("file", flags.path, "Path to a .gguf model file")->required();
+  inspect
+      ->add_option("model", flags.path, "Path to a .gguf file, or a name from `cmdai model list`")
+      ->required();
   inspect->add_flag("--json", flags.json, "Print one JSON object instead of text");
   inspect->add_flag("--tensors", flags.tensors, "Also list every tensor (name, type, shape, bytes, offset)");
   inspect->callback([&context] { run_inspect(flags, context); });

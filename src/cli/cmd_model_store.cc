@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
@@ -14,6 +15,7 @@
 #include "cli/command_registry.h"
 #include "cli/download_progress.h"
 #include "cli/exit_codes.h"
+#include "cli/model_acquisition.h"
 #include "config/config.h"
 
 namespace cmdai::cli {
@@ -79,13 +81,19 @@ nlohmann::json entry_json(const catalog::ModelEntry& entry) {
           {"partial_bytes", size_or_zero(with_suffix(path, ".part"))}};
 }
 
+bool has_gguf_extension(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return extension == ".gguf";
+}
+
 // .gguf files in the cache that no catalog entry names (pulled from a URL).
 std::vector<std::filesystem::path> other_cached_files() {
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& item : std::filesystem::directory_iterator(catalog::models_dir(), ec)) {
     const std::filesystem::path& path = item.path();
-    if (path.extension() != ".gguf" || !is_file(path)) continue;
+    if (!has_gguf_extension(path) || !is_file(path)) continue;
     bool known = false;
     for (const catalog::ModelEntry& entry : catalog::known_models()) {
       known = known || entry.file_name == path.filename().string();
@@ -132,6 +140,7 @@ void run_list(bool json, CliContext& context) {
 // ---- pull -------------------------------------------------------------------------------------
 
 struct PullTarget {
+  std::string argument;  // as given: a catalog name or a URL
   std::string name;
   std::string url;
   std::filesystem::path dest;
@@ -142,11 +151,18 @@ struct PullTarget {
 Result<PullTarget> pull_target(const std::string& name_or_url, const std::string& sha256_flag) {
   PullTarget target;
   if (const catalog::ModelEntry* entry = catalog::find_model(name_or_url)) {
-    target = {entry->name, entry->url, catalog::cached_path(*entry), entry->sha256,
-              entry->size_bytes};
+    target = {.argument = name_or_url,
+              .name = entry->name,
+              .url = entry->url,
+              .dest = catalog::cached_path(*entry),
+              .sha256 = entry->sha256,
+              .size_hint_bytes = entry->size_bytes};
   } else if (name_or_url.rfind("http://", 0) == 0 || name_or_url.rfind("https://", 0) == 0) {
     CMDAI_ASSIGN_OR_RETURN(std::string file_name, catalog::file_name_from_url(name_or_url));
-    target = {file_name, name_or_url, catalog::models_dir() / file_name, "", 0};
+    target = {.argument = name_or_url,
+              .name = file_name,
+              .url = name_or_url,
+              .dest = catalog::models_dir() / file_name};
   } else {
     Result<catalog::ResolvedModel> resolved = catalog::resolve_model(name_or_url);
     if (!resolved.ok()) return resolved.take_error();
@@ -164,16 +180,23 @@ Result<PullTarget> pull_target(const std::string& name_or_url, const std::string
   return target;
 }
 
-// True when the file is already in place (and matches the expected hash when one is known).
+// True when the file is already in place, a complete GGUF model, and matches the expected hash
+// when one is known.
 Result<bool> already_pulled(const PullTarget& target) {
   if (!is_file(target.dest)) return false;
+  if (Status complete = check_gguf_file(target.dest); !complete.ok()) {
+    return make_error(ErrorCode::kCorruptFile,
+                      "{} is in the cache but is not a complete model: {}; run `cmdai model pull "
+                      "{} --force` to download it again",
+                      target.dest.string(), complete.error().message, target.argument);
+  }
   if (target.sha256.empty()) return true;
   CMDAI_ASSIGN_OR_RETURN(std::string actual, catalog::sha256_file_hex(target.dest));
   if (catalog::sha256_equal(actual, target.sha256)) return true;
   return make_error(ErrorCode::kCorruptFile,
                     "{} exists but its sha256 is {}, not {}; run `cmdai model pull {} --force` "
                     "to download it again",
-                    target.dest.string(), actual, target.sha256, target.name);
+                    target.dest.string(), actual, target.sha256, target.argument);
 }
 
 void print_pulled(const PullTarget& target, const catalog::DownloadResult& result) {
@@ -192,10 +215,8 @@ void run_pull(const std::string& name_or_url, const std::string& sha256_flag, bo
               CliContext& context) {
   Result<PullTarget> target = pull_target(name_or_url, sha256_flag);
   if (!target.ok()) return report(target.error(), context);
-  if (force) {
-    std::error_code ec;
-    std::filesystem::remove(target->dest, ec);
-  } else {
+  // --force downloads next to the old file, which stays until the new one is verified.
+  if (!force) {
     Result<bool> present = already_pulled(*target);
     if (!present.ok()) return report(present.error(), context);
     if (*present) {
@@ -213,6 +234,7 @@ void run_pull(const std::string& name_or_url, const std::string& sha256_flag, bo
   options.on_progress = [&bar](const catalog::DownloadProgress& p) { bar.update(p); };
   InterruptGuard guard;
   options.cancel = &interrupted;
+  add_gguf_checks(options);
   if (context.verbose) fmt::print(stderr, "downloading {} to {}\n", target->url, target->dest.string());
   Result<catalog::DownloadResult> result = catalog::download_file(options);
   bar.finish();
@@ -288,7 +310,9 @@ void setup_model_store(CLI::App& app, CliContext& context) {
   pull->add_option("model", pull_name, "catalog name (see `cmdai model list`) or an http(s) URL")
       ->required();
   pull->add_option("--sha256", pull_sha256, "expected sha256 of the file (hex); verified after download");
-  pull->add_flag("--force", pull_force, "download again even if the file is already there");
+  pull->add_flag("--force", pull_force,
+                 "download again even if the file is already there (it stays until the new one "
+                 "is verified)");
   pull->callback([&context] { run_pull(pull_name, pull_sha256, pull_force, context); });
 
   static std::string path_name;

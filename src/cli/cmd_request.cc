@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -276,6 +277,10 @@ int run_request(RequestFlags& f, bool verbose) {
   sigaction(SIGINT, &previous, nullptr);
   if (!generated.ok()) {
     const Error& e = generated.error();
+    // Cancelled without Ctrl-C: the user said no to the first download of the model.
+    if (!generator.ok() && e.code == ErrorCode::kCancelled && !g_interrupted) {
+      return fail(e, kExitDeclined);
+    }
     if (e.code == ErrorCode::kCancelled || g_interrupted)
       return fail(Error{e.code, "interrupted"}, kExitInterrupted);
     if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
@@ -340,6 +345,15 @@ int run_request(RequestFlags& f, bool verbose) {
   return exit_code;
 }
 
+// `cmdai help` asks cmdai, not the model. ("help me find big files" stays a request; with a
+// subcommand after it, `cmdai help model`, CLI11 runs that subcommand, which shows its own list.)
+bool is_help_word(const std::vector<std::string>& words) {
+  if (words.size() != 1) return false;
+  std::string word = words[0];
+  for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return word == "help";
+}
+
 void setup_request(CLI::App& app, CliContext& context) {
   static RequestFlags f;
   f.app = &app;
@@ -366,6 +380,10 @@ void setup_request(CLI::App& app, CliContext& context) {
                  "seconds the model may take to answer once loaded (default 30; 0 = no limit)");
   app.callback([&app, &context] {
     if (!app.get_subcommands().empty()) return;  // a subcommand ran instead
+    if (is_help_word(f.words)) {
+      fmt::print("{}", app.help());
+      return;
+    }
     context.exit_code = run_request(f, context.verbose);
   });
 }

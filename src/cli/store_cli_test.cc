@@ -1,82 +1,46 @@
 // Runs the built cmdai binary: `model list/pull/path/rm` and `config show/path`, with the cache
 // and config directories pointed at a temporary folder and a tiny HTTP server on 127.0.0.1.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
+
+#include "base/testdata.h"
+#include "catalog/test_http_server.h"
+#include "gguf/gguf_writer.h"
 
 namespace {
 
-// Serves GET /model.gguf with a fixed body and 404 for anything else, one connection at a time.
-// (The catalog's own tests use cpp-httplib; this one stays dependency-free.)
-class TinyHttpServer {
+using cmdai::catalog::testing::HttpRequest;
+using cmdai::catalog::testing::RawHttpServer;
+
+// Serves GET /model.gguf with `body` (honouring Range) and 404 for anything else.
+class TinyHttpServer : public RawHttpServer {
  public:
-  explicit TinyHttpServer(std::string body) : body_(std::move(body)) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    listen(listen_fd_, 8);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~TinyHttpServer() {
-    stopping_ = true;
-    shutdown(listen_fd_, SHUT_RDWR);
-    close(listen_fd_);
-    thread_.join();
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
- private:
-  void serve() {
-    while (!stopping_) {
-      const int client = accept(listen_fd_, nullptr, nullptr);
-      if (client < 0) return;
-      std::string request;
-      char buffer[4096];
-      while (request.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t got = read(client, buffer, sizeof(buffer));
-        if (got <= 0) break;
-        request.append(buffer, static_cast<size_t>(got));
-      }
-      const bool found = request.rfind("GET /model.gguf ", 0) == 0;
-      const std::string& body = found ? body_ : std::string();
-      const std::string response = std::string(found ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
-                                   "\r\nContent-Length: " + std::to_string(body.size()) +
-                                   "\r\nConnection: close\r\n\r\n" + body;
-      size_t sent = 0;
-      while (sent < response.size()) {
-        const ssize_t wrote = write(client, response.data() + sent, response.size() - sent);
-        if (wrote <= 0) break;
-        sent += static_cast<size_t>(wrote);
-      }
-      close(client);
-    }
-  }
-
-  std::string body_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  explicit TinyHttpServer(std::string body)
+      : RawHttpServer([body = std::move(body)](const HttpRequest& request) {
+          if (request.path != "/model.gguf") return cmdai::catalog::testing::http_response(404, "");
+          return cmdai::catalog::testing::serve_with_ranges(body, request);
+        }) {}
 };
+
+// A small valid GGUF file: one 256 KB tensor, so a cut anywhere past the header leaves the tensor
+// outside the file.
+std::string tiny_gguf(uint32_t seed = 1) {
+  cmdai::gguf::GgufWriter writer;
+  writer.set_string("general.architecture", "llama");
+  std::vector<uint8_t> data(65536 * 4);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * seed + seed);
+  writer.add_tensor("t.a", cmdai::TensorType::kF32, {65536}, std::move(data));
+  auto bytes = writer.to_bytes();
+  return bytes.ok() ? std::string(bytes->begin(), bytes->end()) : std::string();
+}
 
 struct RunResult {
   int exit_code = -1;
@@ -139,7 +103,7 @@ TEST_F(StoreCliTest, ModelListJsonParsesAndContainsTheDefaultModel) {
 }
 
 TEST_F(StoreCliTest, PullFromALoopbackUrlStoresTheFileAndItsHash) {
-  const std::string body(100'000, 'q');
+  const std::string body = tiny_gguf();
   TinyHttpServer server(body);
   RunResult pulled = run("model pull " + server.url("/model.gguf"));
   ASSERT_EQ(pulled.exit_code, 0) << pulled.err;
@@ -168,13 +132,135 @@ TEST_F(StoreCliTest, PullFromALoopbackUrlStoresTheFileAndItsHash) {
 }
 
 TEST_F(StoreCliTest, PullWithAWrongHashFailsWithNothingOnStdout) {
-  TinyHttpServer server("some bytes");
+  TinyHttpServer server(tiny_gguf());
   RunResult result = run("model pull " + server.url("/model.gguf") + " --sha256 " +
                          std::string(64, 'a'));
   EXPECT_EQ(result.exit_code, 7);  // kExitModelInvalid
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err.rfind("cmdai: error: sha256 mismatch", 0), 0u) << result.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cache" / "models" / "model.gguf"));
+}
+
+// ---- issue 15, defect 3: a pull installs only a complete GGUF model ----
+
+std::filesystem::path pulled(const std::filesystem::path& dir) {
+  return dir / "cache" / "models" / "model.gguf";
+}
+
+TEST_F(StoreCliTest, PullRefusesATruncatedModelWhateverContentLengthSays) {
+  const std::string cut = tiny_gguf().substr(0, 100'000);
+  for (bool content_length : {true, false}) {
+    RawHttpServer server([&](const HttpRequest&) {
+      return cmdai::catalog::testing::http_response(200, cut, {}, content_length);
+    });
+    RunResult result = run("model pull " + server.url("/model.gguf"));
+    EXPECT_EQ(result.exit_code, 7) << "content_length " << content_length << ": " << result.err;
+    EXPECT_EQ(result.out, "");
+    EXPECT_NE(result.err.find("is truncated"), std::string::npos) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(pulled(dir_)));
+    EXPECT_FALSE(std::filesystem::exists(pulled(dir_).string() + ".part"));
+  }
+}
+
+TEST_F(StoreCliTest, PullRejectsAnHtmlPageAtOnce) {
+  RawHttpServer server([](const HttpRequest&) {
+    return cmdai::catalog::testing::http_response(
+        200, "<!DOCTYPE html><html><body>Please sign in</body></html>" + std::string(200'000, ' '),
+        {"Content-Type: text/html"});
+  });
+  RunResult result = run("model pull " + server.url("/model.gguf"));
+  EXPECT_EQ(result.exit_code, 7) << result.err;
+  EXPECT_NE(result.err.find("did not send a GGUF model"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("<!DOCTYPE html>"), std::string::npos) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(pulled(dir_)));
+  EXPECT_FALSE(std::filesystem::exists(pulled(dir_).string() + ".part"));
+}
+
+TEST_F(StoreCliTest, PullStartsOverInsteadOfResumingAGarbagePart) {
+  const std::string body = tiny_gguf();
+  TinyHttpServer server(body);
+  std::filesystem::create_directories(pulled(dir_).parent_path());
+  std::ofstream(pulled(dir_).string() + ".part", std::ios::binary) << std::string(5000, 'z');
+  RunResult result = run("model pull " + server.url("/model.gguf"));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(slurp(pulled(dir_).string()) == body) << "the garbage .part was resumed";
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].range, "");
+}
+
+TEST_F(StoreCliTest, ForcedPullKeepsTheOldFileUntilTheNewOneIsVerified) {
+  const std::string good = tiny_gguf();
+  TinyHttpServer server(good);
+  ASSERT_EQ(run("model pull " + server.url("/model.gguf")).exit_code, 0);
+  server.set_handler([cut = good.substr(0, 100'000)](const HttpRequest&) {
+    return cmdai::catalog::testing::http_response(200, cut);
+  });
+  RunResult forced = run("model pull " + server.url("/model.gguf") + " --force");
+  EXPECT_EQ(forced.exit_code, 7) << forced.err;
+  EXPECT_TRUE(slurp(pulled(dir_).string()) == good) << "the old model was lost";
+}
+
+TEST_F(StoreCliTest, PullDoesNotAcceptABrokenFileAlreadyInPlace) {
+  TinyHttpServer server(tiny_gguf());
+  std::filesystem::create_directories(pulled(dir_).parent_path());
+  std::ofstream(pulled(dir_), std::ios::binary) << tiny_gguf().substr(0, 100'000);
+  RunResult result = run("model pull " + server.url("/model.gguf"));
+  EXPECT_EQ(result.exit_code, 7) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("--force"), std::string::npos) << result.err;
+}
+
+// ---- issue 15, defect 10: whatever `model list` shows, the other commands accept ----
+
+TEST_F(StoreCliTest, APulledModelIsUsableByTheNameModelListShows) {
+  auto testdata = cmdai::find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const std::filesystem::path synth = dir_ / "synth.gguf";
+  RunResult made = run("model synth --shape tiny --quant q8_0 --vocab-from '" +
+                       (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string() + "' --out '" +
+                       synth.string() + "'");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  TinyHttpServer server(slurp(synth.string()));
+  ASSERT_EQ(run("model pull " + server.url("/model.gguf")).exit_code, 0);
+
+  auto listed = nlohmann::json::parse(run("model list --json").out);
+  std::string name;
+  for (const auto& model : listed["models"]) {
+    if (!model["catalog"].get<bool>()) name = model["name"];
+  }
+  ASSERT_EQ(name, "model.gguf") << listed.dump();
+  RunResult path = run("model path " + name);
+  EXPECT_EQ(path.exit_code, 0) << path.err;
+  EXPECT_EQ(path.out, pulled(dir_).string() + "\n");
+  RunResult inspect = run("model inspect --json " + name);
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  RunResult request = run("--model " + name + " --dry-run -o json --max-tokens 8 list files");
+  EXPECT_EQ(request.exit_code, 0) << request.err;
+}
+
+TEST_F(StoreCliTest, ModelInspectTakesACatalogName) {
+  RunResult missing = run("model inspect qwen2.5-coder-0.5b-q4_k_m");
+  EXPECT_EQ(missing.exit_code, 5) << missing.err;
+  EXPECT_NE(missing.err.find("cmdai model pull qwen2.5-coder-0.5b-q4_k_m"), std::string::npos)
+      << missing.err;
+  const std::filesystem::path cached =
+      dir_ / "cache" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+  std::filesystem::create_directories(cached.parent_path());
+  std::ofstream(cached, std::ios::binary) << tiny_gguf();
+  RunResult present = run("model inspect --json qwen2.5-coder-0.5b-q4_k_m");
+  EXPECT_EQ(present.exit_code, 0) << present.err;
+}
+
+TEST_F(StoreCliTest, AUrlWithoutGgufInItsNameIsStoredAsAGgufFileThatModelListShows) {
+  RawHttpServer server([body = tiny_gguf()](const HttpRequest&) {
+    return cmdai::catalog::testing::http_response(200, body);
+  });
+  ASSERT_EQ(run("model pull " + server.url("/download/latest")).exit_code, 0);
+  auto listed = nlohmann::json::parse(run("model list --json").out);
+  bool found = false;
+  for (const auto& model : listed["models"]) found = found || model["name"] == "latest.gguf";
+  EXPECT_TRUE(found) << listed.dump();
+  EXPECT_EQ(run("model path latest.gguf").exit_code, 0);
 }
 
 TEST_F(StoreCliTest, PullOf404IsANetworkErrorExitCode) {

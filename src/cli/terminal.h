@@ -25,6 +25,14 @@ Choice ask_run_no_edit(bool allow_edit);
 // y/yes.
 bool ask_yes_no(std::string_view question);
 
+// Whether a question can reach the user: stderr is a terminal and /dev/tty opens. Scripts, cron
+// and CI (stderr redirected, no controlling terminal) get no questions.
+bool can_ask_on_terminal();
+
+// Asks `question` on /dev/tty and reads the answer there: true only for y/yes; anything else, EOF
+// or no terminal is false.
+bool ask_yes_no(const std::string& question);
+
 // Reads all of stdin (the request when it is not a terminal), trimmed.
 std::string read_all_stdin();
 
