@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include "cli/command_registry.h"
+#include "cli/command_tree.h"
+#include "cli/completion.h"
 #include "cli/exit_codes.h"
 #include "cli/shell_integration.h"
 
@@ -29,8 +31,9 @@ void setup_shell_commands(CLI::App& app, CliContext& context) {
   static std::string completion_shell;
   CLI::App* completion = app.add_subcommand("completion", "Print a tab-completion script for bash, zsh or fish");
   completion->add_option("shell", completion_shell, "bash, zsh or fish")->required();
-  completion->callback([&context] {
-    auto script = completion_script(completion_shell);
+  // Generated from `app` when it runs, so it has every command registered by then.
+  completion->callback([&app, &context] {
+    auto script = completion_script(describe_command_line(app), completion_shell);
     if (!script) {
       fmt::print(stderr, "cmdai: error: no completion for '{}' (use bash, zsh or fish)\n", completion_shell);
       context.exit_code = kExitUsage;
