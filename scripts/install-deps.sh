@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs cmdai's build and test dependencies from Debian 12 packages (skips what is present);
-# zsh and fish are there for the completion tests.
+# zsh and fish are there for the completion tests, man-db, dpkg-dev and file for the install test
+# (man cmdai, cpack -G DEB).
 # With arguments, installs those packages instead (scripts/test-arm64.sh names its own).
 set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libfmt-dev nlohmann-json3-dev libcli11-dev
           libtomlplusplus-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
-          libcpp-httplib-dev zsh fish)
+          libcpp-httplib-dev zsh fish man-db dpkg-dev file)
 if (($#)); then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do
