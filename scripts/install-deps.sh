@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs cmdai's build and test dependencies from Debian 12 packages (skips what is present).
+# Installs cmdai's build and test dependencies from Debian 12 packages (skips what is present);
+# zsh and fish are there for the completion tests, man-db, dpkg-dev and file for the install test
+# (man cmdai, cpack -G DEB).
 # With arguments, installs those packages instead (scripts/test-arm64.sh names its own).
 set -euo pipefail
 packages=(g++ cmake ninja-build pkg-config libfmt-dev nlohmann-json3-dev libcli11-dev
           libtomlplusplus-dev libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev
           libcpp-httplib-dev
-          zsh fish)  # the shell integration's tests run the real shells (bash is always there)
+          zsh fish man-db dpkg-dev file)  # the shell integration and install tests run them
 if (($#)); then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -104,7 +104,7 @@ std::vector<std::filesystem::path> other_cached_files() {
   return files;
 }
 
-void run_list(bool json, CliContext& context) {
+void run_list(bool json, bool names, CliContext& context) {
   nlohmann::json models = nlohmann::json::array();
   for (const catalog::ModelEntry& entry : catalog::known_models()) models.push_back(entry_json(entry));
   for (const std::filesystem::path& path : other_cached_files()) {
@@ -114,6 +114,10 @@ void run_list(bool json, CliContext& context) {
                       {"sha256", catalog::read_recorded_sha256(path)}, {"default", false},
                       {"catalog", false}, {"cached", true}, {"path", path.string()},
                       {"cached_size_bytes", size}, {"partial_bytes", 0}});
+  }
+  if (names) {
+    for (const nlohmann::json& model : models) fmt::print("{}\n", model["name"].get<std::string>());
+    return;
   }
   if (json) {
     nlohmann::json out = {{"models_dir", catalog::models_dir().string()},
@@ -299,8 +303,10 @@ void setup_model_store(CLI::App& app, CliContext& context) {
 
   static bool list_json = false;
   CLI::App* list = model->add_subcommand("list", "Known models and which are downloaded");
+  static bool list_names = false;
   list->add_flag("--json", list_json, "print one JSON object");
-  list->callback([&context] { run_list(list_json, context); });
+  list->add_flag("--names", list_names, "print only the names, one a line (for scripts)");
+  list->callback([&context] { run_list(list_json, list_names, context); });
 
   static std::string pull_name;
   static std::string pull_sha256;

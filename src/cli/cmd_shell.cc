@@ -1,8 +1,11 @@
-// `cmdai init bash|zsh|fish` and `cmdai completion bash|zsh|fish`.
+// `cmdai init bash|zsh|fish`, `cmdai completion bash|zsh|fish` and the hidden `cmdai man-page`.
 #include <fmt/format.h>
 
 #include "cli/command_registry.h"
+#include "cli/command_tree.h"
+#include "cli/completion.h"
 #include "cli/exit_codes.h"
+#include "cli/man_page.h"
 #include "cli/shell_integration.h"
 
 namespace cmdai::cli {
@@ -29,8 +32,9 @@ void setup_shell_commands(CLI::App& app, CliContext& context) {
   static std::string completion_shell;
   CLI::App* completion = app.add_subcommand("completion", "Print a tab-completion script for bash, zsh or fish");
   completion->add_option("shell", completion_shell, "bash, zsh or fish")->required();
-  completion->callback([&context] {
-    auto script = completion_script(completion_shell);
+  // Generated from `app` when it runs, so it has every command registered by then.
+  completion->callback([&app, &context] {
+    auto script = completion_script(describe_command_line(app), completion_shell);
     if (!script) {
       fmt::print(stderr, "cmdai: error: no completion for '{}' (use bash, zsh or fish)\n", completion_shell);
       context.exit_code = kExitUsage;
@@ -40,7 +44,16 @@ void setup_shell_commands(CLI::App& app, CliContext& context) {
   });
 }
 
+// Hidden (no group), so --help and the completions leave it out: the build writes
+// share/man/man1/cmdai.1 with `cmdai man-page` (cmake/install.cmake). A subcommand rather than a
+// hidden --man flag, because CLI11 2.1 prints a blank line in --help for a hidden option.
+void setup_man_page(CLI::App& app, CliContext&) {
+  CLI::App* man = app.add_subcommand("man-page", "Print the man page (roff)")->group("");
+  man->callback([&app] { fmt::print("{}", man_page(describe_command_line(app), CMDAI_VERSION)); });
+}
+
 CMDAI_REGISTER_COMMAND(setup_shell_commands);
+CMDAI_REGISTER_COMMAND(setup_man_page);
 
 }  // namespace
 }  // namespace cmdai::cli

@@ -110,82 +110,12 @@ end
 bind \cxa __cmdai_widget
 )FISH";
 
-constexpr const char* kBashCompletion =
-    R"BASH(# bash completion for cmdai:  source <(cmdai completion bash)
-_cmdai() {
-  local cur prev words cword
-  _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
-  case "$prev" in
-    --shell) COMPREPLY=($(compgen -W "bash zsh fish sh" -- "$cur")); return ;;
-    --safety) COMPREPLY=($(compgen -W "strict moderate permissive" -- "$cur")); return ;;
-    -o|--output) COMPREPLY=($(compgen -W "plain json yaml" -- "$cur")); return ;;
-    --backend) COMPREPLY=($(compgen -W "cpu cuda mlx" -- "$cur")); return ;;
-    --model) COMPREPLY=($(compgen -f -X '!*.gguf' -- "$cur") $(compgen -W "$(command cmdai model list --names 2>/dev/null)" -- "$cur")); return ;;
-    init|completion) COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); return ;;
-    model) COMPREPLY=($(compgen -W "list pull path rm inspect synth" -- "$cur")); return ;;
-    config) COMPREPLY=($(compgen -W "show path" -- "$cur")); return ;;
-  esac
-  if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "--shell --safety --output --execute --yes --dry-run --explain --model --backend --temperature --max-tokens --seed --verbose --help --version" -- "$cur"))
-  elif [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "check model config doctor init completion tokenize generate logits bench" -- "$cur"))
-  fi
-}
-complete -F _cmdai cmdai
-)BASH";
-
-constexpr const char* kZshCompletion = R"ZSH(#compdef cmdai
-# zsh completion for cmdai:  source <(cmdai completion zsh)
-_cmdai() {
-  _arguments \
-    '--shell[target shell]:shell:(bash zsh fish sh)' \
-    '--safety[safety level]:level:(strict moderate permissive)' \
-    '(-o --output)'{-o,--output}'[output format]:format:(plain json yaml)' \
-    '(-x --execute)'{-x,--execute}'[run the command after the safety check]' \
-    '(-y --yes)'{-y,--yes}'[do not ask for confirmation]' \
-    '--dry-run[never run the command]' \
-    '--explain[explain the command]' \
-    '--model[model name or GGUF path]:model:_files -g "*.gguf"' \
-    '--backend[inference device]:backend:(cpu cuda mlx)' \
-    '--temperature[sampling temperature]:t:' \
-    '--max-tokens[token limit]:n:' \
-    '--seed[sampling seed]:seed:' \
-    '1: :(check model config doctor init completion tokenize generate logits bench)' \
-    '*::request:'
-}
-compdef _cmdai cmdai
-)ZSH";
-
-constexpr const char* kFishCompletion =
-    R"FISH(# fish completion for cmdai:  cmdai completion fish | source
-complete -c cmdai -n __fish_use_subcommand -a 'check model config doctor init completion tokenize generate logits bench'
-complete -c cmdai -l shell -x -a 'bash zsh fish sh' -d 'target shell'
-complete -c cmdai -l safety -x -a 'strict moderate permissive' -d 'safety level'
-complete -c cmdai -s o -l output -x -a 'plain json yaml' -d 'output format'
-complete -c cmdai -s x -l execute -d 'run the command after the safety check'
-complete -c cmdai -s y -l yes -d 'do not ask for confirmation'
-complete -c cmdai -l dry-run -d 'never run the command'
-complete -c cmdai -l explain -d 'explain the command'
-complete -c cmdai -l model -r -d 'model name or GGUF path'
-complete -c cmdai -l backend -x -a 'cpu cuda mlx' -d 'inference device'
-complete -c cmdai -n '__fish_seen_subcommand_from init completion' -a 'bash zsh fish'
-complete -c cmdai -n '__fish_seen_subcommand_from model' -a 'list pull path rm inspect synth'
-complete -c cmdai -n '__fish_seen_subcommand_from config' -a 'show path'
-)FISH";
-
 }  // namespace
 
 std::optional<std::string> init_script(std::string_view shell) {
   if (shell == "bash") return kBashInit;
   if (shell == "zsh") return kZshInit;
   if (shell == "fish") return kFishInit;
-  return std::nullopt;
-}
-
-std::optional<std::string> completion_script(std::string_view shell) {
-  if (shell == "bash") return kBashCompletion;
-  if (shell == "zsh") return kZshCompletion;
-  if (shell == "fish") return kFishCompletion;
   return std::nullopt;
 }
 

@@ -1,5 +1,5 @@
-// Text of `cmdai init <shell>` (a wrapper function and key binding that put a generated command on
-// the prompt line for editing) and `cmdai completion <shell>`.
+// Text of `cmdai init <shell>`: a wrapper function and key binding that put a generated command on
+// the prompt line for editing. (`cmdai completion <shell>` is generated: completion.h.)
 #pragma once
 
 #include <optional>
@@ -10,7 +10,6 @@ namespace cmdai::cli {
 
 // nullopt for a shell we do not support.
 std::optional<std::string> init_script(std::string_view shell);
-std::optional<std::string> completion_script(std::string_view shell);
 
 // The environment variable through which the init wrapper asks cmdai to hand back the command
 // (written to that file) instead of running it.

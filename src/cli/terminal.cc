@@ -82,28 +82,6 @@ bool can_ask_on_terminal() {
   return true;
 }
 
-bool ask_yes_no(const std::string& question) {
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (tty == nullptr) return false;
-  std::fputs(question.c_str(), tty);
-  std::fputs(" [y/N] ", tty);
-  std::fflush(tty);
-  char line[64] = {};
-  bool yes = false;
-  if (std::fgets(line, sizeof line, tty) != nullptr) {
-    std::string answer(line);
-    while (!answer.empty() && std::isspace(static_cast<unsigned char>(answer.back()))) {
-      answer.pop_back();
-    }
-    for (char& c : answer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    yes = answer == "y" || answer == "yes";
-  } else {
-    std::fputs("\n", tty);
-  }
-  std::fclose(tty);
-  return yes;
-}
-
 std::string read_all_stdin() {
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   const size_t first = text.find_first_not_of(" \t\r\n");

@@ -29,10 +29,6 @@ bool ask_yes_no(std::string_view question);
 // and CI (stderr redirected, no controlling terminal) get no questions.
 bool can_ask_on_terminal();
 
-// Asks `question` on /dev/tty and reads the answer there: true only for y/yes; anything else, EOF
-// or no terminal is false.
-bool ask_yes_no(const std::string& question);
-
 // Reads all of stdin (the request when it is not a terminal), trimmed.
 std::string read_all_stdin();
 
