@@ -155,6 +155,14 @@ struct ForwardPass {
   float* logits = nullptr;  // null: no logits wanted (an early slice of a long prompt)
 };
 
+// One decode step of several independent sequences: each slot's token at its own position, its
+// keys and values appended to its own cache (caches must be distinct).
+struct BatchSlot {
+  int32_t token = 0;
+  int32_t pos = 0;
+  KvState* kv = nullptr;
+};
+
 // A model's weights on one device, and the forward pass over them. One pass at a time.
 class DeviceModel {
  public:
@@ -165,12 +173,29 @@ class DeviceModel {
   virtual Result<std::unique_ptr<KvState>> make_kv(int64_t n_ctx) = 0;
   // kDeviceError naming the device when the hardware fails mid-pass.
   virtual Status forward(const ForwardPass& pass) = 0;
+  // logits receives [slots.size(), vocab_size]. Each row equals what forward() gives for that
+  // slot alone. This default runs the slots one by one; devices override it to read each weight
+  // once for the whole batch (decode is bound by memory, so a batch costs little more than one).
+  virtual Status forward_batch(std::span<const BatchSlot> slots, float* logits, int64_t vocab_size);
   // kUnsupported where the device has no such path (only the CPU has kExact).
   virtual Status set_numerics(Numerics numerics) = 0;
   virtual Numerics numerics() const = 0;
   // Bytes the weights take in the device's memory (0 when used in place from the mapped file).
   virtual size_t weight_bytes() const = 0;
 };
+
+inline Status DeviceModel::forward_batch(std::span<const BatchSlot> slots, float* logits,
+                                         int64_t vocab_size) {
+  for (size_t i = 0; i < slots.size(); ++i) {
+    ForwardPass pass;
+    pass.tokens = std::span<const int32_t>(&slots[i].token, 1);
+    pass.pos = slots[i].pos;
+    pass.kv = slots[i].kv;
+    pass.logits = logits + static_cast<int64_t>(i) * vocab_size;
+    CMDAI_TRY(forward(pass));
+  }
+  return ok_status();
+}
 
 struct DeviceMemory {
   size_t used_bytes = 0;     // in use on the device (all processes), where it can tell; else 0

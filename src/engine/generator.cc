@@ -2,71 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/sequence_decoder.h"
+
 namespace cmdai::engine {
-namespace {
-
-// Length of the trailing bytes of `text` that start a UTF-8 character not yet complete.
-size_t incomplete_utf8_tail(std::string_view text) {
-  const size_t n = text.size();
-  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
-    const auto byte = static_cast<unsigned char>(text[n - back]);
-    if ((byte & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
-    const size_t need = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
-
-// The generated text, cut at the first stop sequence, released to the caller only once no stop
-// sequence can begin in it.
-class StopTracker {
- public:
-  explicit StopTracker(const std::vector<std::string>& stops) : stops_(stops) {}
-
-  // Appends a token's bytes; true when a stop sequence is now complete (the text is cut there).
-  bool append(std::string_view piece) {
-    const size_t search_from = text_.size();
-    text_.append(piece);
-    size_t cut = std::string::npos;
-    for (const std::string& stop : stops_) {
-      if (stop.empty()) continue;
-      const size_t from = search_from >= stop.size() ? search_from - stop.size() + 1 : 0;
-      cut = std::min(cut, text_.find(stop, from));
-    }
-    if (cut == std::string::npos) return false;
-    text_.resize(cut);
-    return true;
-  }
-
-  // Text that can no longer turn into a stop sequence, not yet released; `final` releases all.
-  std::string_view release(bool final) {
-    size_t hold = 0;
-    if (!final) {
-      for (const std::string& stop : stops_) {
-        for (size_t k = std::min(stop.size() - 1, text_.size()); k > hold; --k) {
-          if (text_.compare(text_.size() - k, k, stop, 0, k) == 0) {
-            hold = k;
-            break;
-          }
-        }
-      }
-      hold = std::max(hold, incomplete_utf8_tail(text_));
-    }
-    const size_t end = std::max(released_, text_.size() - hold);
-    std::string_view piece(text_.data() + released_, end - released_);
-    released_ = end;
-    return piece;
-  }
-
-  std::string take() { return std::move(text_); }
-
- private:
-  const std::vector<std::string>& stops_;
-  std::string text_;
-  size_t released_ = 0;
-};
-
-}  // namespace
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
@@ -177,45 +115,24 @@ Result<GenerateResult> Generator::generate(const GenerateRequest& request) {
   result.timings.prefill_ms = now_ms() - prefill_start;
 
   const double decode_start = now_ms();
-  Sampler sampler(request.sampling);
-  StopTracker text(request.stop);
-  std::vector<int32_t> history = request.prompt;
-  for (int32_t step = 0; step < request.max_tokens; ++step) {
+  SequenceDecoder decoder(request);
+  while (!decoder.done()) {
     CMDAI_TRY(check_interrupts(request));
-    if (step > 0) {
+    if (decoder.steps() > 0) {
       if (cache_->n_filled() >= cache_->n_ctx()) {
-        result.stop_reason = StopReason::kContextFull;
+        decoder.end(StopReason::kContextFull);
         break;
       }
-      const int32_t previous = result.tokens.back();
+      const int32_t previous = decoder.last_token();
       CMDAI_TRY(model_.forward(std::span<const int32_t>(&previous, 1), cache_->n_filled(), *cache_,
                                model::LogitsRequest::kLastRow, logits_.data()));
       cached_tokens_.push_back(previous);
     }
-    if (request.logit_filter) request.logit_filter(logits_, step, request.max_tokens - step);
-    const int32_t token = sampler.sample(logits_, history);
-    if (std::find(request.eog_ids.begin(), request.eog_ids.end(), token) != request.eog_ids.end()) {
-      result.stop_reason = StopReason::kEndOfGeneration;
-      break;
-    }
-    result.tokens.push_back(token);
-    history.push_back(token);
-    const bool stopped = request.token_text && text.append(request.token_text(token));
-    const std::string_view released = text.release(stopped);
-    if (request.on_token && !request.on_token(token, released)) {
-      result.stop_reason = StopReason::kCallback;
-      break;
-    }
-    if (stopped) {
-      result.stop_reason = StopReason::kStopSequence;
-      break;
-    }
+    decoder.step(logits_);
   }
-  if (request.on_token) {
-    const std::string_view rest = text.release(true);
-    if (!rest.empty() && !result.tokens.empty()) request.on_token(result.tokens.back(), rest);
-  }
-  result.text = text.take();
+  const GenerateTimings prefill_timings = result.timings;
+  result = decoder.finish();
+  result.timings = prefill_timings;
   result.timings.decode_ms = now_ms() - decode_start;
   result.timings.generated_tokens = static_cast<int32_t>(result.tokens.size());
   return result;

@@ -93,6 +93,28 @@ Status Model::forward(std::span<const int32_t> tokens, int32_t pos, KvState& cac
   return ok_status();
 }
 
+Status Model::forward_batch(std::span<const device::BatchSlot> slots, float* logits) {
+  if (slots.empty()) return make_error(ErrorCode::kInvalidArgument, "forward_batch: no slots");
+  if (slots.size() > kMaxBatchTokens) {
+    return make_error(ErrorCode::kInvalidArgument, "forward_batch: {} slots exceed the limit of {}",
+                      slots.size(), kMaxBatchTokens);
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (slots[i].kv == nullptr) {
+      return make_error(ErrorCode::kInvalidArgument, "forward_batch: slot {} has no cache", i);
+    }
+    CMDAI_TRY(
+        check_request(std::span<const int32_t>(&slots[i].token, 1), slots[i].pos, *slots[i].kv));
+    for (size_t j = 0; j < i; ++j) {
+      if (slots[j].kv == slots[i].kv) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "forward_batch: slots {} and {} share one cache", j, i);
+      }
+    }
+  }
+  return weights_->forward_batch(slots, logits, hp_.vocab_size);
+}
+
 Result<std::vector<uint8_t>> Model::save_kv(const KvState& cache,
                                             std::span<const int32_t> tokens) const {
   return serialize_kv(cache, tokens, fingerprint_);

@@ -51,6 +51,10 @@ class Model {
   Status forward(std::span<const int32_t> tokens, int32_t pos, KvState& cache,
                  LogitsRequest request, float* logits);
 
+  // One decode step of independent sequences (device::BatchSlot: token, pos, its own cache); logits
+  // receives [slots.size(), vocab_size], each row as forward() gives it for that slot alone.
+  Status forward_batch(std::span<const device::BatchSlot> slots, float* logits);
+
   // The KV state of the first tokens.size() positions as bytes (model/kv_snapshot.h), and back:
   // a state of capacity at least n_ctx on this model's device, *tokens receiving the stored ids
   // (each checked against the vocabulary). A snapshot of another model file, or a damaged one,

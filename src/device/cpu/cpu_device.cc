@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "base/cpu_features.h"
@@ -79,13 +80,25 @@ class CpuModel final : public device::DeviceModel {
   size_t weight_bytes() const override { return 0; }  // used in place
 
   Status forward(const ForwardPass& pass) override;
+  Status forward_batch(std::span<const device::BatchSlot> slots, float* logits,
+                       int64_t vocab_size) override;
 
  private:
+  // Rows [first_row, first_row + n) of a pass: consecutive tokens of one sequence from pos0 on.
+  struct RowGroup {
+    KvCache* cache = nullptr;
+    int32_t pos0 = 0;
+    int64_t first_row = 0;
+    int64_t n = 0;
+  };
+  Status check_ready(const device::KvState* kv, KvCache** cache) const;
+  void run(std::span<const int32_t> tokens, std::span<const RowGroup> groups, bool last_row_only,
+           float* logits);
   MatmulPrecision matmul_precision() const {
     return numerics_ == Numerics::kFast ? MatmulPrecision::kFast : MatmulPrecision::kExact;
   }
-  void attention_block(const device::LayerTensors& w, int64_t layer, int32_t pos0, int64_t n,
-                       KvCache& cache);
+  void attention_block(const device::LayerTensors& w, int64_t layer,
+                       std::span<const RowGroup> groups, int64_t n);
   void ffn_block(const device::LayerTensors& w, int64_t n_rows);
 
   const ModelSpec& spec_;
@@ -96,9 +109,9 @@ class CpuModel final : public device::DeviceModel {
 };
 
 // x += W_o · attention(rope(W_q·n + b_q), rope(W_k·n + b_k), W_v·n + b_v), n = rms_norm(x), over
-// n rows; the layer's keys and values land in the cache first. Biases apply where present.
-void CpuModel::attention_block(const device::LayerTensors& w, int64_t layer, int32_t pos0,
-                               int64_t n, KvCache& cache) {
+// n rows; each group's keys and values land in its cache first. Biases apply where present.
+void CpuModel::attention_block(const device::LayerTensors& w, int64_t layer,
+                               std::span<const RowGroup> groups, int64_t n) {
   const TransformerShape& s = spec_.shape;
   const MatmulPrecision mp = matmul_precision();
   rms_norm(a_.x.data(), w.attn_norm, n, s.hidden_dim, s.rms_eps, a_.xn.data(), pool_);
@@ -112,21 +125,27 @@ void CpuModel::attention_block(const device::LayerTensors& w, int64_t layer, int
 
   const RopeMode mode =
       spec_.rope_style == device::RopeStyle::kHalves ? RopeMode::kNeox : RopeMode::kNormal;
-  RopeParams rope_params{s.n_heads,        s.head_dim, s.n_rot,
-                         s.rope_freq_base, mode,       numerics_ == Numerics::kExact};
-  rope(a_.q.data(), n, pos0, rope_params, pool_);
-  rope_params.n_heads = s.n_kv_heads;
-  rope(a_.k.data(), n, pos0, rope_params, pool_);
-  cache.store(layer, pos0, n, a_.k.data(), a_.v.data());
-
+  RopeParams q_rope{s.n_heads,        s.head_dim, s.n_rot,
+                    s.rope_freq_base, mode,       numerics_ == Numerics::kExact};
+  RopeParams k_rope = q_rope;
+  k_rope.n_heads = s.n_kv_heads;
   AttentionParams attention;
   attention.n_heads = s.n_heads;
   attention.n_kv_heads = s.n_kv_heads;
   attention.head_dim = s.head_dim;
-  attention.pos0 = pos0;
   attention.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   attention.round_to_f16 = numerics_ == Numerics::kFast;
-  causal_attention(a_.q.data(), n, cache.layer(layer), attention, a_.attn.data(), pool_);
+  for (const RowGroup& group : groups) {
+    float* q = a_.q.data() + group.first_row * s.q_dim();   // [group.n, q_dim]
+    float* k = a_.k.data() + group.first_row * s.kv_dim();  // [group.n, kv_dim]
+    const float* v = a_.v.data() + group.first_row * s.kv_dim();
+    rope(q, group.n, group.pos0, q_rope, pool_);
+    rope(k, group.n, group.pos0, k_rope, pool_);
+    group.cache->store(layer, group.pos0, group.n, k, v);
+    attention.pos0 = group.pos0;
+    causal_attention(q, group.n, group.cache->layer(layer), attention,
+                     a_.attn.data() + group.first_row * s.q_dim(), pool_);
+  }
 
   matmul(w.attn_output, a_.attn.data(), n, a_.proj.data(), pool_, mp);  // [n, hidden_dim]
   add_inplace(a_.x.data(), a_.proj.data(), n * s.hidden_dim, pool_);
@@ -145,29 +164,35 @@ void CpuModel::ffn_block(const device::LayerTensors& w, int64_t n_rows) {
   add_inplace(a_.x.data(), a_.proj.data(), n_rows * s.hidden_dim, pool_);
 }
 
-Status CpuModel::forward(const ForwardPass& pass) {
+Status CpuModel::check_ready(const device::KvState* kv, KvCache** cache) const {
   if (!fault_.empty()) {
     return make_error(ErrorCode::kDeviceError, "CPU device fault: {} (the request was not run)",
                       fault_);
   }
-  auto* cache = dynamic_cast<KvCache*>(pass.kv);
-  if (cache == nullptr || cache->type() != kv_type()) {
+  *cache = dynamic_cast<KvCache*>(const_cast<device::KvState*>(kv));
+  if (*cache == nullptr || (*cache)->type() != kv_type()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "forward: the KV cache was not made by this CPU model in its precision");
   }
+  return ok_status();
+}
+
+// Embeds `tokens`, runs every layer over the row groups and, when `logits` is set, writes the
+// logits of the last row (last_row_only) or of every row.
+void CpuModel::run(std::span<const int32_t> tokens, std::span<const RowGroup> groups,
+                   bool last_row_only, float* logits) {
   const TransformerShape& s = spec_.shape;
-  const int64_t n = static_cast<int64_t>(pass.tokens.size());
+  const int64_t n = static_cast<int64_t>(tokens.size());
   a_.reserve(s, n);
   for (int64_t t = 0; t < n; ++t) {
     const uint8_t* row =
         spec_.token_embd.data +
-        static_cast<size_t>(pass.tokens[static_cast<size_t>(t)]) * spec_.token_embd.row_bytes;
+        static_cast<size_t>(tokens[static_cast<size_t>(t)]) * spec_.token_embd.row_bytes;
     dequantize_row(spec_.token_embd.type, row, a_.x.data() + t * s.hidden_dim, s.hidden_dim);
   }
-  const bool last_row_only = !pass.all_rows;
   for (int64_t layer = 0; layer < s.n_layers; ++layer) {
     const device::LayerTensors& w = spec_.layers[static_cast<size_t>(layer)];
-    attention_block(w, layer, pass.pos, n, *cache);
+    attention_block(w, layer, groups, n);
     int64_t rows = n;
     if (layer == s.n_layers - 1 && last_row_only && n > 1) {
       // Only the last row's logits matter after the last attention block: move it to row 0.
@@ -177,11 +202,41 @@ Status CpuModel::forward(const ForwardPass& pass) {
     }
     ffn_block(w, rows);
   }
-  cache->set_filled(pass.pos + static_cast<int32_t>(n));
-  if (pass.logits == nullptr) return ok_status();
+  for (const RowGroup& group : groups) {
+    group.cache->set_filled(group.pos0 + static_cast<int32_t>(group.n));
+  }
+  if (logits == nullptr) return;
   const int64_t n_out = last_row_only ? 1 : n;
   rms_norm(a_.x.data(), spec_.output_norm, n_out, s.hidden_dim, s.rms_eps, a_.xn.data(), pool_);
-  matmul(spec_.output, a_.xn.data(), n_out, pass.logits, pool_, matmul_precision());
+  matmul(spec_.output, a_.xn.data(), n_out, logits, pool_, matmul_precision());
+}
+
+Status CpuModel::forward(const ForwardPass& pass) {
+  KvCache* cache = nullptr;
+  CMDAI_TRY(check_ready(pass.kv, &cache));
+  const RowGroup group{cache, pass.pos, 0, static_cast<int64_t>(pass.tokens.size())};
+  run(pass.tokens, std::span<const RowGroup>(&group, 1), !pass.all_rows, pass.logits);
+  return ok_status();
+}
+
+// The batch's rows share every matmul (each weight row is read once for all sequences); only
+// rotation, the cache writes and attention run per sequence.
+Status CpuModel::forward_batch(std::span<const device::BatchSlot> slots, float* logits,
+                               int64_t vocab_size) {
+  if (vocab_size != spec_.shape.vocab_size) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "forward_batch: vocab_size {} is not the model's {}", vocab_size,
+                      spec_.shape.vocab_size);
+  }
+  std::vector<int32_t> tokens(slots.size());
+  std::vector<RowGroup> groups(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    KvCache* cache = nullptr;
+    CMDAI_TRY(check_ready(slots[i].kv, &cache));
+    tokens[i] = slots[i].token;
+    groups[i] = RowGroup{cache, slots[i].pos, static_cast<int64_t>(i), 1};
+  }
+  run(tokens, groups, /*last_row_only=*/false, logits);
   return ok_status();
 }
 
