@@ -17,7 +17,8 @@ declare -A allowed=(
   [catalog]="base"
   [config]="base"
   [generate]="base tokenizer backend"
-  [cli]="base quant gguf tokenizer device model engine backend safety catalog config generate"
+  [serve]="base tokenizer engine backend safety generate config"
+  [cli]="base quant gguf tokenizer device model engine backend safety catalog config generate serve"
 )
 # Device headers a layer above device/ may include: the seam, never a concrete device.
 seam_headers="device/device.h device/weight_matrix.h"

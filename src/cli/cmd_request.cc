@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/embedded_backend.h"
+#include "backend/remote_backend.h"
 #include "base/utf8.h"
 #include "catalog/paths.h"
 #include "cli/command_registry.h"
@@ -29,6 +30,7 @@
 #include "generate/embedded_generator.h"
 #include "generate/prompt_builder.h"
 #include "safety/validator.h"
+#include "serve/command_result.h"
 
 namespace cmdai::cli {
 namespace {
@@ -39,7 +41,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct RequestFlags {
   std::vector<std::string> words;
-  std::string shell, safety, output, model, backend;
+  std::string shell, safety, output, model, backend, url;
   float temperature = 0, timeout_seconds = 0;
   int max_tokens = 0;
   uint64_t seed = 0;
@@ -61,12 +63,42 @@ Result<config::Config> effective_config(const RequestFlags& f) {
   CMDAI_TRY(set("--output", "output", f.output));
   CMDAI_TRY(set("--model", "model", f.model));
   CMDAI_TRY(set("--backend", "backend", f.backend));
+  CMDAI_TRY(set("--url", "remote.url", f.url));
   CMDAI_TRY(set("--temperature", "temperature", fmt::format("{}", f.temperature)));
   CMDAI_TRY(set("--max-tokens", "max_tokens", std::to_string(f.max_tokens)));
   CMDAI_TRY(set("--seed", "seed", std::to_string(f.seed)));
   CMDAI_TRY(set("--threads", "threads", std::to_string(f.threads)));
   CMDAI_TRY(set("--timeout", "timeout", fmt::format("{}", f.timeout_seconds)));
   return config;
+}
+
+// --backend openai|ollama: the same prompt, parser and safety check, the model on a server.
+Result<std::unique_ptr<CommandGenerator>> make_remote_generator(const config::Config& config) {
+  RemoteOptions options;
+  options.api = config.backend == "openai" ? RemoteApi::kOpenAi : RemoteApi::kOllama;
+  options.url = config.remote_url;
+  if (options.url.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--backend {} needs the server's address: --url http://HOST:PORT (or "
+                      "remote.url in the config, CMDAI_REMOTE_URL)",
+                      config.backend);
+  }
+  // --model names the server's model; the config's own model key is a local file or catalog name.
+  options.model = config.source_of("model") == config::Source::kFlag || config.remote_model.empty()
+                      ? config.model
+                      : config.remote_model;
+  if (const char* key = std::getenv(config.remote_api_key_env.c_str()); key != nullptr) {
+    options.api_key = key;
+  }
+  options.timeout_ms = config.remote_timeout * 1000;
+  CMDAI_ASSIGN_OR_RETURN(auto backend, RemoteBackend::create(options));
+  SamplingSettings sampling;
+  sampling.sampling = config.sampling();
+  sampling.max_tokens = config.max_tokens;
+  sampling.timeout_ms = options.timeout_ms;
+  sampling.cancel = &g_interrupted;
+  return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
+      std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
 }
 
 // The generator this invocation uses: the embedded model, or (for tests only) a canned answer.
@@ -76,6 +108,8 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
     return std::unique_ptr<CommandGenerator>(
         std::make_unique<CannedGenerator>(canned, why ? why : ""));
   }
+  if (config.backend == "openai" || config.backend == "ollama")
+    return make_remote_generator(config);
   if (auto choice = device::parse_device_choice(config.backend); !choice.ok()) {
     return choice.take_error();
   }
@@ -105,41 +139,6 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   sampling.cancel = &g_interrupted;
   return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
-}
-
-nlohmann::ordered_json result_object(const GenerationRequest& request,
-                                     const GeneratedCommand& generated,
-                                     const safety::SafetyVerdict& verdict,
-                                     const config::Config& config) {
-  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
-  for (const auto& r : verdict.rules) {
-    rules.push_back({{"id", r.id}, {"risk", safety::risk_name(r.risk)}, {"reason", r.reason}});
-  }
-  const GenerationTimings& t = generated.timings;
-  return {{"request", request.text},
-          {"command", generated.command},
-          {"explanation", generated.explanation},
-          {"risk", safety::risk_name(verdict.risk)},
-          {"blocked", verdict.blocked},
-          {"needs_confirmation", verdict.needs_confirmation},
-          {"rules", rules},
-          {"safety_level", config.safety},
-          {"shell", request.shell},
-          {"backend", generated.backend},
-          {"model", generated.model},
-          {"attempts", generated.attempts},
-          {"timings",
-           {{"device_open_ms", t.device_open_ms},
-            {"load_ms", t.load_ms},
-            {"prompt_ms", t.prompt_ms},
-            {"first_token_ms", t.first_token_ms},
-            {"decode_ms", t.decode_ms},
-            {"total_ms", t.total_ms},
-            {"prompt_tokens", t.prompt_tokens},
-            {"cached_prompt_tokens", t.cached_prompt_tokens},
-            {"generated_tokens", t.generated_tokens}}},
-          {"executed", false},
-          {"exit_status", nullptr}};
 }
 
 // The command, its risk and the rules that fired, on `out` (stdout, or stderr when stdout carries
@@ -297,9 +296,13 @@ int run_request(RequestFlags& f, bool verbose) {
   // Whatever generated it, the command is shown, checked and run as well-formed UTF-8.
   generated->command = to_valid_utf8(generated->command);
   generated->explanation = to_valid_utf8(generated->explanation);
+  if (config->backend == "openai" || config->backend == "ollama") {
+    generated->backend = config->backend;  // the generator names the device it believes in
+  }
   if (verbose) print_timings(*generated);
   const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
-  nlohmann::ordered_json result = result_object(request, *generated, verdict, *config);
+  nlohmann::ordered_json result =
+      serve::command_result_object(request, *generated, verdict, config->safety);
   const bool structured = output != "plain";
   if (f.edit) return edit(*generated, verdict, result, config->safety, f.explain);
   if (!structured && !f.quiet) print_plain(result, f.explain, stdout);
@@ -371,7 +374,11 @@ void setup_request(CLI::App& app, CliContext& context) {
   app.add_flag("--edit", f.edit,
                "put the command on the prompt line (with `cmdai init`) or print only it");
   app.add_option("--model", f.model, "catalog name or path to a GGUF file");
-  app.add_option("--backend", f.backend, "inference device: auto, cpu, cuda, mlx");
+  app.add_option(
+      "--backend", f.backend,
+      "inference device: auto, cpu, cuda, mlx; or a server: openai, ollama (with --url)");
+  app.add_option("--url", f.url,
+                 "server for --backend openai|ollama, e.g. http://127.0.0.1:8080 (cmdai serve)");
   app.add_option("--temperature", f.temperature, "sampling temperature (0 = most likely answer)");
   app.add_option("--max-tokens", f.max_tokens, "most tokens to generate");
   app.add_option("--seed", f.seed, "sampling seed");

@@ -50,11 +50,11 @@ const std::vector<KeySpec>& specs() {
        0,
        {}},
       {{"backend", "CMDAI_BACKEND", ValueKind::kString,
-        "where inference runs: auto, cpu, cuda or mlx"},
+        "where inference runs: auto, cpu, cuda or mlx, or a server: openai or ollama ([remote])"},
        &Config::backend,
        0,
        0,
-       {"auto", "cpu", "cuda", "mlx"}},
+       {"auto", "cpu", "cuda", "mlx", "openai", "ollama"}},
       {{"temperature", "CMDAI_TEMPERATURE", ValueKind::kFloat,
         "sampling temperature, 0 to 2; 0 = greedy (same command every time)"},
        &Config::temperature,
@@ -113,6 +113,30 @@ const std::vector<KeySpec>& specs() {
        0,
        0,
        {"plain", "json", "yaml"}},
+      {{"remote.url", "CMDAI_REMOTE_URL", ValueKind::kString,
+        "server for --backend openai|ollama, e.g. http://127.0.0.1:8080"},
+       &Config::remote_url,
+       0,
+       0,
+       {}},
+      {{"remote.model", "CMDAI_REMOTE_MODEL", ValueKind::kString,
+        "the server's model name; empty = `model`, else the server's default"},
+       &Config::remote_model,
+       0,
+       0,
+       {}},
+      {{"remote.api_key_env", "CMDAI_REMOTE_API_KEY_ENV", ValueKind::kString,
+        "environment variable holding the server's API key"},
+       &Config::remote_api_key_env,
+       0,
+       0,
+       {}},
+      {{"remote.timeout", "CMDAI_REMOTE_TIMEOUT", ValueKind::kInt,
+        "seconds one request to the server may take, 1 to 3600"},
+       &Config::remote_timeout,
+       1,
+       3600,
+       {}},
   };
   static_assert(std::tuple_size_v<decltype(Config::sources)> == kKeyCount);
   if (table.size() != kKeyCount) std::abort();  // Config::sources would be indexed out of range
@@ -388,12 +412,25 @@ Status apply_toml(Config& config, std::string_view toml_text, std::string_view o
     return make_error(ErrorCode::kInvalidArgument, "{}, line {}, column {}: {}", origin,
                       error.source().begin.line, error.source().begin.column, error.description());
   }
+  // The [remote] table holds the keys named "remote.<key>".
+  std::vector<std::pair<std::string, const toml::node*>> entries;
   for (auto&& [key, node] : table) {
+    if (const toml::table* inner = node.as_table(); inner != nullptr && key.str() == "remote") {
+      for (auto&& [inner_key, inner_node] : *inner) {
+        entries.emplace_back(std::string(key.str()) + "." + std::string(inner_key.str()),
+                             &inner_node);
+      }
+    } else {
+      entries.emplace_back(std::string(key.str()), &node);
+    }
+  }
+  for (const auto& [name, node_ptr] : entries) {
+    const toml::node& node = *node_ptr;
     const std::string where = fmt::format("{}, line {}", origin, node.source().begin.line);
-    const int index = key_index(key.str());
+    const int index = key_index(name);
     if (index < 0) {
       return make_error(ErrorCode::kInvalidArgument, "{}: unknown key '{}' (known keys: {})", where,
-                        key.str(), known_key_names());
+                        name, known_key_names());
     }
     const KeySpec& spec = specs()[static_cast<size_t>(index)];
     CMDAI_TRY(store_toml(config, spec, node, where));

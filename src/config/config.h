@@ -27,7 +27,7 @@ struct KeyInfo {
   std::string_view description;  // what it does and what values it takes
 };
 
-inline constexpr size_t kKeyCount = 14;
+inline constexpr size_t kKeyCount = 18;
 
 // Every key, in display order.
 const std::vector<KeyInfo>& config_keys();
@@ -37,17 +37,23 @@ struct Config {
   std::string shell;                // "" = detect from $SHELL
   std::string safety = "moderate";  // strict | moderate | permissive
   std::string model;                // catalog name or .gguf path; "" = the catalog default
-  std::string backend = "auto";     // auto | cpu | cuda | mlx (auto: the GPU if one answers)
-  float temperature = 0.0f;         // 0 = greedy: the most likely command, every time
-  int top_k = 40;                   // 0 = off
-  float top_p = 0.95f;              // 1 = off
-  float min_p = 0.05f;              // 0 = off
-  float repeat_penalty = 1.0f;      // 1 = off
+  // auto | cpu | cuda | mlx (auto: the GPU if one answers) | openai | ollama (a remote server)
+  std::string backend = "auto";
+  float temperature = 0.0f;     // 0 = greedy: the most likely command, every time
+  int top_k = 40;               // 0 = off
+  float top_p = 0.95f;          // 1 = off
+  float min_p = 0.05f;          // 0 = off
+  float repeat_penalty = 1.0f;  // 1 = off
   int max_tokens = 128;
   uint64_t seed = 42;
   int threads = 0;                // 0 = let the engine choose
   float timeout_seconds = 30.0f;  // generation of one request, after the model loads; 0 = none
   std::string output = "plain";   // plain | json | yaml
+  // The [remote] table: the server --backend openai|ollama talks to (docs/REMOTE.md).
+  std::string remote_url;    // http(s)://host:port
+  std::string remote_model;  // the server's model name; "" = `model`, else its default
+  std::string remote_api_key_env = "CMDAI_REMOTE_API_KEY";  // the variable holding the key
+  int remote_timeout = 60;                                  // seconds for one request
 
   // The sampling keys as the generator takes them (repeat_window at its default).
   SamplingParams sampling() const {
