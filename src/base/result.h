@@ -45,7 +45,7 @@ Error make_error(ErrorCode code, fmt::format_string<Args...> format, Args&&... a
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return state_.index() == 0; }
@@ -92,9 +92,9 @@ inline Status ok_status() { return Status(); }
 #define CMDAI_CONCAT(a, b) CMDAI_CONCAT_INNER(a, b)
 
 // Returns the error of a Status or Result expression from the enclosing function.
-#define CMDAI_TRY(expr)                                    \
-  do {                                                     \
-    auto cmdai_try_result_ = (expr);                       \
+#define CMDAI_TRY(expr)                                                 \
+  do {                                                                  \
+    auto cmdai_try_result_ = (expr);                                    \
     if (!cmdai_try_result_.ok()) return cmdai_try_result_.take_error(); \
   } while (0)
 

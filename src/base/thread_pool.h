@@ -1,5 +1,5 @@
-// A persistent pool of worker threads: one fork-join `run` per operation, no thread creation per op.
-// Workers spin briefly before sleeping, because decode issues hundreds of short ops per token.
+// A persistent pool of worker threads: one fork-join `run` per operation, no thread creation per
+// op. Workers spin briefly before sleeping, because decode issues hundreds of short ops per token.
 #pragma once
 
 #include <atomic>
@@ -20,11 +20,12 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(thread_index) once on every thread (the caller is index 0) and returns when all are done.
-  // Not reentrant: one run at a time per pool.
+  // Calls fn(thread_index) once on every thread (the caller is index 0) and returns when all are
+  // done. Not reentrant: one run at a time per pool.
   void run(const std::function<void(int thread_index)>& fn);
 
-  // Splits [0, n) into one contiguous chunk per thread (multiples of `grain`, the last takes the rest).
+  // Splits [0, n) into one contiguous chunk per thread (multiples of `grain`, the last takes the
+  // rest).
   void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn,
                     int64_t grain = 1);
 

@@ -13,8 +13,8 @@ TEST(Utf8, AcceptsWellFormedTextOfEveryLength) {
 
 TEST(Utf8, RejectsOverlongSurrogatesAndCodePointsPastTheLast) {
   for (const char* bad : {"\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xED\xA0\x80",
-                          "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80",
-                          "\xF5\x80\x80\x80", "\xFF", "\x80"}) {
+                          "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF",
+                          "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\x80"}) {
     EXPECT_FALSE(is_valid_utf8(bad)) << testing::PrintToString(std::string(bad));
     EXPECT_TRUE(is_valid_utf8(to_valid_utf8(bad)));
   }

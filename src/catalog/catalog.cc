@@ -148,9 +148,8 @@ Result<ResolvedModel> resolve_model(std::string_view name_or_path) {
       return make_error(ErrorCode::kInvalidArgument, "model path {} is not a regular file",
                         as_path.string());
     }
-    return make_error(ErrorCode::kNotFound,
-                      "model file {} does not exist (known model names: {})", as_path.string(),
-                      known_names());
+    return make_error(ErrorCode::kNotFound, "model file {} does not exist (known model names: {})",
+                      as_path.string(), known_names());
   }
   // A name that is neither known nor a path is a usage error (exit 2), not a missing file.
   return make_error(ErrorCode::kInvalidArgument,
@@ -162,8 +161,7 @@ Result<ResolvedModel> resolve_model(std::string_view name_or_path) {
 Result<std::string> file_name_from_url(std::string_view url) {
   const bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   if (!http) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "'{}' is not an http:// or https:// URL", url);
+    return make_error(ErrorCode::kInvalidArgument, "'{}' is not an http:// or https:// URL", url);
   }
   std::string_view rest = url.substr(url.find("//") + 2);
   rest = rest.substr(0, rest.find_first_of("?#"));

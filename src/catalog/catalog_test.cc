@@ -88,8 +88,8 @@ TEST(Catalog, EveryEntryHasAUniqueNameAHuggingFaceUrlAndAValidOrEmptyHash) {
   std::set<std::string> names;
   for (const ModelEntry& entry : known_models()) {
     EXPECT_TRUE(names.insert(entry.name).second) << entry.name;
-    EXPECT_EQ(entry.url, "https://huggingface.co/" + entry.repo + "/resolve/main/" +
-                             entry.file_name);
+    EXPECT_EQ(entry.url,
+              "https://huggingface.co/" + entry.repo + "/resolve/main/" + entry.file_name);
     EXPECT_TRUE(entry.sha256.empty() || is_sha256_hex(entry.sha256)) << entry.name;
     EXPECT_FALSE(entry.description.empty()) << entry.name;
   }
@@ -107,8 +107,7 @@ TEST(ResolveModel, EmptyMeansTheDefaultModelInTheCache) {
   auto resolved = resolve_model("");
   ASSERT_TRUE(resolved.ok()) << resolved.error().to_string();
   EXPECT_EQ(resolved->entry, &default_model());
-  EXPECT_EQ(resolved->path,
-            "/nonexistent/cache/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf");
+  EXPECT_EQ(resolved->path, "/nonexistent/cache/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf");
   EXPECT_FALSE(resolved->exists);
 }
 
@@ -219,8 +218,7 @@ TEST(RecordedSha256, RoundTripsInSha256sumFormat) {
 TEST(Sha256, MatchesTheFips180TestVectors) {
   Sha256 hash;
   hash.update("abc", 3);
-  EXPECT_EQ(hash.finish_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hash.finish_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(hash.finish_hex(),  // finish resets: this is the empty message
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   const std::filesystem::path dir = make_temp_dir();

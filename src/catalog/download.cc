@@ -72,7 +72,8 @@ std::string printable_start(const char* data, size_t size_bytes) {
 
 Status fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error(ErrorCode::kIo, "cannot open {}: {}", dir.string(), errno_text(errno));
+  if (fd < 0)
+    return make_error(ErrorCode::kIo, "cannot open {}: {}", dir.string(), errno_text(errno));
   ::fsync(fd);
   ::close(fd);
   return ok_status();
@@ -135,7 +136,8 @@ Status Transfer::open_part() {
   std::error_code ec;
   std::filesystem::create_directories(options_.dest.parent_path().empty()
                                           ? std::filesystem::path(".")
-                                          : options_.dest.parent_path(), ec);
+                                          : options_.dest.parent_path(),
+                                      ec);
   if (ec) {
     return make_error(ErrorCode::kIo, "cannot create the model directory {}: {}",
                       options_.dest.parent_path().string(), ec.message());
@@ -224,9 +226,8 @@ Status Transfer::check_free_space() {
     needed = options_.size_hint_bytes - written_;
   }
   if (needed == 0) return ok_status();
-  const std::filesystem::path dir = part_path_.parent_path().empty()
-                                        ? std::filesystem::path(".")
-                                        : part_path_.parent_path();
+  const std::filesystem::path dir =
+      part_path_.parent_path().empty() ? std::filesystem::path(".") : part_path_.parent_path();
   Result<uint64_t> free_bytes =
       options_.free_space ? options_.free_space(dir) : free_disk_bytes(dir);
   if (!free_bytes.ok()) return free_bytes.take_error();
@@ -507,8 +508,8 @@ Result<DownloadResult> download_file(const DownloadOptions& options) {
     return make_error(ErrorCode::kInvalidArgument, "download needs a URL and a destination");
   }
   if (!options.expected_sha256.empty() && !is_sha256_hex(options.expected_sha256)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "'{}' is not a sha256 (64 hex digits)", options.expected_sha256);
+    return make_error(ErrorCode::kInvalidArgument, "'{}' is not a sha256 (64 hex digits)",
+                      options.expected_sha256);
   }
   std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   Transfer transfer(options);

@@ -19,22 +19,23 @@ struct DownloadProgress {
 };
 
 using ProgressCallback = std::function<void(const DownloadProgress&)>;
-// Free bytes available to an unprivileged writer in `dir`; injectable so tests can fake a full disk.
+// Free bytes available to an unprivileged writer in `dir`; injectable so tests can fake a full
+// disk.
 using FreeSpaceFunction = std::function<Result<uint64_t>(const std::filesystem::path& dir)>;
 
 struct DownloadOptions {
   std::string url;
-  std::filesystem::path dest;        // final file; the transfer goes to <dest>.part first
-  std::string expected_sha256;       // hex; empty = compute, record, do not verify
-  uint64_t size_hint_bytes = 0;      // for the free-space check when there is no Content-Length
-  std::string model_name;            // for messages; the file name of `dest` when empty
+  std::filesystem::path dest;    // final file; the transfer goes to <dest>.part first
+  std::string expected_sha256;   // hex; empty = compute, record, do not verify
+  uint64_t size_hint_bytes = 0;  // for the free-space check when there is no Content-Length
+  std::string model_name;        // for messages; the file name of `dest` when empty
   long connect_timeout_ms = 15000;
   long low_speed_bytes_per_s = 1024;  // abort when slower than this ...
   long low_speed_time_s = 30;         // ... for this long
-  int max_attempts = 3;              // a dropped connection resumes automatically this many times
-  ProgressCallback on_progress;      // called from the transfer thread, often; keep it cheap
+  int max_attempts = 3;               // a dropped connection resumes automatically this many times
+  ProgressCallback on_progress;       // called from the transfer thread, often; keep it cheap
   const std::atomic<bool>* cancel = nullptr;  // true = stop, keep the .part for resuming
-  FreeSpaceFunction free_space;      // nullptr = statvfs
+  FreeSpaceFunction free_space;               // nullptr = statvfs
   // The bytes every good file starts with ("GGUF"), checked as the body's first bytes arrive:
   // anything else (an HTML error or login page) stops the download at once, before it is written,
   // and a .part that starts otherwise is discarded instead of resumed. Empty = not checked.
@@ -48,7 +49,7 @@ struct DownloadOptions {
 
 struct DownloadResult {
   std::filesystem::path path;
-  std::string sha256;               // lowercase hex of the whole file
+  std::string sha256;  // lowercase hex of the whole file
   uint64_t size_bytes = 0;
   bool verified = false;            // matched DownloadOptions::expected_sha256
   uint64_t resumed_from_bytes = 0;  // bytes of an earlier .part reused by the first attempt

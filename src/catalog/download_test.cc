@@ -57,44 +57,45 @@ std::string read_file(const std::filesystem::path& path) {
 class LoopbackServer {
  public:
   explicit LoopbackServer(std::string body) : body_(std::move(body)) {
-    server_.Get("/model.gguf", [this](const httplib::Request& request, httplib::Response& response) {
-      remember(request);
-      response.set_content(body_, "application/octet-stream");
-    });
-    server_.Get("/flaky.gguf", [this](const httplib::Request& request, httplib::Response& response) {
-      remember(request);
-      if (flaky_requests_++ > 0) {
-        response.set_content(body_, "application/octet-stream");
-        return;
-      }
-      response.set_content_provider(
-          body_.size(), "application/octet-stream",
-          [this](size_t offset, size_t, httplib::DataSink& sink) {
-            if (offset >= kCutBytes) return false;  // drop the connection mid-body
-            sink.write(body_.data() + offset, kCutBytes - offset);
-            return true;
-          });
-    });
-    server_.Get("/norange.gguf", [this](const httplib::Request& request,
-                                        httplib::Response& response) {
-      remember(request);
-      response.status = 200;
-      response.set_chunked_content_provider(
-          "application/octet-stream", [this](size_t, httplib::DataSink& sink) {
-            sink.write(body_.data(), body_.size());
-            sink.done();
-            return true;
-          });
-    });
+    server_.Get("/model.gguf",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  remember(request);
+                  response.set_content(body_, "application/octet-stream");
+                });
+    server_.Get(
+        "/flaky.gguf", [this](const httplib::Request& request, httplib::Response& response) {
+          remember(request);
+          if (flaky_requests_++ > 0) {
+            response.set_content(body_, "application/octet-stream");
+            return;
+          }
+          response.set_content_provider(body_.size(), "application/octet-stream",
+                                        [this](size_t offset, size_t, httplib::DataSink& sink) {
+                                          if (offset >= kCutBytes)
+                                            return false;  // drop the connection mid-body
+                                          sink.write(body_.data() + offset, kCutBytes - offset);
+                                          return true;
+                                        });
+        });
+    server_.Get("/norange.gguf",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  remember(request);
+                  response.status = 200;
+                  response.set_chunked_content_provider("application/octet-stream",
+                                                        [this](size_t, httplib::DataSink& sink) {
+                                                          sink.write(body_.data(), body_.size());
+                                                          sink.done();
+                                                          return true;
+                                                        });
+                });
     server_.Get("/slow.gguf", [this](const httplib::Request& request, httplib::Response& response) {
       remember(request);
-      response.set_content_provider(
-          body_.size(), "application/octet-stream",
-          [this](size_t offset, size_t, httplib::DataSink& sink) {
-            if (stopping_) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            return sink.write(body_.data() + offset, 10);
-          });
+      response.set_content_provider(body_.size(), "application/octet-stream",
+                                    [this](size_t offset, size_t, httplib::DataSink& sink) {
+                                      if (stopping_) return false;
+                                      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                                      return sink.write(body_.data() + offset, 10);
+                                    });
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });

@@ -1,5 +1,6 @@
 // `cmdai bench` run as a user would: it must report every figure for any prompt and decode size.
-// Only the shape of the report is checked; its timings are for people (nothing here asserts a time).
+// Only the shape of the report is checked; its timings are for people (nothing here asserts a
+// time).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,8 @@ TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {
   const std::string model = tiny_model();
   if (model.empty()) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
   // Decode runs after a 16-token prompt: a prompt size below 16 must still leave it room.
-  const auto r = run_cli_line("bench --model " + shell_quote(model) + " --threads 2 -p 1,4 -n 40 -r 1");
+  const auto r =
+      run_cli_line("bench --model " + shell_quote(model) + " --threads 2 -p 1,4 -n 40 -r 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["prefill"].size(), 2u);

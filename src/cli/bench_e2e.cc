@@ -37,18 +37,21 @@ Result<nlohmann::json> run_once(const E2eOptions& o, const std::filesystem::path
   const int status = ::pclose(pipe);
   const double wall_ms = now_ms() - start;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return make_error(ErrorCode::kGenerationFailed, "the timed request failed (exit {}); run `cmdai --model {} {}` to see why",
+    return make_error(ErrorCode::kGenerationFailed,
+                      "the timed request failed (exit {}); run `cmdai --model {} {}` to see why",
                       WIFEXITED(status) ? WEXITSTATUS(status) : -1, o.model_path, o.request);
   }
   auto j = nlohmann::json::parse(out, nullptr, false);
-  if (j.is_discarded()) return make_error(ErrorCode::kInternal, "the timed request printed no JSON");
+  if (j.is_discarded())
+    return make_error(ErrorCode::kInternal, "the timed request printed no JSON");
   const auto& t = j["timings"];
-  return nlohmann::json{{"wall_ms", wall_ms},
-                        {"load_ms", t["load_ms"]},
-                        {"first_token_ms", t["load_ms"].get<double>() + t["first_token_ms"].get<double>()},
-                        {"prompt_tokens", t["prompt_tokens"]},
-                        {"cached_prompt_tokens", t["cached_prompt_tokens"]},
-                        {"generated_tokens", t["generated_tokens"]}};
+  return nlohmann::json{
+      {"wall_ms", wall_ms},
+      {"load_ms", t["load_ms"]},
+      {"first_token_ms", t["load_ms"].get<double>() + t["first_token_ms"].get<double>()},
+      {"prompt_tokens", t["prompt_tokens"]},
+      {"cached_prompt_tokens", t["cached_prompt_tokens"]},
+      {"generated_tokens", t["generated_tokens"]}};
 }
 
 }  // namespace

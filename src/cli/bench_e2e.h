@@ -2,9 +2,8 @@
 // print) with the real system prompt, first with an empty prefix cache, then with it warm.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/result.h"
 

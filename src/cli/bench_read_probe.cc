@@ -60,7 +60,8 @@ ReadProbeResult read_probe(std::span<const std::span<const uint8_t>> regions, Th
       const double t0 = now_ms();
       pool.run([&](int t) {
         uint64_t s = 0;
-        for (size_t i = static_cast<size_t>(t); i < pieces.size(); i += static_cast<size_t>(n_threads)) {
+        for (size_t i = static_cast<size_t>(t); i < pieces.size();
+             i += static_cast<size_t>(n_threads)) {
           s += sum_words(pieces[i].data, pieces[i].words, streams);
         }
         sums[static_cast<size_t>(t)] = s;

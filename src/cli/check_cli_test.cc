@@ -133,14 +133,16 @@ TEST(CheckCli, BlocksCriticalCommandsEvenWhenPermissive) {
 
 TEST(CheckCli, ReadsTheSafetyLevelFromTheEnvironmentUnlessTheFlagIsGiven) {
   const std::vector<std::string> command = {"check", "--json", "git push --force"};
-  const nlohmann::json from_env = parse_single_json(run_cmdai(command, {{"CMDAI_SAFETY", "strict"}}));
+  const nlohmann::json from_env =
+      parse_single_json(run_cmdai(command, {{"CMDAI_SAFETY", "strict"}}));
   EXPECT_EQ(from_env["safety_level"], "strict");
   EXPECT_EQ(from_env["blocked"], true);
   const nlohmann::json by_default = parse_single_json(run_cmdai(command));
   EXPECT_EQ(by_default["safety_level"], "moderate");
   EXPECT_EQ(by_default["blocked"], false);
-  const nlohmann::json from_flag = parse_single_json(run_cmdai(
-      {"check", "--json", "--safety", "permissive", "git push --force"}, {{"CMDAI_SAFETY", "strict"}}));
+  const nlohmann::json from_flag =
+      parse_single_json(run_cmdai({"check", "--json", "--safety", "permissive", "git push --force"},
+                                  {{"CMDAI_SAFETY", "strict"}}));
   EXPECT_EQ(from_flag["safety_level"], "permissive");
 }
 

@@ -33,7 +33,8 @@ std::optional<SafetyLevel> resolve_level(const std::string& flag, std::string* e
     return std::nullopt;
   }
   std::optional<SafetyLevel> level = safety::parse_safety_level(config->safety);
-  if (!level) *error = fmt::format("safety level '{}' is not strict, moderate or permissive", config->safety);
+  if (!level)
+    *error = fmt::format("safety level '{}' is not strict, moderate or permissive", config->safety);
   return level;
 }
 
@@ -49,9 +50,8 @@ void print_plain(const SafetyVerdict& verdict) {
 void print_json(const SafetyVerdict& verdict, SafetyLevel level) {
   nlohmann::json rules = nlohmann::json::array();
   for (const safety::RuleMatch& match : verdict.rules) {
-    rules.push_back({{"id", match.id},
-                     {"risk", safety::risk_name(match.risk)},
-                     {"reason", match.reason}});
+    rules.push_back(
+        {{"id", match.id}, {"risk", safety::risk_name(match.risk)}, {"reason", match.reason}});
   }
   const nlohmann::json out = {{"command", verdict.command},
                               {"risk", safety::risk_name(verdict.risk)},
@@ -94,9 +94,10 @@ void setup_check_command(CLI::App& app, CliContext& context) {
   CLI::App* check = app.add_subcommand(
       "check", "Rate a shell command's risk without running it (exit 0 whatever the verdict)");
   check->add_flag("--json", options.json, "print one JSON object");
-  check->add_option("--safety", options.safety,
-                    "safety level: strict, moderate or permissive (default: $CMDAI_SAFETY, "
-                    "else moderate)")
+  check
+      ->add_option("--safety", options.safety,
+                   "safety level: strict, moderate or permissive (default: $CMDAI_SAFETY, "
+                   "else moderate)")
       ->check(CLI::IsMember({"strict", "moderate", "permissive"}));
   check->add_option("command", options.words, "the command to rate");
   // From the first word of the command on, nothing is read as a cmdai option, so

@@ -32,9 +32,8 @@ void run_show(bool json, CliContext& context) {
           {"source", std::string(config::source_name(config->source_of(key.name)))},
           {"env", std::string(key.env_var)}};
     }
-    nlohmann::json out = {{"file", config->file.string()},
-                          {"file_loaded", config->file_loaded},
-                          {"values", values}};
+    nlohmann::json out = {
+        {"file", config->file.string()}, {"file_loaded", config->file_loaded}, {"values", values}};
     fmt::print("{}\n", out.dump(2));
     return;
   }

@@ -36,7 +36,8 @@ Result<std::optional<int64_t>> optional_int(const gguf::GgufFile& file, const st
   return std::optional<int64_t>(value);
 }
 
-Result<std::optional<std::string>> optional_string(const gguf::GgufFile& file, const std::string& key) {
+Result<std::optional<std::string>> optional_string(const gguf::GgufFile& file,
+                                                   const std::string& key) {
   if (file.find(key) == nullptr) return std::optional<std::string>();
   CMDAI_ASSIGN_OR_RETURN(std::string_view value, file.get_string(key));
   return std::optional<std::string>(std::string(value));
@@ -52,7 +53,8 @@ Status read_hyperparameters(const gguf::GgufFile& file, ModelSummary& s) {
   CMDAI_ASSIGN_OR_RETURN(s.ffn_dim, optional_int(file, a + "feed_forward_length"));
   CMDAI_ASSIGN_OR_RETURN(s.context_length, optional_int(file, a + "context_length"));
   CMDAI_ASSIGN_OR_RETURN(s.head_dim, optional_int(file, a + "attention.key_length"));
-  if (!s.head_dim && s.hidden_dim && s.n_heads && *s.n_heads > 0) s.head_dim = *s.hidden_dim / *s.n_heads;
+  if (!s.head_dim && s.hidden_dim && s.n_heads && *s.n_heads > 0)
+    s.head_dim = *s.hidden_dim / *s.n_heads;
   if (file.find(a + "rope.freq_base") != nullptr) {
     CMDAI_ASSIGN_OR_RETURN(s.rope_freq_base, file.get_float(a + "rope.freq_base"));
   }
@@ -93,22 +95,31 @@ std::string shape_of(const gguf::TensorInfo& t) {
 }
 
 void print_json(const gguf::GgufFile& file, const ModelSummary& s, bool with_tensors) {
-  nlohmann::json out = {
-      {"architecture", s.architecture},      {"n_layers", or_null(s.n_layers)},
-      {"hidden_dim", or_null(s.hidden_dim)}, {"n_heads", or_null(s.n_heads)},
-      {"n_kv_heads", or_null(s.n_kv_heads)}, {"ffn_dim", or_null(s.ffn_dim)},
-      {"vocab_size", or_null(s.vocab_size)}, {"head_dim", or_null(s.head_dim)},
-      {"context_length", or_null(s.context_length)},
-      {"rope_freq_base", or_null(s.rope_freq_base)},
-      {"n_params", s.n_params},              {"file_size_bytes", s.file_size_bytes},
-      {"gguf_version", s.gguf_version},      {"tensor_types", s.tensor_types},
-      {"n_tensors", s.n_tensors},            {"tokenizer", or_null(s.tokenizer)},
-      {"name", or_null(s.name)}};
+  nlohmann::json out = {{"architecture", s.architecture},
+                        {"n_layers", or_null(s.n_layers)},
+                        {"hidden_dim", or_null(s.hidden_dim)},
+                        {"n_heads", or_null(s.n_heads)},
+                        {"n_kv_heads", or_null(s.n_kv_heads)},
+                        {"ffn_dim", or_null(s.ffn_dim)},
+                        {"vocab_size", or_null(s.vocab_size)},
+                        {"head_dim", or_null(s.head_dim)},
+                        {"context_length", or_null(s.context_length)},
+                        {"rope_freq_base", or_null(s.rope_freq_base)},
+                        {"n_params", s.n_params},
+                        {"file_size_bytes", s.file_size_bytes},
+                        {"gguf_version", s.gguf_version},
+                        {"tensor_types", s.tensor_types},
+                        {"n_tensors", s.n_tensors},
+                        {"tokenizer", or_null(s.tokenizer)},
+                        {"name", or_null(s.name)}};
   if (with_tensors) {
     nlohmann::json tensors = nlohmann::json::array();
     for (const gguf::TensorInfo& t : file.tensors()) {
-      tensors.push_back({{"name", t.name}, {"type", type_name(t.type)}, {"ne", t.ne},
-                         {"size_bytes", t.size_bytes}, {"offset", t.offset}});
+      tensors.push_back({{"name", t.name},
+                         {"type", type_name(t.type)},
+                         {"ne", t.ne},
+                         {"size_bytes", t.size_bytes},
+                         {"offset", t.offset}});
     }
     out["tensors"] = std::move(tensors);
   }
@@ -141,10 +152,11 @@ void print_text(const gguf::GgufFile& file, const ModelSummary& s, bool with_ten
   if (!with_tensors) return;
   size_t width = 4;
   for (const gguf::TensorInfo& t : file.tensors()) width = std::max(width, t.name.size());
-  fmt::print("\n{:<{}}  {:<5}  {:>20}  {:>12}  {:>12}\n", "name", width, "type", "shape", "bytes", "offset");
+  fmt::print("\n{:<{}}  {:<5}  {:>20}  {:>12}  {:>12}\n", "name", width, "type", "shape", "bytes",
+             "offset");
   for (const gguf::TensorInfo& t : file.tensors()) {
-    fmt::print("{:<{}}  {:<5}  {:>20}  {:>12}  {:>12}\n", t.name, width, type_name(t.type), shape_of(t),
-               t.size_bytes, t.offset);
+    fmt::print("{:<{}}  {:<5}  {:>20}  {:>12}  {:>12}\n", t.name, width, type_name(t.type),
+               shape_of(t), t.size_bytes, t.offset);
   }
 }
 
@@ -198,7 +210,8 @@ void setup_model_inspect(CLI::App& app, CliContext& context) {
       ->add_option("model", flags.path, "Path to a .gguf file, or a name from `cmdai model list`")
       ->required();
   inspect->add_flag("--json", flags.json, "Print one JSON object instead of text");
-  inspect->add_flag("--tensors", flags.tensors, "Also list every tensor (name, type, shape, bytes, offset)");
+  inspect->add_flag("--tensors", flags.tensors,
+                    "Also list every tensor (name, type, shape, bytes, offset)");
   inspect->callback([&context] { run_inspect(flags, context); });
 }
 

@@ -106,14 +106,21 @@ std::vector<std::filesystem::path> other_cached_files() {
 
 void run_list(bool json, bool names, CliContext& context) {
   nlohmann::json models = nlohmann::json::array();
-  for (const catalog::ModelEntry& entry : catalog::known_models()) models.push_back(entry_json(entry));
+  for (const catalog::ModelEntry& entry : catalog::known_models())
+    models.push_back(entry_json(entry));
   for (const std::filesystem::path& path : other_cached_files()) {
     const uint64_t size = size_or_zero(path);
-    models.push_back({{"name", path.filename().string()}, {"description", "pulled from a URL"},
-                      {"file", path.filename().string()}, {"size_bytes", size},
-                      {"sha256", catalog::read_recorded_sha256(path)}, {"default", false},
-                      {"catalog", false}, {"cached", true}, {"path", path.string()},
-                      {"cached_size_bytes", size}, {"partial_bytes", 0}});
+    models.push_back({{"name", path.filename().string()},
+                      {"description", "pulled from a URL"},
+                      {"file", path.filename().string()},
+                      {"size_bytes", size},
+                      {"sha256", catalog::read_recorded_sha256(path)},
+                      {"default", false},
+                      {"catalog", false},
+                      {"cached", true},
+                      {"path", path.string()},
+                      {"cached_size_bytes", size},
+                      {"partial_bytes", 0}});
   }
   if (names) {
     for (const nlohmann::json& model : models) fmt::print("{}\n", model["name"].get<std::string>());
@@ -239,7 +246,8 @@ void run_pull(const std::string& name_or_url, const std::string& sha256_flag, bo
   InterruptGuard guard;
   options.cancel = &interrupted;
   add_gguf_checks(options);
-  if (context.verbose) fmt::print(stderr, "downloading {} to {}\n", target->url, target->dest.string());
+  if (context.verbose)
+    fmt::print(stderr, "downloading {} to {}\n", target->url, target->dest.string());
   Result<catalog::DownloadResult> result = catalog::download_file(options);
   bar.finish();
   if (!result.ok()) return report(result.error(), context);
@@ -315,7 +323,8 @@ void setup_model_store(CLI::App& app, CliContext& context) {
       "pull", "Download a model into the cache (resumable; Ctrl-C keeps the partial file)");
   pull->add_option("model", pull_name, "catalog name (see `cmdai model list`) or an http(s) URL")
       ->required();
-  pull->add_option("--sha256", pull_sha256, "expected sha256 of the file (hex); verified after download");
+  pull->add_option("--sha256", pull_sha256,
+                   "expected sha256 of the file (hex); verified after download");
   pull->add_flag("--force", pull_force,
                  "download again even if the file is already there (it stays until the new one "
                  "is verified)");

@@ -24,7 +24,10 @@ struct SynthFlags {
 void run_synth(const SynthFlags& f, CliContext& context) {
   auto shape = find_synth_shape(f.shape);
   if (!shape) {
-    fmt::print(stderr, "cmdai: error: unknown shape '{}' (use tiny, qwen2.5-coder-0.5b or qwen2.5-coder-1.5b)\n", f.shape);
+    fmt::print(
+        stderr,
+        "cmdai: error: unknown shape '{}' (use tiny, qwen2.5-coder-0.5b or qwen2.5-coder-1.5b)\n",
+        f.shape);
     context.exit_code = kExitUsage;
     return;
   }
@@ -43,16 +46,23 @@ void run_synth(const SynthFlags& f, CliContext& context) {
   }
   const double took_ms = now_ms() - start_ms;
   if (f.json) {
-    nlohmann::json out = {{"path", f.out}, {"shape", shape->name}, {"quant", f.quant},
-                          {"n_layers", shape->n_layers}, {"hidden_dim", shape->hidden_dim},
-                          {"n_heads", shape->n_heads}, {"n_kv_heads", shape->n_kv_heads},
-                          {"ffn_dim", shape->ffn_dim}, {"vocab_size", summary->vocab_size},
-                          {"n_params", summary->n_params}, {"file_size_bytes", summary->file_size_bytes},
-                          {"seed", f.seed}, {"took_ms", took_ms}};
+    nlohmann::json out = {{"path", f.out},
+                          {"shape", shape->name},
+                          {"quant", f.quant},
+                          {"n_layers", shape->n_layers},
+                          {"hidden_dim", shape->hidden_dim},
+                          {"n_heads", shape->n_heads},
+                          {"n_kv_heads", shape->n_kv_heads},
+                          {"ffn_dim", shape->ffn_dim},
+                          {"vocab_size", summary->vocab_size},
+                          {"n_params", summary->n_params},
+                          {"file_size_bytes", summary->file_size_bytes},
+                          {"seed", f.seed},
+                          {"took_ms", took_ms}};
     fmt::print("{}\n", out.dump());
   } else {
-    fmt::print("wrote {} ({} {}, {} parameters, {:.1f} MB) in {:.1f} s\n", f.out, shape->name, f.quant,
-               summary->n_params, summary->file_size_bytes / 1e6, took_ms / 1000.0);
+    fmt::print("wrote {} ({} {}, {} parameters, {:.1f} MB) in {:.1f} s\n", f.out, shape->name,
+               f.quant, summary->n_params, summary->file_size_bytes / 1e6, took_ms / 1000.0);
   }
 }
 
@@ -61,7 +71,8 @@ void setup_synth(CLI::App& app, CliContext& context) {
   CLI::App* model = subcommand(app, "model", "Manage and inspect models");
   CLI::App* synth = model->add_subcommand(
       "synth", "Write a model of a real shape with random weights (for tests and benchmarks)");
-  synth->add_option("--shape", flags.shape, "tiny, qwen2.5-coder-0.5b or qwen2.5-coder-1.5b")->capture_default_str();
+  synth->add_option("--shape", flags.shape, "tiny, qwen2.5-coder-0.5b or qwen2.5-coder-1.5b")
+      ->capture_default_str();
   synth->add_option("--quant", flags.quant, "f16, q8_0 or q4_k_m")->capture_default_str();
   synth->add_option("--vocab-from", flags.vocab_from, "copy the tokenizer of this GGUF file");
   synth->add_option("--seed", flags.seed, "random seed")->capture_default_str();

@@ -14,15 +14,17 @@ namespace {
 void setup_shell_commands(CLI::App& app, CliContext& context) {
   static std::string init_shell;
   CLI::App* init = app.add_subcommand(
-      "init", "Print shell integration: a cmdai wrapper whose 'e' puts the command on your prompt "
-              "line, and Ctrl-X a to turn the current line into a command.\n"
-              "  bash: eval \"$(cmdai init bash)\"   zsh: eval \"$(cmdai init zsh)\"   "
-              "fish: cmdai init fish | source");
+      "init",
+      "Print shell integration: a cmdai wrapper whose 'e' puts the command on your prompt "
+      "line, and Ctrl-X a to turn the current line into a command.\n"
+      "  bash: eval \"$(cmdai init bash)\"   zsh: eval \"$(cmdai init zsh)\"   "
+      "fish: cmdai init fish | source");
   init->add_option("shell", init_shell, "bash, zsh or fish")->required();
   init->callback([&context] {
     auto script = init_script(init_shell);
     if (!script) {
-      fmt::print(stderr, "cmdai: error: no shell integration for '{}' (use bash, zsh or fish)\n", init_shell);
+      fmt::print(stderr, "cmdai: error: no shell integration for '{}' (use bash, zsh or fish)\n",
+                 init_shell);
       context.exit_code = kExitUsage;
       return;
     }
@@ -30,13 +32,15 @@ void setup_shell_commands(CLI::App& app, CliContext& context) {
   });
 
   static std::string completion_shell;
-  CLI::App* completion = app.add_subcommand("completion", "Print a tab-completion script for bash, zsh or fish");
+  CLI::App* completion =
+      app.add_subcommand("completion", "Print a tab-completion script for bash, zsh or fish");
   completion->add_option("shell", completion_shell, "bash, zsh or fish")->required();
   // Generated from `app` when it runs, so it has every command registered by then.
   completion->callback([&app, &context] {
     auto script = completion_script(describe_command_line(app), completion_shell);
     if (!script) {
-      fmt::print(stderr, "cmdai: error: no completion for '{}' (use bash, zsh or fish)\n", completion_shell);
+      fmt::print(stderr, "cmdai: error: no completion for '{}' (use bash, zsh or fish)\n",
+                 completion_shell);
       context.exit_code = kExitUsage;
       return;
     }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -22,10 +21,12 @@ using CommandSetup = void (*)(CLI::App& app, CliContext& context);
 bool register_command(CommandSetup setup);
 const std::vector<CommandSetup>& registered_commands();
 
-// The subcommand `name` of `parent`, created on first use (e.g. "model" is shared by several files).
+// The subcommand `name` of `parent`, created on first use (e.g. "model" is shared by several
+// files).
 CLI::App* subcommand(CLI::App& parent, const std::string& name, const std::string& description);
 
 }  // namespace cmdai::cli
 
-#define CMDAI_REGISTER_COMMAND(setup) \
-  static const bool CMDAI_CONCAT(cmdai_registered_, __LINE__) = ::cmdai::cli::register_command(setup)
+#define CMDAI_REGISTER_COMMAND(setup)                           \
+  static const bool CMDAI_CONCAT(cmdai_registered_, __LINE__) = \
+      ::cmdai::cli::register_command(setup)

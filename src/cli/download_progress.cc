@@ -31,13 +31,13 @@ std::string progress_line(const catalog::DownloadProgress& progress) {
   bar.resize(kBarWidth, ' ');
   std::string eta;
   if (progress.bytes_per_second > 0 && progress.done_bytes < progress.total_bytes) {
-    const auto seconds = static_cast<uint64_t>(
-        (progress.total_bytes - progress.done_bytes) / progress.bytes_per_second);
+    const auto seconds = static_cast<uint64_t>((progress.total_bytes - progress.done_bytes) /
+                                               progress.bytes_per_second);
     eta = fmt::format("  {}:{:02} left", seconds / 60, seconds % 60);
   }
   return fmt::format("[{}] {:3}%  {} / {}  {}{}", bar, static_cast<int>(fraction * 100),
-                     format_bytes(progress.done_bytes), format_bytes(progress.total_bytes),
-                     speed, eta);
+                     format_bytes(progress.done_bytes), format_bytes(progress.total_bytes), speed,
+                     eta);
 }
 
 ProgressBar::ProgressBar() : enabled_(stderr_is_terminal()) {}

@@ -13,7 +13,8 @@ namespace {
 
 using CliRun = cmdai::cli::testing::CliResult;
 
-// Runs the cmdai binary with `args` (already shell-quoted), capturing stdout, stderr and the exit code.
+// Runs the cmdai binary with `args` (already shell-quoted), capturing stdout, stderr and the exit
+// code.
 CliRun run_cmdai(const std::string& args) { return cmdai::cli::testing::run_cli_line(args); }
 
 nlohmann::json read_json(const std::filesystem::path& path) {

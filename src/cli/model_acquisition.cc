@@ -52,14 +52,16 @@ Status agree_to_download(const catalog::ModelEntry& entry, const std::filesystem
 
 }  // namespace
 
-Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::atomic<bool>* cancel) {
+Result<AcquiredModel> acquire_model(const std::string& name_or_path,
+                                    const std::atomic<bool>* cancel) {
   CMDAI_ASSIGN_OR_RETURN(catalog::ResolvedModel resolved, catalog::resolve_model(name_or_path));
   AcquiredModel out;
   out.path = resolved.path;
   out.name = resolved.entry != nullptr ? resolved.entry->name : resolved.path.filename().string();
   if (resolved.exists) return out;
   if (resolved.entry == nullptr) {
-    return make_error(ErrorCode::kNotFound, "model file '{}' does not exist", resolved.path.string());
+    return make_error(ErrorCode::kNotFound, "model file '{}' does not exist",
+                      resolved.path.string());
   }
   const catalog::ModelEntry& entry = *resolved.entry;
   CMDAI_TRY(agree_to_download(entry, resolved.path.parent_path()));
@@ -79,11 +81,13 @@ Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::
     const Error& e = result.error();
     if (e.code == ErrorCode::kCancelled || e.code == ErrorCode::kResourceExhausted) return e;
     // The downloader's message names the model, the cache path and the way out when offline.
-    if (e.message.find("--model") != std::string::npos) return Error{ErrorCode::kNotFound, e.message};
-    return make_error(ErrorCode::kNotFound,
-                      "cannot fetch the model {} into {}: {}. Connect to the network and run `cmdai "
-                      "model pull {}`, or use a GGUF file you have: cmdai --model /path/to/model.gguf",
-                      entry.name, resolved.path.string(), e.message, entry.name);
+    if (e.message.find("--model") != std::string::npos)
+      return Error{ErrorCode::kNotFound, e.message};
+    return make_error(
+        ErrorCode::kNotFound,
+        "cannot fetch the model {} into {}: {}. Connect to the network and run `cmdai "
+        "model pull {}`, or use a GGUF file you have: cmdai --model /path/to/model.gguf",
+        entry.name, resolved.path.string(), e.message, entry.name);
   }
   catalog::write_recorded_sha256(resolved.path, result->sha256).ok();
   return out;

@@ -27,6 +27,7 @@ void add_gguf_checks(catalog::DownloadOptions& options);
 // truncated file) when it fails.
 Status check_gguf_file(const std::filesystem::path& path);
 
-Result<AcquiredModel> acquire_model(const std::string& name_or_path, const std::atomic<bool>* cancel);
+Result<AcquiredModel> acquire_model(const std::string& name_or_path,
+                                    const std::atomic<bool>* cancel);
 
 }  // namespace cmdai::cli

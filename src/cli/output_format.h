@@ -1,9 +1,8 @@
 // The object `cmdai -o json|yaml` prints, and its YAML rendering.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace cmdai::cli {
 

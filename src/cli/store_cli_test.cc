@@ -133,8 +133,8 @@ TEST_F(StoreCliTest, PullFromALoopbackUrlStoresTheFileAndItsHash) {
 
 TEST_F(StoreCliTest, PullWithAWrongHashFailsWithNothingOnStdout) {
   TinyHttpServer server(tiny_gguf());
-  RunResult result = run("model pull " + server.url("/model.gguf") + " --sha256 " +
-                         std::string(64, 'a'));
+  RunResult result =
+      run("model pull " + server.url("/model.gguf") + " --sha256 " + std::string(64, 'a'));
   EXPECT_EQ(result.exit_code, 7);  // kExitModelInvalid
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err.rfind("cmdai: error: sha256 mismatch", 0), 0u) << result.err;
@@ -285,8 +285,9 @@ TEST_F(StoreCliTest, AGroupWithoutASubcommandShowsItsSubcommands) {
 TEST_F(StoreCliTest, ModelPathPointsIntoTheCache) {
   RunResult result = run("model path qwen2.5-coder-0.5b-q4_k_m");
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.out,
-            (dir_ / "cache" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").string() + "\n");
+  EXPECT_EQ(
+      result.out,
+      (dir_ / "cache" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").string() + "\n");
   RunResult unknown = run("model path no-such-model");
   EXPECT_EQ(unknown.exit_code, 2) << "an unknown name is a usage error (issue 15, defect 8)";
   EXPECT_EQ(unknown.out, "");

@@ -48,18 +48,22 @@ TensorType weight_type(const std::string& quant, const std::string& name, int64_
 
 // Each row draws from its own stream (seed, tensor, row), so rows can be made in parallel and the
 // file is the same whatever the thread count.
-std::vector<uint8_t> random_matrix(uint64_t seed, uint64_t tensor_index, TensorType type, int64_t rows,
-                                   int64_t cols, float std, ThreadPool& pool) {
+std::vector<uint8_t> random_matrix(uint64_t seed, uint64_t tensor_index, TensorType type,
+                                   int64_t rows, int64_t cols, float std, ThreadPool& pool) {
   const size_t row_size = *row_bytes(type, cols);
   std::vector<uint8_t> data(row_size * rows);
-  pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(cols);
-    for (int64_t r = begin; r < end; ++r) {
-      Random rng(seed * 0x9e3779b97f4a7c15ull + (tensor_index << 40) + static_cast<uint64_t>(r));
-      for (auto& x : row) x = rng.normal(0.0f, std);
-      quantize_row(type, row.data(), data.data() + r * row_size, cols);
-    }
-  }, 16);
+  pool.parallel_for(
+      rows,
+      [&](int64_t begin, int64_t end) {
+        std::vector<float> row(cols);
+        for (int64_t r = begin; r < end; ++r) {
+          Random rng(seed * 0x9e3779b97f4a7c15ull + (tensor_index << 40) +
+                     static_cast<uint64_t>(r));
+          for (auto& x : row) x = rng.normal(0.0f, std);
+          quantize_row(type, row.data(), data.data() + r * row_size, cols);
+        }
+      },
+      16);
   return data;
 }
 
@@ -115,7 +119,8 @@ Result<int64_t> copy_vocab(gguf::GgufWriter& writer, const std::string& path) {
     if (entry.key == "tokenizer.ggml.tokens") vocab_size = static_cast<int64_t>(entry.value.count);
   }
   if (vocab_size == 0) {
-    return make_error(ErrorCode::kInvalidArgument, "'{}' has no tokenizer.ggml.tokens to copy", path);
+    return make_error(ErrorCode::kInvalidArgument, "'{}' has no tokenizer.ggml.tokens to copy",
+                      path);
   }
   return vocab_size;
 }
@@ -136,22 +141,26 @@ std::optional<SynthShape> find_synth_shape(const std::string& name) {
 Result<SynthSummary> write_synthetic_model(const SynthOptions& o) {
   const SynthShape& s = o.shape;
   if (o.quant != "f16" && o.quant != "q8_0" && o.quant != "q4_k_m") {
-    return make_error(ErrorCode::kInvalidArgument, "unknown quantization '{}' (use f16, q8_0 or q4_k_m)", o.quant);
-  }
-  if (s.n_layers <= 0 || s.hidden_dim <= 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.ffn_dim <= 0 ||
-      s.hidden_dim % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "impossible shape: hidden_dim {} must divide into n_heads {}, which must divide into "
-                      "n_kv_heads {}", s.hidden_dim, s.n_heads, s.n_kv_heads);
+                      "unknown quantization '{}' (use f16, q8_0 or q4_k_m)", o.quant);
+  }
+  if (s.n_layers <= 0 || s.hidden_dim <= 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 ||
+      s.ffn_dim <= 0 || s.hidden_dim % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "impossible shape: hidden_dim {} must divide into n_heads {}, which must divide into "
+        "n_kv_heads {}",
+        s.hidden_dim, s.n_heads, s.n_kv_heads);
   }
   const int64_t block = o.quant == "q4_k_m" ? 256 : (o.quant == "q8_0" ? 32 : 1);
   if (s.hidden_dim % block != 0 || s.ffn_dim % block != 0) {
-    return make_error(ErrorCode::kInvalidArgument, "{} needs hidden_dim and ffn_dim that are multiples of {}",
-                      o.quant, block);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{} needs hidden_dim and ffn_dim that are multiples of {}", o.quant, block);
   }
   gguf::GgufWriter writer;
   writer.set_string("general.architecture", "qwen2");
-  writer.set_string("general.name", fmt::format("synthetic {} {} (random weights, seed {})", s.name, o.quant, o.seed));
+  writer.set_string("general.name", fmt::format("synthetic {} {} (random weights, seed {})", s.name,
+                                                o.quant, o.seed));
   writer.set_u32("general.file_type", o.quant == "f16" ? 1 : (o.quant == "q8_0" ? 7 : 15));
   writer.set_u32("general.quantization_version", 2);
   writer.set_u32("qwen2.block_count", static_cast<uint32_t>(s.n_layers));

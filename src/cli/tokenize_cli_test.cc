@@ -66,8 +66,7 @@ TEST(TokenizeCli, AddSpecialPutsBosBeforeStoriesText) {
   const RunResult r =
       run_cmdai("tokenize --model " + quoted(*model) + " --add-special --json 'Once upon a time'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out).at("tokens"),
-            nlohmann::json({1, 403, 407, 261, 378}));
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("tokens"), nlohmann::json({1, 403, 407, 261, 378}));
 }
 
 struct CliFailure {
@@ -92,8 +91,8 @@ TEST_P(TokenizeCliFails, WithOneErrorLineAndNothingOnStdout) {
              static_cast<std::streamsize>(bytes.size()));
 
   std::string args = GetParam().args;
-  for (const auto& [name, path] : {std::pair<std::string, std::string>{"MODEL", *vocab},
-                                   {"CORRUPT", corrupt_path.string()}}) {
+  for (const auto& [name, path] :
+       {std::pair<std::string, std::string>{"MODEL", *vocab}, {"CORRUPT", corrupt_path.string()}}) {
     if (const size_t at = args.find(name); at != std::string::npos) {
       args.replace(at, name.size(), quoted(path));
     }

@@ -1,5 +1,6 @@
 // CommandGenerator: a request in plain language -> one shell command with an explanation.
-// The embedded generator runs the model in-process; a canned one serves tests through the same seam.
+// The embedded generator runs the model in-process; a canned one serves tests through the same
+// seam.
 #pragma once
 
 #include <string>
@@ -9,11 +10,11 @@
 namespace cmdai {
 
 struct GenerationRequest {
-  std::string text;       // what the user asked for
-  std::string shell;      // bash, zsh, fish, sh, powershell
-  std::string os;         // "Linux (GNU coreutils)", "macOS (BSD userland)", ...
-  std::string cwd;        // the current directory
-  bool explain = false;   // also produce a short explanation
+  std::string text;      // what the user asked for
+  std::string shell;     // bash, zsh, fish, sh, powershell
+  std::string os;        // "Linux (GNU coreutils)", "macOS (BSD userland)", ...
+  std::string cwd;       // the current directory
+  bool explain = false;  // also produce a short explanation
 };
 
 struct GenerationTimings {
@@ -31,10 +32,10 @@ struct GenerationTimings {
 struct GeneratedCommand {
   std::string command;
   std::string explanation;
-  std::string backend;   // "cpu", "cuda", "canned"
-  std::string model;     // model name or file
+  std::string backend;  // "cpu", "cuda", "canned"
+  std::string model;    // model name or file
   GenerationTimings timings;
-  int attempts = 1;      // 2 when the first answer was malformed and retried
+  int attempts = 1;  // 2 when the first answer was malformed and retried
 };
 
 class CommandGenerator {

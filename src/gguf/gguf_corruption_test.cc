@@ -272,10 +272,10 @@ TEST(GgufCorruptFile, TensorPastEndOfFileSaysTruncatedWithTensorBytesOffsetAndFi
   const TensorInfo* q4k = file->find_tensor("t.q4k");
   const uint64_t relative = 1ull << 20;
   poke<uint64_t>(bytes, tensor_fields(bytes, "t.q4k", 2).offset, relative);
-  expect_rejected(bytes, ErrorCode::kCorruptFile,
-                  {"truncated", "'t.q4k'", std::to_string(q4k->size_bytes) + " bytes",
-                   "offset " + std::to_string(file->data_offset() + relative),
-                   std::to_string(bytes.size())});
+  expect_rejected(
+      bytes, ErrorCode::kCorruptFile,
+      {"truncated", "'t.q4k'", std::to_string(q4k->size_bytes) + " bytes",
+       "offset " + std::to_string(file->data_offset() + relative), std::to_string(bytes.size())});
   // The same through an actual cut: the last tensor loses its final byte.
   auto cut = model_bytes();
   cut.resize(q4k->offset + q4k->size_bytes - 1);

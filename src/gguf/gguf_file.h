@@ -18,8 +18,19 @@ namespace cmdai::gguf {
 
 // GGUF metadata value types; values are the on-disk ids.
 enum class ValueType : uint32_t {
-  kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5, kFloat32 = 6,
-  kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
+  kUint8 = 0,
+  kInt8 = 1,
+  kUint16 = 2,
+  kInt16 = 3,
+  kUint32 = 4,
+  kInt32 = 5,
+  kFloat32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kUint64 = 10,
+  kInt64 = 11,
+  kFloat64 = 12,
 };
 std::string_view value_type_name(ValueType type);
 
@@ -28,15 +39,15 @@ std::string_view value_type_name(ValueType type);
 // bytes (possibly unaligned: read them through the typed accessors below).
 struct Value {
   ValueType type = ValueType::kUint8;
-  int64_t integer = 0;       // all integer types and bool (uint64 above INT64_MAX is kept in `uinteger`)
+  int64_t integer = 0;  // all integer types and bool (uint64 above INT64_MAX is kept in `uinteger`)
   uint64_t uinteger = 0;
   double real = 0.0;
   bool boolean = false;
   std::string_view string;
-  ValueType element_type = ValueType::kUint8;     // arrays only
-  uint64_t count = 0;                             // arrays only
-  const uint8_t* array_data = nullptr;            // numeric arrays only
-  std::vector<std::string_view> strings;          // string arrays only
+  ValueType element_type = ValueType::kUint8;  // arrays only
+  uint64_t count = 0;                          // arrays only
+  const uint8_t* array_data = nullptr;         // numeric arrays only
+  std::vector<std::string_view> strings;       // string arrays only
 };
 
 struct MetadataEntry {
@@ -47,13 +58,13 @@ struct MetadataEntry {
 struct TensorInfo {
   std::string name;
   TensorType type = TensorType::kF32;
-  std::vector<int64_t> ne;       // ggml order: ne[0] is the contiguous (row) dimension
+  std::vector<int64_t> ne;  // ggml order: ne[0] is the contiguous (row) dimension
   int64_t n_elements = 0;
-  uint64_t offset = 0;           // absolute offset in the file
+  uint64_t offset = 0;  // absolute offset in the file
   uint64_t size_bytes = 0;
-  const uint8_t* data = nullptr; // points into the mapping
+  const uint8_t* data = nullptr;  // points into the mapping
 
-  int64_t rows() const;          // product of ne[1..]
+  int64_t rows() const;  // product of ne[1..]
   size_t row_size_bytes() const;
 };
 
@@ -75,8 +86,8 @@ class GgufFile {
 
   // Typed access: a missing key is kNotFound, a wrong type kCorruptFile; both name the key.
   Result<std::string_view> get_string(std::string_view key) const;
-  Result<int64_t> get_int(std::string_view key) const;       // any integer type
-  Result<double> get_float(std::string_view key) const;      // float32/64 or any integer
+  Result<int64_t> get_int(std::string_view key) const;   // any integer type
+  Result<double> get_float(std::string_view key) const;  // float32/64 or any integer
   Result<bool> get_bool(std::string_view key) const;
   Result<const std::vector<std::string_view>*> get_string_array(std::string_view key) const;
   Result<std::vector<int64_t>> get_int_array(std::string_view key) const;

@@ -106,8 +106,8 @@ TEST(GgufReader, RejectsBadMagic) {
 }
 
 TEST(GgufReader, RejectsUnknownVersion) {
-  const std::vector<uint8_t> bytes = {'G', 'G', 'U', 'F', 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                      0, 0, 0, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> bytes = {'G', 'G', 'U', 'F', 9, 0, 0, 0, 0, 0, 0, 0,
+                                      0,   0,   0,   0,   0, 0, 0, 0, 0, 0, 0, 0};
   auto file = GgufFile::parse(bytes, "x.gguf");
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.error().code, ErrorCode::kUnsupported);

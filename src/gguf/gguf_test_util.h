@@ -19,7 +19,9 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> out(n);
   uint32_t x = seed * 2654435761u + 1;
   for (auto& b : out) {
-    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
     b = static_cast<uint8_t>(x);
   }
   return out;
@@ -100,10 +102,19 @@ T peek(const std::vector<uint8_t>& bytes, size_t at) {
 
 inline size_t value_bytes(ValueType t) {
   switch (t) {
-    case ValueType::kUint8: case ValueType::kInt8: case ValueType::kBool: return 1;
-    case ValueType::kUint16: case ValueType::kInt16: return 2;
-    case ValueType::kUint32: case ValueType::kInt32: case ValueType::kFloat32: return 4;
-    default: return 8;
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16:
+      return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32:
+      return 4;
+    default:
+      return 8;
   }
 }
 
@@ -111,14 +122,18 @@ inline size_t value_bytes(ValueType t) {
 inline std::string compare_values(const Value& a, const Value& b) {
   if (a.type != b.type) return "type differs";
   switch (a.type) {
-    case ValueType::kString: return a.string == b.string ? "" : "string differs";
-    case ValueType::kBool: return a.boolean == b.boolean ? "" : "bool differs";
-    case ValueType::kFloat32: case ValueType::kFloat64:
+    case ValueType::kString:
+      return a.string == b.string ? "" : "string differs";
+    case ValueType::kBool:
+      return a.boolean == b.boolean ? "" : "bool differs";
+    case ValueType::kFloat32:
+    case ValueType::kFloat64:
       return std::memcmp(&a.real, &b.real, sizeof(double)) == 0 ? "" : "float differs";
     case ValueType::kArray: {
       if (a.element_type != b.element_type) return "element type differs";
       if (a.count != b.count) return "count differs";
-      if (a.element_type == ValueType::kString) return a.strings == b.strings ? "" : "strings differ";
+      if (a.element_type == ValueType::kString)
+        return a.strings == b.strings ? "" : "strings differ";
       const size_t n = a.count * value_bytes(a.element_type);
       return n == 0 || std::memcmp(a.array_data, b.array_data, n) == 0 ? "" : "array bytes differ";
     }

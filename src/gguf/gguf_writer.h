@@ -1,5 +1,5 @@
-// GGUF v3 writer: any metadata and tensors, written atomically. Used by tests (synthetic and corrupt
-// models) and by `cmdai model synth`.
+// GGUF v3 writer: any metadata and tensors, written atomically. Used by tests (synthetic and
+// corrupt models) and by `cmdai model synth`.
 #pragma once
 
 #include <cstdint>

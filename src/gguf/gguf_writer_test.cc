@@ -50,10 +50,10 @@ struct ExpectedTensor {
 };
 
 const std::vector<ExpectedTensor> kTensors = {
-    {"odd.f32", TensorType::kF32, {5}},          {"cube.f16", TensorType::kF16, {3, 2, 2}},
-    {"bf16", TensorType::kBF16, {7, 3}},         {"q8_0", TensorType::kQ8_0, {64, 3}},
-    {"q4_0", TensorType::kQ4_0, {32, 1}},        {"q5_1", TensorType::kQ5_1, {32, 2}},
-    {"q4_K", TensorType::kQ4_K, {256, 2}},       {"four.q6_K", TensorType::kQ6_K, {256, 1, 1, 2}},
+    {"odd.f32", TensorType::kF32, {5}},    {"cube.f16", TensorType::kF16, {3, 2, 2}},
+    {"bf16", TensorType::kBF16, {7, 3}},   {"q8_0", TensorType::kQ8_0, {64, 3}},
+    {"q4_0", TensorType::kQ4_0, {32, 1}},  {"q5_1", TensorType::kQ5_1, {32, 2}},
+    {"q4_K", TensorType::kQ4_K, {256, 2}}, {"four.q6_K", TensorType::kQ6_K, {256, 1, 1, 2}},
 };
 
 class WriterRoundTrip : public ::testing::TestWithParam<uint64_t> {};
@@ -62,7 +62,9 @@ TEST_P(WriterRoundTrip, ReadsBackEveryValueTypeTensorAndAlignedOffset) {
   const uint64_t alignment = GetParam();
   std::vector<std::vector<uint8_t>> storage;
   std::vector<std::pair<std::string, Value>> values;
-  auto add = [&values](std::string key, const Value& value) { values.push_back({std::move(key), value}); };
+  auto add = [&values](std::string key, const Value& value) {
+    values.push_back({std::move(key), value});
+  };
   add("v.u8", scalar(ValueType::kUint8, 250));
   add("v.i8", scalar(ValueType::kInt8, -100));
   add("v.u16", scalar(ValueType::kUint16, 65000));
@@ -146,7 +148,8 @@ TEST_P(WriterRoundTrip, ReadsBackEveryValueTypeTensorAndAlignedOffset) {
   EXPECT_EQ(file->get_float("t.f32").value(), 2.5);
   EXPECT_FALSE(file->get_bool("t.bool").value());
   EXPECT_EQ(file->get_string("t.str").value(), "qwen2");
-  EXPECT_EQ(*file->get_string_array("t.arr.str").value(), (std::vector<std::string_view>{"x", "yz"}));
+  EXPECT_EQ(*file->get_string_array("t.arr.str").value(),
+            (std::vector<std::string_view>{"x", "yz"}));
   EXPECT_EQ(file->get_int_array("t.arr.i32").value(), (std::vector<int64_t>{-1, 0, 1}));
   EXPECT_EQ(file->get_float_array("t.arr.f32").value(), (std::vector<float>{1.5f, -0.25f}));
 
@@ -318,15 +321,19 @@ TEST(GgufWriter, AFullDiskIsResourceExhaustedNamingThePathAndRemovesTheTemporary
     ::setrlimit(RLIMIT_FSIZE, &limit);
     auto status = writer.write(path);
     int code = 0;
-    if (status.ok()) code = 10;
-    else if (status.error().code != ErrorCode::kResourceExhausted) code = 11;
-    else if (status.error().message.find(path) == std::string::npos) code = 12;
+    if (status.ok())
+      code = 10;
+    else if (status.error().code != ErrorCode::kResourceExhausted)
+      code = 11;
+    else if (status.error().message.find(path) == std::string::npos)
+      code = 12;
     ::_exit(code);
   }
   int wait_status = 0;
   ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
   ASSERT_TRUE(WIFEXITED(wait_status));
-  EXPECT_EQ(WEXITSTATUS(wait_status), 0) << "10: write succeeded, 11: wrong error code, 12: no path";
+  EXPECT_EQ(WEXITSTATUS(wait_status), 0)
+      << "10: write succeeded, 11: wrong error code, 12: no path";
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   std::filesystem::remove_all(dir);

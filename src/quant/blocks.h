@@ -6,8 +6,8 @@
 
 namespace cmdai {
 
-inline constexpr int kQK = 32;    // elements per Q4_0/Q5_0/Q8_0 block
-inline constexpr int kQKK = 256;  // elements per K-quant super-block
+inline constexpr int kQK = 32;           // elements per Q4_0/Q5_0/Q8_0 block
+inline constexpr int kQKK = 256;         // elements per K-quant super-block
 inline constexpr int kKScaleBytes = 12;  // 8 six-bit scales + 8 six-bit mins, packed
 
 // x = d * (q - 8), q the 4-bit nibble. Low nibbles hold elements 0..15, high nibbles 16..31.

@@ -96,9 +96,15 @@ void dequantize_q8_k(const BlockQ8_K* b, float* y, int64_t nb) {
 
 bool can_dequantize(TensorType type) {
   switch (type) {
-    case TensorType::kF32: case TensorType::kF16: case TensorType::kBF16:
-    case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0:
-    case TensorType::kQ4_K: case TensorType::kQ5_K: case TensorType::kQ6_K:
+    case TensorType::kF32:
+    case TensorType::kF16:
+    case TensorType::kBF16:
+    case TensorType::kQ4_0:
+    case TensorType::kQ5_0:
+    case TensorType::kQ8_0:
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+    case TensorType::kQ6_K:
     case TensorType::kQ8_K:
       return true;
     default:
@@ -128,9 +134,12 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
       return;
     }
-    case TensorType::kQ4_0: return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
-    case TensorType::kQ5_0: return dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
-    case TensorType::kQ8_0: return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
+    case TensorType::kQ4_0:
+      return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+    case TensorType::kQ5_0:
+      return dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+    case TensorType::kQ8_0:
+      return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
     case TensorType::kQ4_K: {
       const auto* b = static_cast<const BlockQ4_K*>(src);
       for (int64_t i = 0; i < nb; ++i) {
@@ -145,9 +154,12 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
       }
       return;
     }
-    case TensorType::kQ6_K: return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
-    case TensorType::kQ8_K: return dequantize_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
-    default: return;
+    case TensorType::kQ6_K:
+      return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
+    case TensorType::kQ8_K:
+      return dequantize_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
+    default:
+      return;
   }
 }
 

@@ -1,13 +1,12 @@
 #include "quant/quantize.h"
 
-#include "quant/dequantize.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "base/fp16.h"
 #include "quant/blocks.h"
+#include "quant/dequantize.h"
 
 namespace cmdai {
 namespace {
@@ -137,8 +136,10 @@ ScaleMin fit_scale_min(const float* x, int n, int nmax) {
       if (f.err < best_err) best_err = f.err, best = {s, -l};
       const double det = static_cast<double>(n) * f.sqq - static_cast<double>(f.sq) * f.sq;
       if (det <= 0) break;
-      s = static_cast<float>((static_cast<double>(n) * f.sqx - static_cast<double>(f.sq) * f.sx) / det);
-      l = static_cast<float>((static_cast<double>(f.sqq) * f.sx - static_cast<double>(f.sq) * f.sqx) / det);
+      s = static_cast<float>((static_cast<double>(n) * f.sqx - static_cast<double>(f.sq) * f.sx) /
+                             det);
+      l = static_cast<float>(
+          (static_cast<double>(f.sqq) * f.sx - static_cast<double>(f.sq) * f.sqx) / det);
       if (l > 0.0f) l = 0.0f, s = f.sqx / static_cast<float>(f.sqq);
       if (!(s > 0.0f)) break;
     }
@@ -150,7 +151,8 @@ ScaleMin fit_scale_min(const float* x, int n, int nmax) {
 void pack_k_scales(const ScaleMin* sm, uint16_t* d16, uint16_t* dmin16, uint8_t* packed,
                    uint8_t* sc, uint8_t* mn) {
   float max_s = 0.0f, max_m = 0.0f;
-  for (int j = 0; j < 8; ++j) max_s = std::max(max_s, sm[j].scale), max_m = std::max(max_m, sm[j].min);
+  for (int j = 0; j < 8; ++j)
+    max_s = std::max(max_s, sm[j].scale), max_m = std::max(max_m, sm[j].min);
   *d16 = f32_to_fp16(max_s / 63.0f);
   *dmin16 = f32_to_fp16(max_m / 63.0f);
   const float d = fp16_to_f32(*d16), dmin = fp16_to_f32(*dmin16);
@@ -182,7 +184,8 @@ void quantize_k_codes(const float* x, int nmax, uint16_t* d16, uint16_t* dmin16,
     const float s = d * sc[j], m = dmin * mn[j];
     for (int l = 0; l < 32; ++l) {
       const float v = x[32 * j + l];
-      q[32 * j + l] = s > 0 ? static_cast<uint8_t>(std::clamp(round_even((v + m) / s), 0, nmax)) : 0;
+      q[32 * j + l] =
+          s > 0 ? static_cast<uint8_t>(std::clamp(round_even((v + m) / s), 0, nmax)) : 0;
     }
   }
 }
@@ -240,7 +243,8 @@ void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
         const int q1 = qq[l], q2 = qq[l + 32], q3 = qq[l + 64], q4 = qq[l + 96];
         ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
         ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
-        qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+        qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
+                                     ((q4 >> 4) << 6));
       }
     }
   }
@@ -302,14 +306,22 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(src[i]);
       return;
     }
-    case TensorType::kQ4_0: return quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), nb);
-    case TensorType::kQ5_0: return quantize_q5_0(src, static_cast<BlockQ5_0*>(dst), nb);
-    case TensorType::kQ8_0: return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
-    case TensorType::kQ4_K: return quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), nb);
-    case TensorType::kQ5_K: return quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), nb);
-    case TensorType::kQ6_K: return quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), nb);
-    case TensorType::kQ8_K: return quantize_q8_k(src, static_cast<BlockQ8_K*>(dst), nb);
-    default: return;
+    case TensorType::kQ4_0:
+      return quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), nb);
+    case TensorType::kQ5_0:
+      return quantize_q5_0(src, static_cast<BlockQ5_0*>(dst), nb);
+    case TensorType::kQ8_0:
+      return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
+    case TensorType::kQ4_K:
+      return quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), nb);
+    case TensorType::kQ5_K:
+      return quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), nb);
+    case TensorType::kQ6_K:
+      return quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), nb);
+    case TensorType::kQ8_K:
+      return quantize_q8_k(src, static_cast<BlockQ8_K*>(dst), nb);
+    default:
+      return;
   }
 }
 

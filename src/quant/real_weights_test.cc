@@ -37,11 +37,11 @@ std::optional<std::vector<float>> read_tensor(const std::string& file, uint64_t 
 
 struct SameTensorCase {
   const char* name;
-  TensorType type;             // in tiny-qwen2-q4_k_m.gguf
+  TensorType type;              // in tiny-qwen2-q4_k_m.gguf
   uint64_t offset_k, offset_8;  // in the Q4_K_M and Q8_0 files
   int64_t cols, rows;
-  double std_dev;              // of the generator: N(0, std_dev)
-  double max_relative_rms;     // |q4_K_M decode - q8_0 decode| / rms
+  double std_dev;           // of the generator: N(0, std_dev)
+  double max_relative_rms;  // |q4_K_M decode - q8_0 decode| / rms
   friend void PrintTo(const SameTensorCase& c, std::ostream* os) { *os << c.name; }
 };
 
@@ -50,7 +50,8 @@ class RealWeights : public ::testing::TestWithParam<SameTensorCase> {};
 TEST_P(RealWeights, LlamaCppQuantizationsOfTheSameTensorDecodeAlike) {
   const SameTensorCase& c = GetParam();
   const auto k = read_tensor("tiny-qwen2-q4_k_m.gguf", c.offset_k, c.type, c.cols, c.rows);
-  const auto q8 = read_tensor("tiny-qwen2-q8_0.gguf", c.offset_8, TensorType::kQ8_0, c.cols, c.rows);
+  const auto q8 =
+      read_tensor("tiny-qwen2-q8_0.gguf", c.offset_8, TensorType::kQ8_0, c.cols, c.rows);
   if (!k || !q8) GTEST_SKIP() << "shared testdata not found";
   double diff = 0, energy = 0;
   for (size_t i = 0; i < k->size(); ++i) {
@@ -64,11 +65,14 @@ TEST_P(RealWeights, LlamaCppQuantizationsOfTheSameTensorDecodeAlike) {
 
 INSTANTIATE_TEST_SUITE_P(
     TinyQwen2, RealWeights,
-    ::testing::Values(
-        SameTensorCase{"blk0_ffn_up_q4_K", TensorType::kQ4_K, 32169728, 41819136, 256, 512, 0.08, 0.085},
-        SameTensorCase{"blk1_ffn_down_q6_K", TensorType::kQ6_K, 32365568, 42170368, 512, 256, 0.08, 0.025},
-        SameTensorCase{"blk1_attn_v_q6_K", TensorType::kQ6_K, 32338688, 42135552, 256, 128, 0.08, 0.025},
-        SameTensorCase{"token_embd_first_rows_q6_K", TensorType::kQ6_K, 1024, 1024, 256, 2048, 0.1, 0.025}),
+    ::testing::Values(SameTensorCase{"blk0_ffn_up_q4_K", TensorType::kQ4_K, 32169728, 41819136, 256,
+                                     512, 0.08, 0.085},
+                      SameTensorCase{"blk1_ffn_down_q6_K", TensorType::kQ6_K, 32365568, 42170368,
+                                     512, 256, 0.08, 0.025},
+                      SameTensorCase{"blk1_attn_v_q6_K", TensorType::kQ6_K, 32338688, 42135552, 256,
+                                     128, 0.08, 0.025},
+                      SameTensorCase{"token_embd_first_rows_q6_K", TensorType::kQ6_K, 1024, 1024,
+                                     256, 2048, 0.1, 0.025}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

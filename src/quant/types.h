@@ -30,10 +30,10 @@ enum class TensorType : uint32_t {
 
 struct TypeTraits {
   TensorType type;
-  std::string_view name;     // ggml's spelling: "f32", "q4_K", ...
-  int64_t block_elements;    // elements per block (1 for plain floats)
-  size_t block_bytes;        // bytes per block
-  bool has_kernels;          // cmdai can compute with it (dequantize + dot product)
+  std::string_view name;   // ggml's spelling: "f32", "q4_K", ...
+  int64_t block_elements;  // elements per block (1 for plain floats)
+  size_t block_bytes;      // bytes per block
+  bool has_kernels;        // cmdai can compute with it (dequantize + dot product)
 };
 
 // nullopt for an id cmdai does not know at all (the reader reports it as unknown).

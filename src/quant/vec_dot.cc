@@ -115,9 +115,13 @@ float dot_f32(const float* w, const float* a, int64_t n) {
 
 TensorType activation_type_for(TensorType weight_type) {
   switch (weight_type) {
-    case TensorType::kQ4_K: case TensorType::kQ5_K: case TensorType::kQ6_K:
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+    case TensorType::kQ6_K:
       return TensorType::kQ8_K;
-    case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0:
+    case TensorType::kQ4_0:
+    case TensorType::kQ5_0:
+    case TensorType::kQ8_0:
       return TensorType::kQ8_0;
     default:
       return weight_type;  // F32, F16, BF16 multiply in their own format
@@ -126,16 +130,23 @@ TensorType activation_type_for(TensorType weight_type) {
 
 bool has_vec_dot(TensorType weight_type) {
   switch (weight_type) {
-    case TensorType::kF32: case TensorType::kF16: case TensorType::kBF16:
-    case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0:
-    case TensorType::kQ4_K: case TensorType::kQ5_K: case TensorType::kQ6_K:
+    case TensorType::kF32:
+    case TensorType::kF16:
+    case TensorType::kBF16:
+    case TensorType::kQ4_0:
+    case TensorType::kQ5_0:
+    case TensorType::kQ8_0:
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+    case TensorType::kQ6_K:
       return true;
     default:
       return false;
   }
 }
 
-float vec_dot(TensorType weight_type, int64_t n, const void* weight_row, const void* activation_row) {
+float vec_dot(TensorType weight_type, int64_t n, const void* weight_row,
+              const void* activation_row) {
   constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
   if (!has_vec_dot(weight_type) || n < 0 || n % traits_of(weight_type).block_elements != 0) {
     return kNaN;
@@ -147,30 +158,38 @@ float vec_dot(TensorType weight_type, int64_t n, const void* weight_row, const v
   const auto* q8_k = static_cast<const BlockQ8_K*>(activation_row);
   switch (weight_type) {
     case TensorType::kF32:
-      return dot_f32(static_cast<const float*>(weight_row), static_cast<const float*>(activation_row), n);
+      return dot_f32(static_cast<const float*>(weight_row),
+                     static_cast<const float*>(activation_row), n);
     case TensorType::kF16:
       return dot_halves(static_cast<const uint16_t*>(weight_row),
                         static_cast<const uint16_t*>(activation_row), n, fp16_to_f32);
     case TensorType::kBF16:
       return dot_halves(static_cast<const uint16_t*>(weight_row),
                         static_cast<const uint16_t*>(activation_row), n, bf16_to_f32);
-    case TensorType::kQ4_0: return dot_q4_0(static_cast<const BlockQ4_0*>(weight_row), q8_0, nb);
-    case TensorType::kQ5_0: return dot_q5_0(static_cast<const BlockQ5_0*>(weight_row), q8_0, nb);
-    case TensorType::kQ8_0: return dot_q8_0(static_cast<const BlockQ8_0*>(weight_row), q8_0, nb);
+    case TensorType::kQ4_0:
+      return dot_q4_0(static_cast<const BlockQ4_0*>(weight_row), q8_0, nb);
+    case TensorType::kQ5_0:
+      return dot_q5_0(static_cast<const BlockQ5_0*>(weight_row), q8_0, nb);
+    case TensorType::kQ8_0:
+      return dot_q8_0(static_cast<const BlockQ8_0*>(weight_row), q8_0, nb);
     case TensorType::kQ4_K: {
       const auto* w = static_cast<const BlockQ4_K*>(weight_row);
       float sum = 0.0f;
-      for (int64_t i = 0; i < nb; ++i) sum += dot_k4_k5_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, nullptr, q8_k[i]);
+      for (int64_t i = 0; i < nb; ++i)
+        sum += dot_k4_k5_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, nullptr, q8_k[i]);
       return sum;
     }
     case TensorType::kQ5_K: {
       const auto* w = static_cast<const BlockQ5_K*>(weight_row);
       float sum = 0.0f;
-      for (int64_t i = 0; i < nb; ++i) sum += dot_k4_k5_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, w[i].qh, q8_k[i]);
+      for (int64_t i = 0; i < nb; ++i)
+        sum += dot_k4_k5_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, w[i].qh, q8_k[i]);
       return sum;
     }
-    case TensorType::kQ6_K: return dot_q6_k(static_cast<const BlockQ6_K*>(weight_row), q8_k, nb);
-    default: return kNaN;
+    case TensorType::kQ6_K:
+      return dot_q6_k(static_cast<const BlockQ6_K*>(weight_row), q8_k, nb);
+    default:
+      return kNaN;
   }
 }
 

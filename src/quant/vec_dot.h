@@ -19,6 +19,7 @@ bool has_vec_dot(TensorType weight_type);
 // Dot product of n elements (a whole number of blocks). Quantized types form integer sums per
 // block and scale them like ggml (d_w * d_a * sum, K-quant mins through the activation bsums), so
 // results equal llama.cpp's up to float summation order. NaN for an unsupported type or bad n.
-float vec_dot(TensorType weight_type, int64_t n, const void* weight_row, const void* activation_row);
+float vec_dot(TensorType weight_type, int64_t n, const void* weight_row,
+              const void* activation_row);
 
 }  // namespace cmdai

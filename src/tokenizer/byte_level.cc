@@ -44,7 +44,8 @@ void append_byte_level_decoded(std::string_view token_text, std::string& out) {
     // An ASCII character decodes to itself: '!'..'~' stand for themselves, and the others are not
     // in the byte-level alphabet, so they pass through unchanged. Most tokens are all ASCII.
     size_t ascii_end = pos;
-    while (ascii_end < token_text.size() && static_cast<unsigned char>(token_text[ascii_end]) < 0x80) {
+    while (ascii_end < token_text.size() &&
+           static_cast<unsigned char>(token_text[ascii_end]) < 0x80) {
       ++ascii_end;
     }
     if (ascii_end > pos) {

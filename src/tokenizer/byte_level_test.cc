@@ -29,8 +29,8 @@ TEST(ByteLevel, EveryByteRoundTrips) {
 }
 
 TEST(ByteLevel, DecodesMixedTokens) {
-  EXPECT_EQ(decoded("\xC4\xA0hello"), "< hello");                 // U+0120 = space
-  EXPECT_EQ(decoded("ls\xC4\x8A\xC4\x8A"), "<ls\n\n");             // U+010A = newline
+  EXPECT_EQ(decoded("\xC4\xA0hello"), "< hello");       // U+0120 = space
+  EXPECT_EQ(decoded("ls\xC4\x8A\xC4\x8A"), "<ls\n\n");  // U+010A = newline
   EXPECT_EQ(decoded(encode("caf\xC3\xA9 -la\t")), "<caf\xC3\xA9 -la\t");
   EXPECT_EQ(decoded(""), "<");
 }

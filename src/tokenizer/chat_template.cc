@@ -13,8 +13,8 @@ void append_turn(std::string_view role, std::string_view content, std::string& o
 std::string render_chatml(std::span<const ChatMessage> messages, bool add_generation_prompt) {
   std::string out;
   const bool leading_system = !messages.empty() && messages[0].role == "system";
-  append_turn("system", leading_system ? std::string_view(messages[0].content)
-                                       : kQwenDefaultSystemPrompt,
+  append_turn("system",
+              leading_system ? std::string_view(messages[0].content) : kQwenDefaultSystemPrompt,
               out);
   for (size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& message = messages[i];

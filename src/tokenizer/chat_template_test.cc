@@ -52,10 +52,9 @@ TEST(ChatTemplate, DefaultSystemPromptIsTheOneInTheVocabTemplate) {
 }
 
 TEST(ChatTemplate, RendersMultiTurnAndGroupsToolResponses) {
-  const std::vector<ChatMessage> messages = {{"system", "S"},    {"user", "u1"},
-                                             {"assistant", "a1"}, {"tool", "t1"},
-                                             {"tool", "t2"},      {"system", "late"},
-                                             {"narrator", "dropped"}};
+  const std::vector<ChatMessage> messages = {
+      {"system", "S"}, {"user", "u1"},     {"assistant", "a1"},    {"tool", "t1"},
+      {"tool", "t2"},  {"system", "late"}, {"narrator", "dropped"}};
   EXPECT_EQ(render_chatml(messages, true),
             "<|im_start|>system\nS<|im_end|>\n"
             "<|im_start|>user\nu1<|im_end|>\n"

@@ -20,8 +20,8 @@ class Scanner {
     chars_.reserve(text.size() + 1);
     for (size_t pos = 0; pos < text.size();) {
       const Utf8Char c = decode_utf8(text, pos);
-      const uint8_t flags = c.codepoint < 0x80 ? ascii_flags(c.codepoint)
-                                               : codepoint_flags(c.codepoint);
+      const uint8_t flags =
+          c.codepoint < 0x80 ? ascii_flags(c.codepoint) : codepoint_flags(c.codepoint);
       chars_.push_back({c.codepoint, static_cast<uint32_t>(pos), flags});
       pos += c.size_bytes;
     }

@@ -51,7 +51,7 @@ TEST(StreamDecoder, ReplacesBytesThatCanNeverFormACharacter) {
   EXPECT_EQ(decoder.push('h'), "\xEF\xBF\xBDh");  // the held lead byte is broken by 'h'
   EXPECT_EQ(decoder.push(0xFF), "\xEF\xBF\xBD");
   EXPECT_EQ(decoder.push(0xF0), "");
-  EXPECT_EQ(decoder.flush(), "\xEF\xBF\xBD");      // the stream ended mid-character
+  EXPECT_EQ(decoder.flush(), "\xEF\xBF\xBD");  // the stream ended mid-character
 }
 
 TEST(StreamDecoder, SkipsControlTokensUnlessAsked) {

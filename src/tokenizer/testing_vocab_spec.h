@@ -55,8 +55,8 @@ inline VocabSpec small_bpe_spec() {
   VocabSpec spec;
   std::vector<std::string> tokens;
   for (int byte = 0; byte < 256; ++byte) tokens.push_back(byte_symbol(static_cast<uint8_t>(byte)));
-  for (const char* extra : {"he", "ll", "hell", "hello", "<|im_end|>", "<|endoftext|>",
-                            "<tool_call>"}) {
+  for (const char* extra :
+       {"he", "ll", "hell", "hello", "<|im_end|>", "<|endoftext|>", "<tool_call>"}) {
     tokens.push_back(extra);
   }
   std::vector<int32_t> types(tokens.size(), 1);

@@ -63,9 +63,8 @@ void Tokenizer::Impl::collect_special_tokens() {
     specials.push_back({vocab.text(id), id, user_defined});
     special_first_byte[static_cast<uint8_t>(vocab.text(id)[0])] = true;
   }
-  std::stable_sort(specials.begin(), specials.end(), [](const auto& a, const auto& b) {
-    return a.text.size() > b.text.size();
-  });
+  std::stable_sort(specials.begin(), specials.end(),
+                   [](const auto& a, const auto& b) { return a.text.size() > b.text.size(); });
 }
 
 std::vector<Fragment> Tokenizer::Impl::split_special(std::string_view text,

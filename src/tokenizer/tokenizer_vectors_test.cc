@@ -1,6 +1,5 @@
 // The tokenizer against reference data: llama.cpp's qwen2 vectors and the golden prompts.
 #include <gtest/gtest.h>
-
 #include <time.h>
 
 #include <chrono>
@@ -114,26 +113,27 @@ TEST_P(GoldenTokenization, ReproducesLlamaCppIds) {
   ASSERT_TRUE(loaded.tokenizer) << loaded.skip_reason;
   const nlohmann::json& tokenize = golden.at("tokenize");
   const std::string prompt = golden.at("prompt").get<std::string>();
-  const std::vector<int32_t> ids =
-      loaded.tokenizer->encode(prompt, tokenize.at("add_special").get<bool>(),
-                               tokenize.at("parse_special").get<bool>());
+  const std::vector<int32_t> ids = loaded.tokenizer->encode(
+      prompt, tokenize.at("add_special").get<bool>(), tokenize.at("parse_special").get<bool>());
   EXPECT_EQ(show(ids), show(tokenize.at("ids").get<std::vector<int32_t>>()));
   // The prompt's own control tokens must come back; an added BOS must not.
   const bool added_bos = tokenize.at("add_special").get<bool>();
   EXPECT_EQ(loaded.tokenizer->decode(ids, /*render_special=*/!added_bos), prompt);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    GoldenFiles, GoldenTokenization,
-    ::testing::Values("tiny-qwen2-q8_0.chatml-list.json", "tiny-qwen2-q8_0.find-txt.json",
-                      "tiny-qwen2-q4_k_m.chatml-list.json", "tiny-qwen2-q4_k_m.find-txt.json",
-                      "stories260K.once.json", "stories260K.dog.json",
-                      "stories260K.once-bos.json", "stories260K.dog-bos.json"),
-    [](const auto& info) {
-      std::string name = info.param.substr(0, info.param.size() - 5);
-      for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(GoldenFiles, GoldenTokenization,
+                         ::testing::Values("tiny-qwen2-q8_0.chatml-list.json",
+                                           "tiny-qwen2-q8_0.find-txt.json",
+                                           "tiny-qwen2-q4_k_m.chatml-list.json",
+                                           "tiny-qwen2-q4_k_m.find-txt.json",
+                                           "stories260K.once.json", "stories260K.dog.json",
+                                           "stories260K.once-bos.json", "stories260K.dog-bos.json"),
+                         [](const auto& info) {
+                           std::string name = info.param.substr(0, info.param.size() - 5);
+                           for (char& c : name)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return name;
+                         });
 
 // Prints the load and encode times (the model load budget is 100 ms); asserts only correctness.
 TEST(TokenizerVectors, ReportsQwenVocabLoadAndEncodeTime) {
@@ -169,11 +169,12 @@ TEST(TokenizerVectors, ReportsQwenVocabLoadAndEncodeTime) {
   const Clock::time_point encode_start = Clock::now();
   for (int i = 0; i < kRepeats; ++i) n_tokens = tokenizer->encode(prompt, false, true).size();
   const double encode_ms = ms_since(encode_start) / kRepeats;
-  std::printf("[ qwen2 vocab ] gguf open %.2f ms, tokenizer load %.2f ms wall / %.2f ms CPU "
-              "(best of 5) "
-              "(%lld tokens, %zu merges); encode of a %zu-token prompt %.4f ms\n",
-              open_ms, load_ms, load_cpu_ms, static_cast<long long>(tokenizer->vocab_size()),
-              tokenizer->vocab().merges().size(), n_tokens, encode_ms);
+  std::printf(
+      "[ qwen2 vocab ] gguf open %.2f ms, tokenizer load %.2f ms wall / %.2f ms CPU "
+      "(best of 5) "
+      "(%lld tokens, %zu merges); encode of a %zu-token prompt %.4f ms\n",
+      open_ms, load_ms, load_cpu_ms, static_cast<long long>(tokenizer->vocab_size()),
+      tokenizer->vocab().merges().size(), n_tokens, encode_ms);
   EXPECT_EQ(tokenizer->vocab().merges().size(), 151387u);
   EXPECT_EQ(tokenizer->vocab_size(), 151936);
 }

@@ -16,8 +16,8 @@ constexpr std::string_view kMergesKey = "tokenizer.ggml.merges";
 
 // Texts that end a turn in the chat formats we know; matched only on non-normal tokens.
 constexpr std::string_view kEndOfTurnTexts[] = {
-    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "<|eom_id|>", "<end_of_turn>",
-    "<|end_of_text|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+    "<|im_end|>",    "<|endoftext|>",   "<|eot_id|>",  "<|end|>",       "<|eom_id|>",
+    "<end_of_turn>", "<|end_of_text|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
 };
 
 // How far ahead (in tokens or merges) the loaders prefetch hash slots.
@@ -113,8 +113,9 @@ Status Vocab::read_tokens(const gguf::GgufFile& file) {
   if (file.find(kTypesKey) != nullptr) {
     CMDAI_ASSIGN_OR_RETURN(std::vector<int64_t> types, file.get_int_array(kTypesKey));
     if (types.size() != tokens->size()) {
-      return corrupt(file, kTypesKey, fmt::format("has {} entries but {} has {}", types.size(),
-                                                  kTokensKey, tokens->size()));
+      return corrupt(
+          file, kTypesKey,
+          fmt::format("has {} entries but {} has {}", types.size(), kTokensKey, tokens->size()));
     }
     for (size_t i = 0; i < types.size(); ++i) {
       if (types[i] < 0 || types[i] > static_cast<int64_t>(TokenType::kByte)) {
@@ -127,8 +128,9 @@ Status Vocab::read_tokens(const gguf::GgufFile& file) {
   if (file.find(kScoresKey) != nullptr) {
     CMDAI_ASSIGN_OR_RETURN(scores_, file.get_float_array(kScoresKey));
     if (scores_.size() != tokens->size()) {
-      return corrupt(file, kScoresKey, fmt::format("has {} entries but {} has {}", scores_.size(),
-                                                   kTokensKey, tokens->size()));
+      return corrupt(
+          file, kScoresKey,
+          fmt::format("has {} entries but {} has {}", scores_.size(), kTokensKey, tokens->size()));
     }
   }
   return ok_status();
@@ -245,9 +247,7 @@ bool Vocab::restore_index(std::span<const uint8_t> bytes) {
   return true;
 }
 
-void Vocab::prefetch_slot(uint64_t hash) const {
-  __builtin_prefetch(&slots_[hash >> slot_shift_]);
-}
+void Vocab::prefetch_slot(uint64_t hash) const { __builtin_prefetch(&slots_[hash >> slot_shift_]); }
 
 std::optional<int32_t> Vocab::find(std::string_view token) const {
   return find_hashed(token, hash_text(token));

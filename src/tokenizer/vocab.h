@@ -87,7 +87,7 @@ class Vocab {
   Status read_special_ids(const gguf::GgufFile& file);
   void build_index();
   bool restore_index(std::span<const uint8_t> bytes);  // false, and no change, unless intact
-  uint64_t texts_hash() const;                          // of the token texts and their offsets
+  uint64_t texts_hash() const;                         // of the token texts and their offsets
   void prefetch_slot(uint64_t hash) const;
   std::optional<int32_t> find_hashed(std::string_view text, uint64_t hash) const;
   std::optional<int32_t> guess_merged(int32_t candidate, std::string_view left,
@@ -99,7 +99,7 @@ class Vocab {
   std::string arena_;              // every token text, back to back
   std::vector<uint32_t> offsets_;  // size() + 1 entries into arena_
   std::vector<TokenType> types_;
-  std::vector<float> scores_;      // empty when the file has none
+  std::vector<float> scores_;  // empty when the file has none
   // Open-addressing text -> id table; the tag (low hash bits) spares most text comparisons.
   struct Slot {
     int32_t id;  // -1 = empty

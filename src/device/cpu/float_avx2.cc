@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "base/fp16.h"
-
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/simd_avx2.h"
 #include "quant/blocks.h"
@@ -74,7 +73,8 @@ void gemm_floats(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
       for (int t = 0; t < nt; ++t) {
         if (step8) acc0[t] = _mm256_fmadd_ps(w8, F::load(at[t] + i), acc0[t]);
         float sum = hsum(_mm256_add_ps(acc0[t], acc1[t]));
-        for (int64_t k = i + (step8 ? 8 : 0); k < n; ++k) sum += F::scalar(wr[k]) * F::scalar(at[t][k]);
+        for (int64_t k = i + (step8 ? 8 : 0); k < n; ++k)
+          sum += F::scalar(wr[k]) * F::scalar(at[t][k]);
         y[(t0 + t) * y_stride + r] = sum;
       }
     }
@@ -101,7 +101,8 @@ void gemm_bf16(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, c
 // f32 x f32 summed in double: products of two floats are exact in double, so only the order of
 // the additions differs from the scalar reference.
 double exact_dot(const float* w, const float* x, int64_t n) {
-  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                    _mm256_setzero_pd()};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     for (int k = 0; k < 4; ++k) {

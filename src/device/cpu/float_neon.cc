@@ -23,7 +23,9 @@ struct F32Format {
 };
 struct F16Format {
   using Elem = uint16_t;
-  static float32x4_t load(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+  static float32x4_t load(const uint16_t* p) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+  }
   static float scalar(uint16_t v) { return fp16_to_f32(v); }
 };
 struct BF16Format {
@@ -62,7 +64,8 @@ void gemm_floats(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
       for (int t = 0; t < nt; ++t) {
         if (step4) acc0[t] = vfmaq_f32(acc0[t], w4, F::load(at[t] + i));
         float sum = vaddvq_f32(vaddq_f32(acc0[t], acc1[t]));
-        for (int64_t k = i + (step4 ? 4 : 0); k < n; ++k) sum += F::scalar(wr[k]) * F::scalar(at[t][k]);
+        for (int64_t k = i + (step4 ? 4 : 0); k < n; ++k)
+          sum += F::scalar(wr[k]) * F::scalar(at[t][k]);
         y[(t0 + t) * y_stride + r] = sum;
       }
     }
@@ -94,7 +97,8 @@ double exact_dot(const float* w, const float* x, int64_t n) {
   for (; i + 8 <= n; i += 8) {
     for (int k = 0; k < 2; ++k) {
       const float32x4_t wv = vld1q_f32(w + i + 4 * k), xv = vld1q_f32(x + i + 4 * k);
-      acc[2 * k] = vfmaq_f64(acc[2 * k], vcvt_f64_f32(vget_low_f32(wv)), vcvt_f64_f32(vget_low_f32(xv)));
+      acc[2 * k] =
+          vfmaq_f64(acc[2 * k], vcvt_f64_f32(vget_low_f32(wv)), vcvt_f64_f32(vget_low_f32(xv)));
       acc[2 * k + 1] = vfmaq_f64(acc[2 * k + 1], vcvt_high_f64_f32(wv), vcvt_high_f64_f32(xv));
     }
   }

@@ -55,53 +55,85 @@ KernelSet make_scalar_kernels() {
 
 VecDotFn KernelSet::vec_dot(TensorType weight_type) const {
   switch (weight_type) {
-    case TensorType::kF32: return dot_f32;
-    case TensorType::kF16: return dot_f16;
-    case TensorType::kBF16: return dot_bf16;
-    case TensorType::kQ4_0: return dot_q4_0;
-    case TensorType::kQ5_0: return dot_q5_0;
-    case TensorType::kQ8_0: return dot_q8_0;
-    case TensorType::kQ4_K: return dot_q4_k;
-    case TensorType::kQ5_K: return dot_q5_k;
-    case TensorType::kQ6_K: return dot_q6_k;
-    default: return nullptr;
+    case TensorType::kF32:
+      return dot_f32;
+    case TensorType::kF16:
+      return dot_f16;
+    case TensorType::kBF16:
+      return dot_bf16;
+    case TensorType::kQ4_0:
+      return dot_q4_0;
+    case TensorType::kQ5_0:
+      return dot_q5_0;
+    case TensorType::kQ8_0:
+      return dot_q8_0;
+    case TensorType::kQ4_K:
+      return dot_q4_k;
+    case TensorType::kQ5_K:
+      return dot_q5_k;
+    case TensorType::kQ6_K:
+      return dot_q6_k;
+    default:
+      return nullptr;
   }
 }
 
 QuantizeFn KernelSet::quantize(TensorType activation_type) const {
   switch (activation_type) {
-    case TensorType::kQ8_0: return quantize_q8_0;
-    case TensorType::kQ8_K: return quantize_q8_k;
-    case TensorType::kF16: return quantize_f16;
-    case TensorType::kBF16: return quantize_bf16;
-    default: return nullptr;
+    case TensorType::kQ8_0:
+      return quantize_q8_0;
+    case TensorType::kQ8_K:
+      return quantize_q8_k;
+    case TensorType::kF16:
+      return quantize_f16;
+    case TensorType::kBF16:
+      return quantize_bf16;
+    default:
+      return nullptr;
   }
 }
 
 GemmFn KernelSet::gemm(TensorType weight_type) const {
   switch (weight_type) {
-    case TensorType::kF32: return gemm_f32;
-    case TensorType::kF16: return gemm_f16;
-    case TensorType::kBF16: return gemm_bf16;
-    case TensorType::kQ4_0: return gemm_q4_0;
-    case TensorType::kQ5_0: return gemm_q5_0;
-    case TensorType::kQ8_0: return gemm_q8_0;
-    case TensorType::kQ4_K: return gemm_q4_k;
-    case TensorType::kQ5_K: return gemm_q5_k;
-    case TensorType::kQ6_K: return gemm_q6_k;
-    default: return nullptr;
+    case TensorType::kF32:
+      return gemm_f32;
+    case TensorType::kF16:
+      return gemm_f16;
+    case TensorType::kBF16:
+      return gemm_bf16;
+    case TensorType::kQ4_0:
+      return gemm_q4_0;
+    case TensorType::kQ5_0:
+      return gemm_q5_0;
+    case TensorType::kQ8_0:
+      return gemm_q8_0;
+    case TensorType::kQ4_K:
+      return gemm_q4_k;
+    case TensorType::kQ5_K:
+      return gemm_q5_k;
+    case TensorType::kQ6_K:
+      return gemm_q6_k;
+    default:
+      return nullptr;
   }
 }
 
 GemmFn KernelSet::gemv(TensorType weight_type) const {
   switch (weight_type) {
-    case TensorType::kQ4_K: return gemv_q4_k;
-    case TensorType::kQ5_K: return gemv_q5_k;
-    case TensorType::kQ6_K: return gemv_q6_k;
-    case TensorType::kQ8_0: return gemv_q8_0;
-    case TensorType::kQ4_0: return gemv_q4_0;
-    case TensorType::kQ5_0: return gemv_q5_0;
-    default: return nullptr;
+    case TensorType::kQ4_K:
+      return gemv_q4_k;
+    case TensorType::kQ5_K:
+      return gemv_q5_k;
+    case TensorType::kQ6_K:
+      return gemv_q6_k;
+    case TensorType::kQ8_0:
+      return gemv_q8_0;
+    case TensorType::kQ4_0:
+      return gemv_q4_0;
+    case TensorType::kQ5_0:
+      return gemv_q5_0;
+    default:
+      return nullptr;
   }
 }
 

@@ -44,10 +44,10 @@ struct KernelSet {
   GemmFn gemv_q8_0 = nullptr, gemv_q4_0 = nullptr, gemv_q5_0 = nullptr;
   ExactDotFn exact_dot = nullptr;
 
-  VecDotFn vec_dot(TensorType weight_type) const;          // nullptr when unsupported
-  QuantizeFn quantize(TensorType activation_type) const;   // nullptr for F32 (used as is)
-  GemmFn gemm(TensorType weight_type) const;               // nullptr: no tile kernel
-  GemmFn gemv(TensorType weight_type) const;               // nullptr: use gemm (or vec_dot)
+  VecDotFn vec_dot(TensorType weight_type) const;         // nullptr when unsupported
+  QuantizeFn quantize(TensorType activation_type) const;  // nullptr for F32 (used as is)
+  GemmFn gemm(TensorType weight_type) const;              // nullptr: no tile kernel
+  GemmFn gemv(TensorType weight_type) const;              // nullptr: use gemm (or vec_dot)
 };
 
 // The portable table (wraps the quant/ reference code); always available.
@@ -83,7 +83,8 @@ const KernelSet* amx_kernels();
 #endif
 
 #if defined(__aarch64__)
-// Defined in kernels_neon.cc: ARMv8.0 NEON, every arm64 CPU (scalar entries where NEON adds nothing).
+// Defined in kernels_neon.cc: ARMv8.0 NEON, every arm64 CPU (scalar entries where NEON adds
+// nothing).
 const KernelSet& neon_kernels();
 // The same with the dot-product extension (SDOT) for the integer formats; needs HWCAP_ASIMDDP.
 const KernelSet& neon_dotprod_kernels();

@@ -32,7 +32,6 @@ void gemv_q4_0(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t
 void gemv_q5_0(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
                const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
 
-
 // AMX-int8 prefill tiles (kquant_amx.cc), same bits as the tiles above; fewer than 8 tokens go
 // to them. Call only where amx_available(): it asks Linux for the AMX state once.
 bool amx_available();
@@ -45,7 +44,8 @@ void amx_gemm_q6_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int
 
 }  // namespace cmdai::cpu::avx512
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512VNNI__)
 #include <immintrin.h>
 
 #include <cstddef>
@@ -122,7 +122,7 @@ struct Scratch {
 enum class KKind { kQ4, kQ5, kQ6 };
 
 template <KKind kKind>
-constexpr size_t kBlockBytes = kKind == KKind::kQ4 ? sizeof(BlockQ4_K)
+constexpr size_t kBlockBytes = kKind == KKind::kQ4   ? sizeof(BlockQ4_K)
                                : kKind == KKind::kQ5 ? sizeof(BlockQ5_K)
                                                      : sizeof(BlockQ6_K);
 
@@ -142,9 +142,11 @@ inline __m512i unpack_chunk(const uint8_t* block, int c) {
     const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
     const __m512i two_bits = _mm512_set1_epi8(0x30);
     if (c % 2 == 0) {
-      return _mm512_or_si512(_mm512_and_si512(l, low4), _mm512_and_si512(_mm512_slli_epi16(hb, 4), two_bits));
+      return _mm512_or_si512(_mm512_and_si512(l, low4),
+                             _mm512_and_si512(_mm512_slli_epi16(hb, 4), two_bits));
     }
-    return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4), _mm512_and_si512(hb, two_bits));
+    return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+                           _mm512_and_si512(hb, two_bits));
   } else {
     // Sub-blocks 2c (low nibbles of qs[32c..]) and 2c+1 (high nibbles).
     const uint8_t* qs = kKind == KKind::kQ4 ? reinterpret_cast<const BlockQ4_K*>(block)->qs
@@ -155,14 +157,15 @@ inline __m512i unpack_chunk(const uint8_t* block, int c) {
     if constexpr (kKind == KKind::kQ5) {
       const __m256i qh = _mm256_loadu_si256(
           reinterpret_cast<const __m256i*>(reinterpret_cast<const BlockQ5_K*>(block)->qh));
-      const uint64_t lo = _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << (2 * c))));
-      const uint64_t hi = _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))));
+      const uint64_t lo =
+          _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << (2 * c))));
+      const uint64_t hi =
+          _mm256_test_epi8_mask(qh, _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))));
       v = _mm512_mask_add_epi8(v, static_cast<__mmask64>(lo | (hi << 32)), v, _mm512_set1_epi8(16));
     }
     return v;
   }
 }
-
 
 // Per-row block fields of a 16-row panel, rows in lanes (rows past the live mask are zero).
 struct KParams {
@@ -180,7 +183,8 @@ inline void gather_k_params(const uint8_t* base, __m512i offsets, __mmask16 live
   };
   const __m512i byte = _mm512_set1_epi32(0xFF);
   if constexpr (kKind == KKind::kQ6) {
-    const __m512i dword = gather(offsetof(BlockQ6_K, d) - 2);  // scales[14..15], d: stays in the block
+    const __m512i dword =
+        gather(offsetof(BlockQ6_K, d) - 2);  // scales[14..15], d: stays in the block
     p->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dword, 16)));
     p->dmin = _mm512_setzero_ps();
     for (int q = 0; q < 4; ++q) {
@@ -202,7 +206,8 @@ inline void gather_k_params(const uint8_t* base, __m512i offsets, __mmask16 live
     const __m512i m3f = _mm512_set1_epi32(0x3f3f3f3f), m0f = _mm512_set1_epi32(0x0f0f0f0f);
     const __m512i m30 = _mm512_set1_epi32(0x30303030);
     const __m512i sc_lo = _mm512_and_si512(w0, m3f), mn_lo = _mm512_and_si512(w1, m3f);
-    const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(w2, m0f), _mm512_and_si512(_mm512_srli_epi32(w0, 2), m30));
+    const __m512i sc_hi =
+        _mm512_or_si512(_mm512_and_si512(w2, m0f), _mm512_and_si512(_mm512_srli_epi32(w0, 2), m30));
     const __m512i mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), m0f),
                                           _mm512_and_si512(_mm512_srli_epi32(w1, 2), m30));
     for (int j = 0; j < 4; ++j) {

@@ -14,17 +14,17 @@
 
 namespace cmdai::cpu {
 
-#define CMDAI_NEON_GEMM(name)                                                                 \
-  void name(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,            \
+#define CMDAI_NEON_GEMM(name)                                                     \
+  void name(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, \
             const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride)
 
 // Integer-format kernels: one copy per int8 dot-product flavour.
-#define CMDAI_NEON_INTEGER_KERNELS                                                            \
-  CMDAI_NEON_GEMM(gemm_q8_0);                                                                 \
-  CMDAI_NEON_GEMM(gemm_q4_0);                                                                 \
-  CMDAI_NEON_GEMM(gemm_q5_0);                                                                 \
-  CMDAI_NEON_GEMM(gemm_q4_k);                                                                 \
-  CMDAI_NEON_GEMM(gemm_q5_k);                                                                 \
+#define CMDAI_NEON_INTEGER_KERNELS \
+  CMDAI_NEON_GEMM(gemm_q8_0);      \
+  CMDAI_NEON_GEMM(gemm_q4_0);      \
+  CMDAI_NEON_GEMM(gemm_q5_0);      \
+  CMDAI_NEON_GEMM(gemm_q4_k);      \
+  CMDAI_NEON_GEMM(gemm_q5_k);      \
   CMDAI_NEON_GEMM(gemm_q6_k)
 
 namespace neon {

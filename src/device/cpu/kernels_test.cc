@@ -88,8 +88,8 @@ TEST(KernelSets, IntegerDotProductsReturnTheReferenceBits) {
   // The integer formats' kernels reduce each block to an exact integer sum and scale it like the
   // reference, so every path gives the same float, not just a close one.
   for (const KernelSet* ks : available_kernel_sets()) {
-    for (TensorType wt : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kQ8_0,
-                          TensorType::kQ4_0, TensorType::kQ5_0}) {
+    for (TensorType wt : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K,
+                          TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ5_0}) {
       for (int64_t n : {256, 1536, 8960}) {
         const auto wq = quantized(wt, gaussian(n, 31, 0.1f));
         const auto aq = quantized(activation_type_for(wt), gaussian(n, 32, 2.0f));
@@ -152,7 +152,8 @@ TEST(KernelSets, KernelsWriteExactlyTheirRowRange) {
       const auto a = quantized(at, gaussian(n, 399, 2.0f));
       for (const GemmFn kernel : {ks->gemm(c.weight), ks->gemv(c.weight)}) {
         if (kernel == nullptr) continue;
-        for (const auto& [r0, r1] : {std::pair<int64_t, int64_t>{3, 38}, {5, 22}, {0, 41}, {9, 11}}) {
+        for (const auto& [r0, r1] :
+             {std::pair<int64_t, int64_t>{3, 38}, {5, 22}, {0, 41}, {9, 11}}) {
           std::vector<float> y(kRows, std::numeric_limits<float>::quiet_NaN());
           kernel(n, wm.data(), w[0].size(), r0, r1, a.data(), a.size(), 1, y.data(), kRows);
           for (int64_t r = 0; r < kRows; ++r) {
@@ -160,7 +161,8 @@ TEST(KernelSets, KernelsWriteExactlyTheirRowRange) {
               EXPECT_TRUE(std::isnan(y[r])) << ks->name << " " << type_name(c.weight) << " r=" << r;
             } else {
               EXPECT_EQ(y[r], ks->vec_dot(c.weight)(n, w[r].data(), a.data()))
-                  << ks->name << " " << type_name(c.weight) << " r=" << r << " of [" << r0 << ", " << r1 << ")";
+                  << ks->name << " " << type_name(c.weight) << " r=" << r << " of [" << r0 << ", "
+                  << r1 << ")";
             }
           }
         }

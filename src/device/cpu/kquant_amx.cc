@@ -48,29 +48,33 @@ void configure_tiles() {
 
 // A token group's block i: activations in the VNNI layout plus what the float steps need.
 struct alignas(64) TokenBlock {
-  __m512i b[64];      // row g: token t's bytes 4g..4g+3 in lane t
-  __m512i bsums[8];   // pair k: token t's (bsums[2k], bsums[2k+1]) in lane t
-  __m512 d;           // token t's scale in lane t
+  __m512i b[64];     // row g: token t's bytes 4g..4g+3 in lane t
+  __m512i bsums[8];  // pair k: token t's (bsums[2k], bsums[2k+1]) in lane t
+  __m512 d;          // token t's scale in lane t
 };
 
-void prepare_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt, int64_t i, TokenBlock* tb) {
+void prepare_tokens(const uint8_t* a, size_t a_stride, int64_t t0, int nt, int64_t i,
+                    TokenBlock* tb) {
   const BlockQ8_K* ab[kTileTokens];
   for (int t = 0; t < kTileTokens; ++t) {
-    ab[t] = t < nt ? reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride) + i : nullptr;
+    ab[t] = t < nt
+                ? reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + t) * a_stride) + i
+                : nullptr;
   }
   const __m512i zero = _mm512_setzero_si512();
   for (int c = 0; c < 4; ++c) {
     __m512i r[kTileTokens];
-    for (int t = 0; t < kTileTokens; ++t) r[t] = ab[t] != nullptr ? _mm512_loadu_si512(ab[t]->qs + 64 * c) : zero;
+    for (int t = 0; t < kTileTokens; ++t)
+      r[t] = ab[t] != nullptr ? _mm512_loadu_si512(ab[t]->qs + 64 * c) : zero;
     transpose16_epi32(r);
     for (int k = 0; k < 16; ++k) tb->b[16 * c + k] = r[k];
   }
   __m512i r[kTileTokens];
   alignas(64) float d[kTileTokens];
   for (int t = 0; t < kTileTokens; ++t) {
-    r[t] = ab[t] != nullptr
-               ? _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[t]->bsums)))
-               : zero;
+    r[t] = ab[t] != nullptr ? _mm512_castsi256_si512(_mm256_loadu_si256(
+                                  reinterpret_cast<const __m256i*>(ab[t]->bsums)))
+                            : zero;
     d[t] = ab[t] != nullptr ? ab[t]->d : 0.0f;
   }
   transpose16_epi32(r);
@@ -87,7 +91,8 @@ struct alignas(64) RowBlock {
 };
 
 template <KKind kKind>
-void prepare_rows(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int64_t i, RowBlock* rb) {
+void prepare_rows(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int64_t i,
+                  RowBlock* rb) {
   const uint8_t* base = w + static_cast<size_t>(i) * kBlockBytes<kKind>;
   KParams k;
   gather_k_params<kKind>(base, offsets, live_rows(nr), &k);
@@ -97,8 +102,9 @@ void prepare_rows(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, in
   _mm512_store_ps(rb->dmin, k.dmin);
   for (int row = 0; row < kPanelRows; ++row) {
     for (int c = 0; c < 4; ++c) {
-      const __m512i v = row < nr ? unpack_chunk<kKind>(base + static_cast<size_t>(row) * w_stride, c)
-                                 : _mm512_setzero_si512();
+      const __m512i v = row < nr
+                            ? unpack_chunk<kKind>(base + static_cast<size_t>(row) * w_stride, c)
+                            : _mm512_setzero_si512();
       _mm512_store_si512(rb->q[row] + 64 * c, v);
     }
   }
@@ -119,13 +125,15 @@ inline void tile_block(const RowBlock& rb, const TokenBlock& tb, float* f) {
     _tile_stored(0, c, 64);
 #pragma GCC unroll 16
     for (int r = 0; r < kPanelRows; ++r) {
-      sumi[r] = _mm512_add_epi32(sumi[r], _mm512_mullo_epi32(_mm512_load_si512(c[r]), _mm512_set1_epi32(rb.scale[s][r])));
+      sumi[r] = _mm512_add_epi32(
+          sumi[r], _mm512_mullo_epi32(_mm512_load_si512(c[r]), _mm512_set1_epi32(rb.scale[s][r])));
     }
   }
   for (int r = 0; r < kPanelRows; ++r) {
     __m512i b = _mm512_setzero_si512();
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) b = _mm512_dpwssd_epi32(b, _mm512_set1_epi32(rb.bias[k][r]), tb.bsums[k]);
+    for (int k = 0; k < 8; ++k)
+      b = _mm512_dpwssd_epi32(b, _mm512_set1_epi32(rb.bias[k][r]), tb.bsums[k]);
     __m512 value;
     if constexpr (kKind == KKind::kQ6) {
       value = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(rb.d[r]), tb.d),
@@ -133,7 +141,8 @@ inline void tile_block(const RowBlock& rb, const TokenBlock& tb, float* f) {
     } else {
       const __m512 d = _mm512_mul_ps(_mm512_set1_ps(rb.d[r]), tb.d);
       const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(rb.dmin[r]), tb.d);
-      value = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi[r])), _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(b)));
+      value = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi[r])),
+                            _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(b)));
     }
     _mm512_store_ps(f + r * kTileTokens, _mm512_add_ps(_mm512_load_ps(f + r * kTileTokens), value));
   }
@@ -142,14 +151,17 @@ inline void tile_block(const RowBlock& rb, const TokenBlock& tb, float* f) {
 thread_local Scratch token_blocks, tile_sums;
 
 template <KKind kKind>
-void gemm_amx(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* a,
-              size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+void gemm_amx(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+              const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQKK;
   const int64_t groups = (n_tokens + kTileTokens - 1) / kTileTokens;
-  auto* tbs = static_cast<TokenBlock*>(token_blocks.get(sizeof(TokenBlock) * static_cast<size_t>(groups * nb)));
+  auto* tbs = static_cast<TokenBlock*>(
+      token_blocks.get(sizeof(TokenBlock) * static_cast<size_t>(groups * nb)));
   for (int64_t g = 0; g < groups; ++g) {
-    const int nt = static_cast<int>(n_tokens - g * kTileTokens < kTileTokens ? n_tokens - g * kTileTokens : kTileTokens);
-    for (int64_t i = 0; i < nb; ++i) prepare_tokens(a, a_stride, g * kTileTokens, nt, i, &tbs[g * nb + i]);
+    const int nt = static_cast<int>(
+        n_tokens - g * kTileTokens < kTileTokens ? n_tokens - g * kTileTokens : kTileTokens);
+    for (int64_t i = 0; i < nb; ++i)
+      prepare_tokens(a, a_stride, g * kTileTokens, nt, i, &tbs[g * nb + i]);
   }
   const size_t f_floats = static_cast<size_t>(groups) * kPanelRows * kTileTokens;
   auto* f = static_cast<float*>(tile_sums.get(sizeof(float) * f_floats));
@@ -162,16 +174,19 @@ void gemm_amx(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t 
     std::memset(f, 0, sizeof(float) * f_floats);
     for (int64_t i = 0; i < nb; ++i) {
       prepare_rows<kKind>(wr, w_stride, offsets, nr, i, &rbk);
-      for (int64_t g = 0; g < groups; ++g) tile_block<kKind>(rbk, tbs[g * nb + i], f + g * kPanelRows * kTileTokens);
+      for (int64_t g = 0; g < groups; ++g)
+        tile_block<kKind>(rbk, tbs[g * nb + i], f + g * kPanelRows * kTileTokens);
     }
     // f holds rows x tokens per group; y wants tokens x rows.
     const __mmask16 live = live_rows(nr);
     for (int64_t g = 0; g < groups; ++g) {
       __m512i v[kPanelRows];
-      for (int r = 0; r < kPanelRows; ++r) v[r] = _mm512_load_si512(f + (g * kPanelRows + r) * kTileTokens);
+      for (int r = 0; r < kPanelRows; ++r)
+        v[r] = _mm512_load_si512(f + (g * kPanelRows + r) * kTileTokens);
       transpose16_epi32(v);
       for (int t = 0; t < kTileTokens && g * kTileTokens + t < n_tokens; ++t) {
-        _mm512_mask_storeu_ps(y + (g * kTileTokens + t) * y_stride + rb, live, _mm512_castsi512_ps(v[t]));
+        _mm512_mask_storeu_ps(y + (g * kTileTokens + t) * y_stride + rb, live,
+                              _mm512_castsi512_ps(v[t]));
       }
     }
   }

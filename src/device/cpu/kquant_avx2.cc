@@ -34,7 +34,8 @@ namespace {
 // Lane t of the result = the sum of the 8 lanes of v[t].
 inline __m256i reduce8(const __m256i* v) {
   const __m256i a = partial_sums4(v), b = partial_sums4(v + 4);
-  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                          _mm256_permute2x128_si256(a, b, 0x31));
 }
 
 // Lane t of the result = the sum of the 8 lanes of v[t], for 4 vectors.
@@ -46,14 +47,14 @@ inline __m128i reduce4(const __m256i* v) {
 // ad_lanes: the tile's token pairs' Q8_K scales in token_pair_lanes' order, kMaxTokens / 2 per
 // super-block (see gemm_k).
 using TileFn = void (*)(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                       const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
-                       float* y, int64_t y_stride);
+                        const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                        const FloatLanes* ad_lanes, float* y, int64_t y_stride);
 
 // Tiles of 4 rows x up to kMaxTokens tokens; the last, narrower tile takes the smallest tile
 // type that holds it (4, 8 or 16 tokens), so a 12-token prompt computes 12 token lanes, not 16.
 template <TileFn kTile4, TileFn kTile8, TileFn kTile16, int kMaxTokens>
-void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* a,
+            size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   static_assert(kMaxTokens == kMaxTileTokens, "the tiles index ad_lanes by kMaxTileTokens / 2");
   constexpr int kRows = 4, kPairs = kMaxTokens / 2;
   const int64_t nb = n / kQKK;
@@ -61,14 +62,17 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
   // Every token pair's scale lanes, once for all of this call's row groups (a tile used to build
   // them per pair and super-block: two loads and three shuffles each time).
   const FloatLanes* ad_lanes = tile_pair_scales<BlockQ8_K>(
-      a, a_stride, n_tokens, nb, [](const BlockQ8_K& t, const BlockQ8_K& u) { return token_pair_lanes(&t.d, &u.d); });
+      a, a_stride, n_tokens, nb,
+      [](const BlockQ8_K& t, const BlockQ8_K& u) { return token_pair_lanes(&t.d, &u.d); });
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t t0 = g * kMaxTokens;
       const int nt = static_cast<int>(std::min<int64_t>(kMaxTokens, n_tokens - t0));
-      (nt <= 4 ? kTile4 : nt <= 8 ? kTile8 : kTile16)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
-                                                       ad_lanes + g * nb * kPairs, y, y_stride);
+      (nt <= 4   ? kTile4
+       : nt <= 8 ? kTile8
+                 : kTile16)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
+                            ad_lanes + g * nb * kPairs, y, y_stride);
     }
   }
 }
@@ -81,8 +85,9 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 
 // Shuffle control copying int16 lane j of each 128-bit half into all 8 lanes of that half.
 inline __m256i word_broadcast(int j_lo, int j_hi) {
-  return _mm256_setr_m128i(_mm_set1_epi16(static_cast<int16_t>(((2 * j_lo + 1) << 8) | (2 * j_lo))),
-                           _mm_set1_epi16(static_cast<int16_t>(((2 * j_hi + 1) << 8) | (2 * j_hi))));
+  return _mm256_setr_m128i(
+      _mm_set1_epi16(static_cast<int16_t>(((2 * j_lo + 1) << 8) | (2 * j_lo))),
+      _mm_set1_epi16(static_cast<int16_t>(((2 * j_hi + 1) << 8) | (2 * j_hi))));
 }
 
 inline void reduce_pair(__m256i acc, __m256i b, int* sumi, int* sumb) {
@@ -101,7 +106,7 @@ struct KScaleMasks {
   alignas(32) uint8_t words[8][32];
   alignas(32) uint8_t min_pairs[32];
   alignas(32) uint8_t q6_pairs[4][32];  // int16 lane 2k (low half), 2k+1 (high half) everywhere
-  alignas(32) uint8_t min_quads[32];     // int16 lanes: mins 0..3 twice | mins 4..7 twice
+  alignas(32) uint8_t min_quads[32];    // int16 lanes: mins 0..3 twice | mins 4..7 twice
 };
 
 constexpr KScaleMasks make_k_scale_masks() {
@@ -139,14 +144,16 @@ static_assert(offsetof(BlockQ4_K, scales) == 4 && offsetof(BlockQ5_K, scales) ==
 // one-token GEMV decodes its four rows' scales in half the operations (every step is within
 // 128-bit lanes).
 inline __m256i k45_scales_and_mins2(const uint8_t* head_a, const uint8_t* head_b) {
-  const __m256i x = _mm256_setr_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(head_a)),
-                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(head_b)));  // [dm, w0, w1, w2]
-  const __m256i w01 = _mm256_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));                          // [w0, w1, ...]
-  const __m256i low = _mm256_and_si256(w01, _mm256_set1_epi32(0x3f3f3f3f));                       // [sc_lo, mn_lo]
+  const __m256i x = _mm256_setr_m128i(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(head_a)),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(head_b)));            // [dm, w0, w1, w2]
+  const __m256i w01 = _mm256_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));      // [w0, w1, ...]
+  const __m256i low = _mm256_and_si256(w01, _mm256_set1_epi32(0x3f3f3f3f));  // [sc_lo, mn_lo]
   const __m256i w22 = _mm256_srlv_epi32(_mm256_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 3, 3)),
                                         _mm256_setr_epi32(0, 4, 0, 0, 0, 4, 0, 0));
-  const __m256i high = _mm256_or_si256(_mm256_and_si256(w22, _mm256_set1_epi32(0x0f0f0f0f)),
-                                       _mm256_and_si256(_mm256_srli_epi32(w01, 2), _mm256_set1_epi32(0x30303030)));
+  const __m256i high =
+      _mm256_or_si256(_mm256_and_si256(w22, _mm256_set1_epi32(0x0f0f0f0f)),
+                      _mm256_and_si256(_mm256_srli_epi32(w01, 2), _mm256_set1_epi32(0x30303030)));
   return _mm256_unpacklo_epi32(low, high);  // [sc_lo, sc_hi, mn_lo, mn_hi] of each block
 }
 
@@ -167,13 +174,17 @@ inline void k45_block_vectors(const uint8_t* head, const uint8_t* qs, const uint
     __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
     if constexpr (kQ5) {
       const __m256i bit = _mm256_set1_epi8(0x01);
-      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
-      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
+      lo = _mm256_or_si256(
+          lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), bit), 4));
+      hi = _mm256_or_si256(
+          hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), bit), 4));
     }
     const __m256i s_lo = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[2 * c]));
     const __m256i s_hi = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.words[2 * c + 1]));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)), s_lo));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)), s_hi));
+    acc = _mm256_add_epi32(
+        acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(a.qs + 64 * c)), s_lo));
+    acc = _mm256_add_epi32(
+        acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(a.qs + 64 * c + 32)), s_hi));
   }
   const __m256i bias = _mm256_shuffle_epi8(sm, load256(kKScaleMasks.min_pairs));
   *acc_out = acc;
@@ -187,9 +198,11 @@ template <bool kQ5>
 inline void k45_rows4_vectors(const uint8_t* const* blocks, const BlockQ8_K& a, __m256i* acc,
                               __m256i* bias) {
   constexpr size_t qs_offset = kQ5 ? offsetof(BlockQ5_K, qs) : offsetof(BlockQ4_K, qs);
-  const __m256i sm01 = k45_scales_and_mins2(blocks[0], blocks[1]), sm23 = k45_scales_and_mins2(blocks[2], blocks[3]);
-  const __m256i sm[4] = {_mm256_permute2x128_si256(sm01, sm01, 0x00), _mm256_permute2x128_si256(sm01, sm01, 0x11),
-                         _mm256_permute2x128_si256(sm23, sm23, 0x00), _mm256_permute2x128_si256(sm23, sm23, 0x11)};
+  const __m256i sm01 = k45_scales_and_mins2(blocks[0], blocks[1]),
+                sm23 = k45_scales_and_mins2(blocks[2], blocks[3]);
+  const __m256i sm[4] = {
+      _mm256_permute2x128_si256(sm01, sm01, 0x00), _mm256_permute2x128_si256(sm01, sm01, 0x11),
+      _mm256_permute2x128_si256(sm23, sm23, 0x00), _mm256_permute2x128_si256(sm23, sm23, 0x11)};
   for (int rr = 0; rr < 4; ++rr) acc[rr] = _mm256_setzero_si256();
   const __m256i low4 = _mm256_set1_epi8(0x0F);
 #pragma GCC unroll 4
@@ -319,7 +332,8 @@ inline void decode_rows4(const Block* const* b, __m256i* wq) {
   const __m256i low4 = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(0x01);
   __m256i hbits[4];
   if constexpr (kQ5) {
-    const __m256i raw[4] = {load256(b[0]->qh), load256(b[1]->qh), load256(b[2]->qh), load256(b[3]->qh)};
+    const __m256i raw[4] = {load256(b[0]->qh), load256(b[1]->qh), load256(b[2]->qh),
+                            load256(b[3]->qh)};
     interleave_rows4(raw, hbits);
   }
 #pragma GCC unroll 4
@@ -332,8 +346,11 @@ inline void decode_rows4(const Block* const* b, __m256i* wq) {
       __m256i lo = _mm256_and_si256(q[k], low4);
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q[k], 4), low4);
       if constexpr (kQ5) {
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c), bit), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c + 1), bit), 4));
+        lo = _mm256_or_si256(
+            lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c), bit), 4));
+        hi = _mm256_or_si256(
+            hi,
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits[k], 2 * c + 1), bit), 4));
       }
       _mm256_store_si256(wq + 4 * (2 * c) + k, lo);
       _mm256_store_si256(wq + 4 * (2 * c + 1) + k, hi);
@@ -371,7 +388,6 @@ inline void k45_rows4_block_x4(const __m256i* wq, __m256i scales, const BlockQ8_
   store_live<kLive>(acc, a0, a1, a2, a3);
 }
 
-
 // The mins-weighted activation sums of tokens t and u for four rows, in token_pair_sums' lane
 // order. mins[r]: row r's mins as int16 [m0 m1 m2 m3 m0 m1 m2 m3 | m4 .. m7 m4 .. m7], to meet
 // the pair sums of t's and u's bsums (one per sub-block) that vphaddw lays out as
@@ -399,8 +415,8 @@ inline __m256i k45_bias_pairs(const __m256i* mins, const BlockQ8_K& t, const Blo
 // about a quarter of a short prompt's prefill waited on weight loads.
 template <bool kQ5, int kTokens>
 void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                   const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
-                   float* y, int64_t y_stride) {
+                   const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                   const FloatLanes* ad_lanes, float* y, int64_t y_stride) {
   using Block = std::conditional_t<kQ5, BlockQ5_K, BlockQ4_K>;
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const TileBlocks<Block, BlockQ8_K, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
@@ -411,14 +427,18 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     prefetch.block(i);
     const BlockQ8_K* ab[kTokens];
     for (int t = 0; t < kTokens; ++t) ab[t] = tile.tokens[t] + i;
-    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
+    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i,
+                             tile.rows[3] + i};
     alignas(32) __m256i wq[32];
     decode_rows4<kQ5>(b, wq);
     const auto head = [&](int rr) { return reinterpret_cast<const uint8_t*>(b[rr]); };
-    const __m256i sm01 = k45_scales_and_mins2(head(0), head(1)), sm23 = k45_scales_and_mins2(head(2), head(3));
-    const __m128i sm[kRows] = {_mm256_castsi256_si128(sm01), _mm256_extracti128_si256(sm01, 1),  // [scales | mins]
+    const __m256i sm01 = k45_scales_and_mins2(head(0), head(1)),
+                  sm23 = k45_scales_and_mins2(head(2), head(3));
+    const __m128i sm[kRows] = {_mm256_castsi256_si128(sm01),
+                               _mm256_extracti128_si256(sm01, 1),  // [scales | mins]
                                _mm256_castsi256_si128(sm23), _mm256_extracti128_si256(sm23, 1)};
-    const __m256i scales = _mm256_setr_m128i(_mm_unpacklo_epi64(sm[0], sm[1]), _mm_unpacklo_epi64(sm[2], sm[3]));
+    const __m256i scales =
+        _mm256_setr_m128i(_mm_unpacklo_epi64(sm[0], sm[1]), _mm_unpacklo_epi64(sm[2], sm[3]));
     __m256i acc[kTokens];
     for_token_groups(nt, [&](int g, auto live) {
       k45_rows4_block_x4<decltype(live)::value>(wq, scales, ab + g, acc + g);
@@ -427,12 +447,15 @@ void gemm_k45_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, in
     uint32_t dm[kRows];
     for (int rr = 0; rr < kRows; ++rr) std::memcpy(&dm[rr], &b[rr]->d, sizeof dm[rr]);
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(dm));
-    const __m256 d = _mm256_cvtph_ps(_mm_shuffle_epi8(packed, _mm_setr_epi8(0, 1, 4, 5, 0, 1, 4, 5, 8, 9, 12, 13, 8, 9, 12, 13)));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_shuffle_epi8(packed, _mm_setr_epi8(2, 3, 6, 7, 2, 3, 6, 7, 10, 11, 14, 15, 10, 11, 14, 15)));
+    const __m256 d = _mm256_cvtph_ps(_mm_shuffle_epi8(
+        packed, _mm_setr_epi8(0, 1, 4, 5, 0, 1, 4, 5, 8, 9, 12, 13, 8, 9, 12, 13)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_shuffle_epi8(
+        packed, _mm_setr_epi8(2, 3, 6, 7, 2, 3, 6, 7, 10, 11, 14, 15, 10, 11, 14, 15)));
     // The rows' mins as int16 pairs of the pair sums of Q8_K's bsums (see k45_bias_pairs).
     __m256i mins[kRows];
     for (int rr = 0; rr < kRows; ++rr) {
-      mins[rr] = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_quads));
+      mins[rr] =
+          _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm[rr]), load256(kKScaleMasks.min_quads));
     }
     for (int p = 0; p < tile.live_pairs; ++p) {
       const BlockQ8_K& at = *ab[2 * p];
@@ -484,10 +507,14 @@ inline void decode_q6_rows4(const BlockQ6_K* const* b, __m256i* wq, __m256i* sca
     for (int kk = 0; kk < 4; ++kk) {
       // Vector j = 4h + k: low (k < 2) or high nibbles of ql[64h + 32(k % 2)...], bits 2k..2k+1
       // of qh[32h...] as bits 4..5.
-      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[kk], low4), _mm256_and_si256(_mm256_slli_epi16(hb[kk], 4), high2));
-      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[kk], low4), _mm256_and_si256(_mm256_slli_epi16(hb[kk], 2), high2));
-      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[kk], 4), low4), _mm256_and_si256(hb[kk], high2));
-      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[kk], 4), low4), _mm256_and_si256(_mm256_srli_epi16(hb[kk], 2), high2));
+      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0[kk], low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(hb[kk], 4), high2));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1[kk], low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(hb[kk], 2), high2));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0[kk], 4), low4),
+                                         _mm256_and_si256(hb[kk], high2));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1[kk], 4), low4),
+                                         _mm256_and_si256(_mm256_srli_epi16(hb[kk], 2), high2));
       _mm256_store_si256(wq + 4 * (4 * h + 0) + kk, q0);
       _mm256_store_si256(wq + 4 * (4 * h + 1) + kk, q1);
       _mm256_store_si256(wq + 4 * (4 * h + 2) + kk, q2);
@@ -495,10 +522,14 @@ inline void decode_q6_rows4(const BlockQ6_K* const* b, __m256i* wq, __m256i* sca
     }
   }
   for (int half = 0; half < 2; ++half) {  // scales 0..7, then 8..15
-    const auto eight = [&](int r) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[r]->scales + 8 * half)); };
-    const __m256i x = _mm256_setr_m128i(_mm_unpacklo_epi64(eight(0), eight(1)), _mm_unpacklo_epi64(eight(2), eight(3)));
+    const auto eight = [&](int r) {
+      return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[r]->scales + 8 * half));
+    };
+    const __m256i x = _mm256_setr_m128i(_mm_unpacklo_epi64(eight(0), eight(1)),
+                                        _mm_unpacklo_epi64(eight(2), eight(3)));
     for (int s = 0; s < 8; ++s) {
-      scales[8 * half + s] = _mm256_srai_epi16(_mm256_shuffle_epi8(x, load256(kQ6RowScaleMasks.words[s])), 8);
+      scales[8 * half + s] =
+          _mm256_srai_epi16(_mm256_shuffle_epi8(x, load256(kQ6RowScaleMasks.words[s])), 8);
     }
   }
 }
@@ -511,7 +542,8 @@ inline __m256i add_q6_rows4_products(__m256i acc, const __m256i* w, const int8_t
                                       _mm256_maddubs_epi16(w[1], broadcast8(act + 8)));
   const __m256i pb = _mm256_add_epi16(_mm256_maddubs_epi16(w[2], broadcast8(act + 16)),
                                       _mm256_maddubs_epi16(w[3], broadcast8(act + 24)));
-  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(pa, scale_a), _mm256_madd_epi16(pb, scale_b)));
+  return _mm256_add_epi32(
+      acc, _mm256_add_epi32(_mm256_madd_epi16(pa, scale_a), _mm256_madd_epi16(pb, scale_b)));
 }
 
 // One q6_K super-block of four interleaved rows against a group of four tokens, kLive real.
@@ -522,7 +554,8 @@ inline void q6_rows4_block_x4(const __m256i* wq, const __m256i* scales, const Bl
   for (int j = 0; j < 8; ++j) {
     const __m256i w[4] = {_mm256_load_si256(wq + 4 * j), _mm256_load_si256(wq + 4 * j + 1),
                           _mm256_load_si256(wq + 4 * j + 2), _mm256_load_si256(wq + 4 * j + 3)};
-    const __m256i sa = _mm256_load_si256(scales + 2 * j), sb = _mm256_load_si256(scales + 2 * j + 1);
+    const __m256i sa = _mm256_load_si256(scales + 2 * j),
+                  sb = _mm256_load_si256(scales + 2 * j + 1);
     a0 = add_q6_rows4_products(a0, w, ab[0]->qs + 32 * j, sa, sb);
     if constexpr (kLive > 1) a1 = add_q6_rows4_products(a1, w, ab[1]->qs + 32 * j, sa, sb);
     if constexpr (kLive > 2) a2 = add_q6_rows4_products(a2, w, ab[2]->qs + 32 * j, sa, sb);
@@ -536,8 +569,8 @@ inline void q6_rows4_block_x4(const __m256i* wq, const __m256i* scales, const Bl
 // per super-block, lane by lane, d * ad * (sumi - 32 * sumb) as quant/vec_dot.cc computes it.
 template <int kTokens>
 void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                    const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
-                    float* y, int64_t y_stride) {
+                    const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                    const FloatLanes* ad_lanes, float* y, int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const TileBlocks<BlockQ6_K, BlockQ8_K, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
   __m256 sum[kPairs];
@@ -547,7 +580,8 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
     prefetch.block(i);
     const BlockQ8_K* ab[kTokens];
     for (int t = 0; t < kTokens; ++t) ab[t] = tile.tokens[t] + i;
-    const BlockQ6_K* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
+    const BlockQ6_K* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i,
+                                 tile.rows[3] + i};
     alignas(32) __m256i wq[32];
     alignas(32) __m256i scales[16];
     decode_q6_rows4(b, wq, scales);
@@ -557,7 +591,8 @@ void gemm_q6_k_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, i
     });
     __m256i sc16[kRows];  // each row's 16 scales as int16, for the offset term
     for (int rr = 0; rr < kRows; ++rr) {
-      sc16[rr] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[rr]->scales)));
+      sc16[rr] =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[rr]->scales)));
     }
     const __m256 d = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
     for (int p = 0; p < tile.live_pairs; ++p) {
@@ -601,18 +636,21 @@ inline void q6_k_block_vectors(const BlockQ6_K& b, const BlockQ8_K& a, __m256i* 
     const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32);
     const __m256i hb = load256(b.qh + 32 * h);
     const __m256i q[4] = {
-        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
+        _mm256_or_si256(_mm256_and_si256(l0, low4),
+                        _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
         _mm256_or_si256(_mm256_and_si256(l1, low4),
                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)),
         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), _mm256_set1_epi8(0x30))),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                        _mm256_and_si256(_mm256_srli_epi16(hb, 2), _mm256_set1_epi8(0x30))),
     };
     const __m256i half_scales = h == 0 ? first : second;
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __m256i s = _mm256_shuffle_epi8(half_scales, load256(kKScaleMasks.q6_pairs[k]));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(a.qs + 128 * h + 32 * k)), s));
+      acc = _mm256_add_epi32(
+          acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], load256(a.qs + 128 * h + 32 * k)), s));
     }
   }
   *acc_out = acc;
@@ -629,21 +667,26 @@ inline void q6_k_rows4_vectors(const BlockQ6_K* const* blocks, const BlockQ8_K& 
   for (int h = 0; h < 2; ++h) {
     __m256i half_scales[4];
     for (int rr = 0; rr < 4; ++rr) {
-      const __m128i sc8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blocks[rr]->scales + 8 * h));
+      const __m128i sc8 =
+          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blocks[rr]->scales + 8 * h));
       half_scales[rr] = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
     }
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m256i act = load256(a.qs + 128 * h + 32 * k), mask = load256(kKScaleMasks.q6_pairs[k]);
+      const __m256i act = load256(a.qs + 128 * h + 32 * k),
+                    mask = load256(kKScaleMasks.q6_pairs[k]);
 #pragma GCC unroll 4
       for (int rr = 0; rr < 4; ++rr) {
         // Quants of vector k: low nibbles (k < 2) or high nibbles of ql[32 * (k % 2)...], and
         // bits 2k..2k+1 of qh as bits 4..5.
         const __m256i l = load256(blocks[rr]->ql + 64 * h + 32 * (k % 2));
         const __m256i hb = load256(blocks[rr]->qh + 32 * h);
-        const __m256i low = k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
-        const __m256i high = k == 0 ? _mm256_slli_epi16(hb, 4) : k == 1 ? _mm256_slli_epi16(hb, 2)
-                           : k == 2 ? hb : _mm256_srli_epi16(hb, 2);
+        const __m256i low =
+            k < 2 ? _mm256_and_si256(l, low4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), low4);
+        const __m256i high = k == 0   ? _mm256_slli_epi16(hb, 4)
+                             : k == 1 ? _mm256_slli_epi16(hb, 2)
+                             : k == 2 ? hb
+                                      : _mm256_srli_epi16(hb, 2);
         const __m256i q = _mm256_or_si256(low, _mm256_and_si256(high, _mm256_set1_epi8(0x30)));
         const __m256i s = _mm256_shuffle_epi8(half_scales[rr], mask);
         acc[rr] = _mm256_add_epi32(acc[rr], _mm256_madd_epi16(_mm256_maddubs_epi16(q, act), s));
@@ -697,7 +740,8 @@ inline void block_vectors(const Block& b, const BlockQ8_K& a, __m256i* acc, __m2
 // lane-wise with the same roundings as k_fused_value's scalar ones (so the bits stay the same).
 // The four rows are any four (for_row_streams4 picks them); out[rr] receives row rr's result.
 template <typename Block, bool kQ6>
-inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* ab, float* const* out) {
+inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* ab,
+                         float* const* out) {
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     __m256i v[8];
@@ -712,10 +756,12 @@ inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* 
     }
     if constexpr (kQ6) {
       // The -32 offset is an integer term: fold it in before reducing (half the horizontal adds).
-      for (int rr = 0; rr < 4; ++rr) v[rr] = _mm256_sub_epi32(v[rr], _mm256_slli_epi32(v[4 + rr], 5));
+      for (int rr = 0; rr < 4; ++rr)
+        v[rr] = _mm256_sub_epi32(v[rr], _mm256_slli_epi32(v[4 + rr], 5));
       const __m128i diff = reduce4(v);
-      const __m128i dh = _mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
-                                        static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
+      const __m128i dh = _mm_setr_epi16(
+          static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+          static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
       const __m128 d = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ab[i].d));
       sum = _mm_add_ps(sum, _mm_mul_ps(d, _mm_cvtepi32_ps(diff)));
     } else {
@@ -727,7 +773,8 @@ inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* 
           packed, _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
       const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(split), _mm256_set1_ps(ab[i].d));
       const __m256 prod = _mm256_mul_ps(dd, _mm256_cvtepi32_ps(sums));
-      sum = _mm_add_ps(sum, _mm_sub_ps(_mm256_castps256_ps128(prod), _mm256_extractf128_ps(prod, 1)));
+      sum =
+          _mm_add_ps(sum, _mm_sub_ps(_mm256_castps256_ps128(prod), _mm256_extractf128_ps(prod, 1)));
     }
   }
   alignas(16) float lanes[4];
@@ -736,8 +783,8 @@ inline void gemv_k_rows4(int64_t nb, const Block* const* rows, const BlockQ8_K* 
 }
 
 template <typename Block, bool kQ6>
-void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* a,
+            size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQKK;
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * a_stride);
@@ -759,17 +806,20 @@ void gemv_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 
 void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_k45_tile<false, 4>, gemm_k45_tile<false, 8>, gemm_k45_tile<false, 16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<false, 4>, gemm_k45_tile<false, 8>, gemm_k45_tile<false, 16>, 16>(
+      n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_k45_tile<true, 4>, gemm_k45_tile<true, 8>, gemm_k45_tile<true, 16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_k45_tile<true, 4>, gemm_k45_tile<true, 8>, gemm_k45_tile<true, 16>, 16>(
+      n, w, ws, r0, r1, a, as, nt, y, ys);
 }
 
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,
                size_t as, int64_t nt, float* y, int64_t ys) {
-  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>, gemm_q6_k_tile<16>, 16>(n, w, ws, r0, r1, a, as, nt, y, ys);
+  gemm_k<gemm_q6_k_tile<4>, gemm_q6_k_tile<8>, gemm_q6_k_tile<16>, 16>(n, w, ws, r0, r1, a, as, nt,
+                                                                       y, ys);
 }
 
 void gemv_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a,

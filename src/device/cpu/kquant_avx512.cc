@@ -70,7 +70,8 @@ inline void panel_tokens(const KPanel& p, const uint8_t* a, size_t a_stride, int
         acc[t] = _mm512_dpbusd_epi32(acc[t], wg, _mm512_set1_epi32(load_i32(ab[t]->qs + 4 * g)));
       }
     }
-    for (int t = 0; t < T; ++t) sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(acc[t], p.k.scale[s]));
+    for (int t = 0; t < T; ++t)
+      sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(acc[t], p.k.scale[s]));
   }
   for (int t = 0; t < T; ++t) {
     __m512i b = _mm512_setzero_si512();
@@ -82,10 +83,12 @@ inline void panel_tokens(const KPanel& p, const uint8_t* a, size_t a_stride, int
     __m512 value;
     if constexpr (kKind == KKind::kQ6) {
       // Reference: d * a.d * float(sum of sc * (q - 32) * a), the -32 folded in as 32 * bsums.
-      value = _mm512_mul_ps(_mm512_mul_ps(p.k.d, ad), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(b, 5))));
+      value = _mm512_mul_ps(_mm512_mul_ps(p.k.d, ad),
+                            _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(b, 5))));
     } else {
       const __m512 d = _mm512_mul_ps(p.k.d, ad), dmin = _mm512_mul_ps(p.k.dmin, ad);
-      value = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi[t])), _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(b)));
+      value = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi[t])),
+                            _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(b)));
     }
     float* out = fsum + (t0 + t) * kPanelRows;
     _mm512_store_ps(out, _mm512_add_ps(_mm512_load_ps(out), value));
@@ -95,10 +98,11 @@ inline void panel_tokens(const KPanel& p, const uint8_t* a, size_t a_stride, int
 thread_local Scratch tile_sums;
 
 template <KKind kKind>
-void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-            const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* a,
+            size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQKK;
-  auto* fsum = static_cast<float*>(tile_sums.get(sizeof(float) * kPanelRows * static_cast<size_t>(n_tokens)));
+  auto* fsum = static_cast<float*>(
+      tile_sums.get(sizeof(float) * kPanelRows * static_cast<size_t>(n_tokens)));
   const __m512i offsets = row_offsets(w_stride);
   KPanel p;
   for (int64_t rb = r0; rb < r1; rb += kPanelRows) {
@@ -119,7 +123,6 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
     }
   }
 }
-
 
 // ---- q6_K GEMV (one token) ----
 //
@@ -151,16 +154,17 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 
 // One row's super-block against the token's block: *acc (8 lanes) sums to the scaled quant sum
 // without the -32 offset, *bias (8 lanes) to the scale-weighted bsums.
-inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i* act, __m256i* acc_out,
-                          __m256i* bias_out) {
+inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i* act,
+                          __m256i* acc_out, __m256i* bias_out) {
   const __m512i zero = _mm512_setzero_si512();
   const __m128i sc = load128(b.scales);
   __m512i acc = zero;
   for (int c = 0; c < 4; ++c) {
     // (scale, 0) int16 pairs: vpdpwssd then multiplies only the low half, where the int32 lane
     // (|4 products| <= 4 * 63 * 128) fits.
-    const __m512i s = _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, load128(kQ6Masks.chunk[c]))),
-                                       _mm512_set1_epi32(0xFFFF));
+    const __m512i s =
+        _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, load128(kQ6Masks.chunk[c]))),
+                         _mm512_set1_epi32(0xFFFF));
     const __m512i q = unpack_chunk<KKind::kQ6>(reinterpret_cast<const uint8_t*>(&b), c);
     acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(zero, q, act[c]), s);
   }
@@ -169,7 +173,8 @@ inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i*
 }
 
 // Four rows, any ones (for_row_streams4 picks them); out[rr] receives row rr's result.
-inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ8_K* ab, float* const* out) {
+inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ8_K* ab,
+                          float* const* out) {
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     const __m512i act[4] = {_mm512_loadu_si512(ab[i].qs), _mm512_loadu_si512(ab[i].qs + 64),
@@ -180,10 +185,12 @@ inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ
       q6_gemv_block(rows[rr][i], ab[i], act, &acc, &bias);
       v[rr] = _mm256_sub_epi32(acc, _mm256_slli_epi32(bias, 5));  // the -32 offset, as integers
     }
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i h =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
     const __m128i sumi = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    const __m128i dh = _mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
-                                      static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
+    const __m128i dh = _mm_setr_epi16(
+        static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+        static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
     const __m128 d = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ab[i].d));
     sum = _mm_add_ps(sum, _mm_mul_ps(d, _mm_cvtepi32_ps(sumi)));
   }

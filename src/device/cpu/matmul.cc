@@ -33,7 +33,8 @@ constexpr int64_t kRowGrain = 4;
 // thread that starts late (the OS gave its core to another process) then costs only its own
 // chunk, not half the matmul. Every row's result is independent of who computes it, so results
 // stay bit-identical for any thread count.
-void for_row_chunks(ThreadPool& pool, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+void for_row_chunks(ThreadPool& pool, int64_t rows,
+                    const std::function<void(int64_t, int64_t)>& fn) {
   const int threads = pool.size();
   if (threads <= 1 || rows <= kRowGrain) {
     fn(0, rows);
@@ -99,9 +100,8 @@ void multiply_rows(const WeightMatrix& w, const PreparedInput& in, int64_t n_tok
 void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool) {
   const PreparedInput in = prepare_input(w.type, w.cols, x, n_tokens, pool);
-  for_row_chunks(pool, w.rows, [&](int64_t r0, int64_t r1) {
-    multiply_rows(w, in, n_tokens, y, r0, r1);
-  });
+  for_row_chunks(pool, w.rows,
+                 [&](int64_t r0, int64_t r1) { multiply_rows(w, in, n_tokens, y, r0, r1); });
 }
 
 // One piece of a shared-input batch: rows [r0, r1) of output `index`.
@@ -150,7 +150,8 @@ void matmul_exact(const WeightMatrix& w, const float* x, int64_t n_tokens, float
                   ThreadPool& pool) {
   const ExactDotFn dot = best_kernels().exact_dot;
   pool.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
-    std::vector<float> row(static_cast<size_t>(w.cols));  // each row decoded once, used by all tokens
+    std::vector<float> row(
+        static_cast<size_t>(w.cols));  // each row decoded once, used by all tokens
     for (int64_t r = r0; r < r1; ++r) {
       dequantize_row(w.type, w.data + static_cast<size_t>(r) * w.row_bytes, row.data(), w.cols);
       for (int64_t t = 0; t < n_tokens; ++t) {

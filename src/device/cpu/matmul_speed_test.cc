@@ -2,7 +2,6 @@
 // in CI; run with --gtest_also_run_disabled_tests --gtest_filter='MatmulSpeed.*'.
 // Env CMDAI_SPEED_THREADS sets the thread count (default 2).
 #include <gtest/gtest.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -46,7 +45,8 @@ MatrixSet make_set(TensorType type, int64_t rows, int64_t cols, size_t min_total
   }
   const size_t n = std::max<size_t>(1, (min_total_bytes + s.matrix_bytes - 1) / s.matrix_bytes);
   s.bytes.resize(n * s.matrix_bytes);
-  for (size_t i = 0; i < n; ++i) std::copy(one.begin(), one.end(), s.bytes.begin() + i * s.matrix_bytes);
+  for (size_t i = 0; i < n; ++i)
+    std::copy(one.begin(), one.end(), s.bytes.begin() + i * s.matrix_bytes);
   for (size_t i = 0; i < n; ++i) {
     s.copies.push_back(WeightMatrix{type, rows, cols, s.bytes.data() + i * s.matrix_bytes, rb});
   }
@@ -64,7 +64,8 @@ double thread_cpu_ms() {
 // Best-of-several time in ms of one matmul with n_tokens, cycling through the copies.
 double time_matmul(const MatrixSet& s, int64_t n_tokens, ThreadPool& pool, int reps) {
   const WeightMatrix& w0 = s.copies[0];
-  std::vector<float> x(static_cast<size_t>(n_tokens * w0.cols), 0.5f), y(static_cast<size_t>(n_tokens * w0.rows));
+  std::vector<float> x(static_cast<size_t>(n_tokens * w0.cols), 0.5f),
+      y(static_cast<size_t>(n_tokens * w0.rows));
   double best = 1e30;
   for (int rep = 0; rep < reps; ++rep) {
     const WeightMatrix& w = s.copies[static_cast<size_t>(rep) % s.copies.size()];
@@ -85,7 +86,8 @@ double stream_read_gbps(size_t bytes) {
   for (int rep = 0; rep < 5; ++rep) {
     const double t0 = now_ms();
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = 0; i + 4 <= v.size(); i += 4) s0 += v[i], s1 += v[i + 1], s2 += v[i + 2], s3 += v[i + 3];
+    for (size_t i = 0; i + 4 <= v.size(); i += 4)
+      s0 += v[i], s1 += v[i + 1], s2 += v[i + 2], s3 += v[i + 3];
     best = std::min(best, now_ms() - t0);
     sink += s0 + s1 + s2 + s3;
   }
@@ -94,7 +96,8 @@ double stream_read_gbps(size_t bytes) {
 }
 
 TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
-  std::printf("stream read baseline (1 thread, wall): %.1f GB/s\n", stream_read_gbps(size_t{256} << 20));
+  std::printf("stream read baseline (1 thread, wall): %.1f GB/s\n",
+              stream_read_gbps(size_t{256} << 20));
   ThreadPool pool(speed_threads());
   std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
               pool.size() == 1 ? "thread CPU time" : "wall time");
@@ -104,9 +107,12 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
     const char* what;
   };
   const Shape shapes[] = {
-      {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"}, {TensorType::kQ4_K, 1536, 8960, "ffn_down q4_K"},
-      {TensorType::kQ6_K, 1536, 8960, "ffn_down q6_K"},   {TensorType::kQ8_0, 8960, 1536, "ffn_up q8_0"},
-      {TensorType::kQ5_K, 8960, 1536, "ffn_up q5_K"},     {TensorType::kQ4_0, 8960, 1536, "ffn_up q4_0"},
+      {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"},
+      {TensorType::kQ4_K, 1536, 8960, "ffn_down q4_K"},
+      {TensorType::kQ6_K, 1536, 8960, "ffn_down q6_K"},
+      {TensorType::kQ8_0, 8960, 1536, "ffn_up q8_0"},
+      {TensorType::kQ5_K, 8960, 1536, "ffn_up q5_K"},
+      {TensorType::kQ4_0, 8960, 1536, "ffn_up q4_0"},
       {TensorType::kF16, 1536, 1536, "attn f16"},
   };
   for (const Shape& sh : shapes) {
@@ -116,9 +122,10 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
     const double gemv_ms = time_matmul(s, 1, pool, 20 * static_cast<int>(s.copies.size()));
     const double gemm_ms = time_matmul(s, 64, pool, 8);
     const double flops = 2.0 * static_cast<double>(sh.rows * sh.cols) * 64;
-    std::printf("%-18s %5lldx%-5lld GEMV %7.3f ms %6.1f GB/s | GEMM 64 tok %8.2f ms %6.1f GFLOP/s\n",
-                sh.what, static_cast<long long>(sh.rows), static_cast<long long>(sh.cols), gemv_ms,
-                static_cast<double>(s.matrix_bytes) / gemv_ms / 1e6, gemm_ms, flops / gemm_ms / 1e6);
+    std::printf(
+        "%-18s %5lldx%-5lld GEMV %7.3f ms %6.1f GB/s | GEMM 64 tok %8.2f ms %6.1f GFLOP/s\n",
+        sh.what, static_cast<long long>(sh.rows), static_cast<long long>(sh.cols), gemv_ms,
+        static_cast<double>(s.matrix_bytes) / gemv_ms / 1e6, gemm_ms, flops / gemm_ms / 1e6);
   }
 }
 

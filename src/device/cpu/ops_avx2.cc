@@ -91,24 +91,36 @@ void weighted_sum_f16_group(const float* const* w, const uint16_t* v, int64_t st
 void scores_f16(const float* const* q, int g, const uint16_t* k, int64_t stride, int64_t n_keys,
                 int64_t n, float scale, float* const* scores) {
   switch (g) {
-    case 1: return scores_f16_group<1>(q, k, stride, n_keys, n, scale, scores);
-    case 2: return scores_f16_group<2>(q, k, stride, n_keys, n, scale, scores);
-    case 3: return scores_f16_group<3>(q, k, stride, n_keys, n, scale, scores);
-    case 4: return scores_f16_group<4>(q, k, stride, n_keys, n, scale, scores);
-    case 5: return scores_f16_group<5>(q, k, stride, n_keys, n, scale, scores);
-    default: return scores_f16_group<6>(q, k, stride, n_keys, n, scale, scores);
+    case 1:
+      return scores_f16_group<1>(q, k, stride, n_keys, n, scale, scores);
+    case 2:
+      return scores_f16_group<2>(q, k, stride, n_keys, n, scale, scores);
+    case 3:
+      return scores_f16_group<3>(q, k, stride, n_keys, n, scale, scores);
+    case 4:
+      return scores_f16_group<4>(q, k, stride, n_keys, n, scale, scores);
+    case 5:
+      return scores_f16_group<5>(q, k, stride, n_keys, n, scale, scores);
+    default:
+      return scores_f16_group<6>(q, k, stride, n_keys, n, scale, scores);
   }
 }
 
 void weighted_sum_f16(const float* const* w, int g, const uint16_t* v, int64_t stride,
                       int64_t n_keys, int64_t n, float* const* out) {
   switch (g) {
-    case 1: return weighted_sum_f16_group<1>(w, v, stride, n_keys, n, out);
-    case 2: return weighted_sum_f16_group<2>(w, v, stride, n_keys, n, out);
-    case 3: return weighted_sum_f16_group<3>(w, v, stride, n_keys, n, out);
-    case 4: return weighted_sum_f16_group<4>(w, v, stride, n_keys, n, out);
-    case 5: return weighted_sum_f16_group<5>(w, v, stride, n_keys, n, out);
-    default: return weighted_sum_f16_group<6>(w, v, stride, n_keys, n, out);
+    case 1:
+      return weighted_sum_f16_group<1>(w, v, stride, n_keys, n, out);
+    case 2:
+      return weighted_sum_f16_group<2>(w, v, stride, n_keys, n, out);
+    case 3:
+      return weighted_sum_f16_group<3>(w, v, stride, n_keys, n, out);
+    case 4:
+      return weighted_sum_f16_group<4>(w, v, stride, n_keys, n, out);
+    case 5:
+      return weighted_sum_f16_group<5>(w, v, stride, n_keys, n, out);
+    default:
+      return weighted_sum_f16_group<6>(w, v, stride, n_keys, n, out);
   }
 }
 
@@ -136,7 +148,8 @@ inline __m256 exp_ps(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i two_n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256i two_n =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(two_n));
 }
 
@@ -155,7 +168,8 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 }  // namespace
 
 const AttentionKernels& avx2_attention_kernels() {
-  static const AttentionKernels kernels{"avx2", dot_f16, axpy_f16, swiglu, scores_f16, weighted_sum_f16, round_to_f16};
+  static const AttentionKernels kernels{"avx2",     dot_f16,          axpy_f16,    swiglu,
+                                        scores_f16, weighted_sum_f16, round_to_f16};
   return kernels;
 }
 

@@ -105,7 +105,8 @@ TEST(Swiglu, GatesUpBySiluOfGate) {
 TEST(Swiglu, EveryTableIsWithinAFewUlpsOfDoubleArithmeticOverTheWholeRange) {
   std::vector<float> gate, up;
   for (float g = -120.0f; g <= 120.0f; g += 0.0137f) gate.push_back(g);
-  for (float g : {0.0f, -0.0f, 1e-30f, -1e-30f, 87.0f, -87.0f, 88.5f, -88.5f, 89.0f, -89.0f}) gate.push_back(g);
+  for (float g : {0.0f, -0.0f, 1e-30f, -1e-30f, 87.0f, -87.0f, 88.5f, -88.5f, 89.0f, -89.0f})
+    gate.push_back(g);
   for (size_t i = 0; i < gate.size(); ++i) up.push_back(0.5f + static_cast<float>(i % 7));
   const auto n = static_cast<int64_t>(gate.size());
   for (const AttentionKernels* kernels : available_attention_kernels()) {
@@ -225,9 +226,10 @@ TEST(AttentionKernels, RoundToF16MatchesThePortableConversionBitForBit) {
   // About a million float bit patterns spread over the whole range (normal, subnormal and
   // overflowing halves, infinities), plus exact ties, which round to even.
   std::vector<float> x;
-  for (uint64_t bits = 0; bits <= 0xffffffffu; bits += 4099) x.push_back(f32_from_bits(static_cast<uint32_t>(bits)));
-  for (const float tie : {1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65520.0f, -65504.0f, 2.9802322e-08f,
-                          8.940697e-08f, -0.0f, 0.0f}) {
+  for (uint64_t bits = 0; bits <= 0xffffffffu; bits += 4099)
+    x.push_back(f32_from_bits(static_cast<uint32_t>(bits)));
+  for (const float tie : {1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65520.0f, -65504.0f,
+                          2.9802322e-08f, 8.940697e-08f, -0.0f, 0.0f}) {
     x.push_back(tie);
   }
   x.push_back(std::numeric_limits<float>::infinity());

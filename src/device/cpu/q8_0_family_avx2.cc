@@ -46,7 +46,8 @@ inline __m256i signed_quants(const BlockQ4_0& b) {
 inline __m256i signed_quants(const BlockQ5_0& b) {
   uint32_t qh;
   std::memcpy(&qh, b.qh, sizeof qh);
-  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh)), _mm256_set1_epi8(16));
+  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles(b.qs), spread_bits(qh)),
+                         _mm256_set1_epi8(16));
 }
 
 // A block of four rows, interleaved (see interleave_rows4): w[k] holds quants 8k..8k+7 of each
@@ -76,14 +77,15 @@ inline __m256i rows4_block_sums(const __m256i* w, const __m256i* abs, const int8
 // and a partial tile its last token in the spare lanes (computed, never stored).
 template <typename Block, int kTokens>
 void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb, int nr,
-                      const uint8_t* a, size_t a_stride, int64_t t0, int nt, const FloatLanes* ad_lanes,
-                      float* y, int64_t y_stride) {
+                      const uint8_t* a, size_t a_stride, int64_t t0, int nt,
+                      const FloatLanes* ad_lanes, float* y, int64_t y_stride) {
   constexpr int kRows = 4, kPairs = kTokens / 2;
   const TileBlocks<Block, BlockQ8_0, kTokens> tile(w, w_stride, rb, nr, a, a_stride, t0, nt);
   __m256 sum[kPairs];
   for (auto& v : sum) v = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i, tile.rows[3] + i};
+    const Block* b[kRows] = {tile.rows[0] + i, tile.rows[1] + i, tile.rows[2] + i,
+                             tile.rows[3] + i};
     __m256i wq[4], wabs[4];
     signed_rows4(b, wq, wabs);
     const __m256 wd = rows4_pair_lanes(b[0]->d, b[1]->d, b[2]->d, b[3]->d);
@@ -103,15 +105,17 @@ void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t rb,
 // Tiles of 4 rows x up to 16 tokens; the last, narrower tile takes the 4-, 8- or 16-token form.
 template <typename Block>
 void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                      int64_t y_stride) {
   constexpr int kRows = 4;
   const int64_t nb = n / kQK;
   const int64_t groups = (n_tokens + kMaxTileTokens - 1) / kMaxTileTokens;
   // Every token pair's block scales as float lanes, once for all of this call's row groups.
   const FloatLanes* ad_lanes = tile_pair_scales<BlockQ8_0>(
       a, a_stride, n_tokens, nb, [](const BlockQ8_0& t, const BlockQ8_0& u) {
-        return _mm256_cvtph_ps(_mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(t.d | static_cast<uint32_t>(u.d) << 16)),
-                                                _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3)));
+        return _mm256_cvtph_ps(_mm_shuffle_epi8(
+            _mm_cvtsi32_si128(static_cast<int>(t.d | static_cast<uint32_t>(u.d) << 16)),
+            _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3)));
       });
   for (int64_t rb = r0; rb < r1; rb += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - rb));
@@ -121,7 +125,8 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
       (nt <= 4   ? q8_0_family_tile<Block, 4>
        : nt <= 8 ? q8_0_family_tile<Block, 8>
                  : q8_0_family_tile<Block, 16>)(nb, w, w_stride, rb, nr, a, a_stride, t0, nt,
-                                                ad_lanes + g * nb * (kMaxTileTokens / 2), y, y_stride);
+                                                ad_lanes + g * nb * (kMaxTileTokens / 2), y,
+                                                y_stride);
     }
   }
 }
@@ -130,7 +135,8 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
 // reduced together, then the reference's float steps in four lanes (so the bits match the tile's
 // and vec_dot.cc's). out[rr] receives row rr's result.
 template <typename Block>
-inline void gemv_q8_0_rows4(int64_t nb, const Block* const* rows, const BlockQ8_0* ab, float* const* out) {
+inline void gemv_q8_0_rows4(int64_t nb, const Block* const* rows, const BlockQ8_0* ab,
+                            float* const* out) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m128 sum = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
@@ -138,13 +144,17 @@ inline void gemv_q8_0_rows4(int64_t nb, const Block* const* rows, const BlockQ8_
     __m256i v[4];
     for (int rr = 0; rr < 4; ++rr) {
       const __m256i wq = signed_quants(rows[rr][i]);
-      v[rr] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
+      v[rr] = _mm256_madd_epi16(
+          _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
     }
     const __m256i halves = partial_sums4(v);
-    const __m128i sumi = _mm_add_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
-    const __m128 wd = _mm_cvtph_ps(_mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
-                                                  static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0));
-    sum = _mm_add_ps(sum, _mm_mul_ps(_mm_cvtepi32_ps(sumi), _mm_mul_ps(wd, _mm_set1_ps(h2f(ab[i].d)))));
+    const __m128i sumi =
+        _mm_add_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    const __m128 wd = _mm_cvtph_ps(_mm_setr_epi16(
+        static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+        static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0));
+    sum = _mm_add_ps(sum,
+                     _mm_mul_ps(_mm_cvtepi32_ps(sumi), _mm_mul_ps(wd, _mm_set1_ps(h2f(ab[i].d)))));
   }
   alignas(16) float lanes[4];
   _mm_store_ps(lanes, sum);
@@ -158,7 +168,8 @@ inline float gemv_q8_0_row(int64_t nb, const Block* row, const BlockQ8_0* ab) {
   float sum = 0.0f;
   for (int64_t i = 0; i < nb; ++i) {
     const __m256i wq = signed_quants(row[i]), aq = load256(ab[i].qs);
-    const __m256i v = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
+    const __m256i v = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(aq, wq)), ones);
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -169,7 +180,8 @@ inline float gemv_q8_0_row(int64_t nb, const Block* row, const BlockQ8_0* ab) {
 
 template <typename Block>
 void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                      int64_t y_stride) {
   const int64_t nb = n / kQK;
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
@@ -179,7 +191,8 @@ void gemv_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
     };
     const int64_t tail = for_row_stream_blocks4<Block>(w, w_stride, yt, r0, r1, rows4);
     for (int64_t r = tail; r < r1; ++r) {
-      yt[r] = gemv_q8_0_row<Block>(nb, reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride), ab);
+      yt[r] = gemv_q8_0_row<Block>(
+          nb, reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * w_stride), ab);
     }
   }
 }

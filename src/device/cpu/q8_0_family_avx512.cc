@@ -27,11 +27,14 @@ namespace {
 constexpr int kPanelBlocks = 8;
 
 template <typename Block>
-constexpr int kOffset = std::is_same_v<Block, BlockQ8_0> ? 128 : std::is_same_v<Block, BlockQ4_0> ? 8 : 16;
+constexpr int kOffset = std::is_same_v<Block, BlockQ8_0>   ? 128
+                        : std::is_same_v<Block, BlockQ4_0> ? 8
+                                                           : 16;
 
 // The block's 32 quants as unsigned bytes q + offset, in element order.
 inline __m256i unsigned_quants(const BlockQ8_0& b) {
-  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(-128));
+  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)),
+                          _mm256_set1_epi8(-128));
 }
 inline __m256i nibbles(const uint8_t* qs) {  // elements 0..15 low nibbles, 16..31 high
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -48,8 +51,9 @@ inline __m256i unsigned_quants(const BlockQ5_0& b) {
 // -offset * sum of the 32 activations of a block.
 template <typename Block>
 inline int32_t offset_correction(const BlockQ8_0& a) {
-  const __m256i biased = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)),
-                                          _mm256_set1_epi8(-128));  // a + 128, unsigned
+  const __m256i biased =
+      _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)),
+                       _mm256_set1_epi8(-128));  // a + 128, unsigned
   const __m256i s = _mm256_sad_epu8(biased, _mm256_setzero_si256());
   const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   const int64_t sum = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1) - 32 * 128;
@@ -59,7 +63,8 @@ inline int32_t offset_correction(const BlockQ8_0& a) {
 // ---- Tile ----
 
 struct alignas(64) QPanel {
-  __m512i w[8 * kPanelBlocks];  // block j, group k: register 8j + k, lane r = bytes 4k..4k+3 of row r
+  __m512i
+      w[8 * kPanelBlocks];  // block j, group k: register 8j + k, lane r = bytes 4k..4k+3 of row r
   __m512 d[kPanelBlocks];
 };
 
@@ -73,7 +78,8 @@ void build_panel(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int
     for (int row = 0; row < kPanelRows; ++row) {
       __m256i lo = zero, hi = zero;
       if (row < nr) {
-        const Block* b = reinterpret_cast<const Block*>(w + static_cast<size_t>(row) * w_stride) + i0 + j;
+        const Block* b =
+            reinterpret_cast<const Block*>(w + static_cast<size_t>(row) * w_stride) + i0 + j;
         lo = unsigned_quants(b[0]);
         if (j + 1 < nblk) hi = unsigned_quants(b[1]);
       }
@@ -127,7 +133,8 @@ void gemm_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
   const int64_t nb = n / kQK;
   const size_t outputs = kPanelRows * static_cast<size_t>(n_tokens);
   auto* fsum = static_cast<float*>(tile_sums.get(sizeof(float) * outputs));
-  auto* corr = static_cast<int32_t*>(tile_corrections.get(sizeof(int32_t) * static_cast<size_t>(nb * n_tokens)));
+  auto* corr = static_cast<int32_t*>(
+      tile_corrections.get(sizeof(int32_t) * static_cast<size_t>(nb * n_tokens)));
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* ab = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t) * a_stride);
     for (int64_t i = 0; i < nb; ++i) corr[t * nb + i] = offset_correction<Block>(ab[i]);
@@ -142,7 +149,8 @@ void gemm_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
       const int nblk = static_cast<int>(nb - i0 < kPanelBlocks ? nb - i0 : kPanelBlocks);
       build_panel<Block>(wr, w_stride, offsets, nr, i0, nblk, &p);
       int64_t t = 0;
-      for (; t + 8 <= n_tokens; t += 8) panel_tokens<8>(p, nblk, a, a_stride, t, i0, corr, nb, fsum);
+      for (; t + 8 <= n_tokens; t += 8)
+        panel_tokens<8>(p, nblk, a, a_stride, t, i0, corr, nb, fsum);
       if (t + 4 <= n_tokens) panel_tokens<4>(p, nblk, a, a_stride, t, i0, corr, nb, fsum), t += 4;
       if (t + 2 <= n_tokens) panel_tokens<2>(p, nblk, a, a_stride, t, i0, corr, nb, fsum), t += 2;
       if (t < n_tokens) panel_tokens<1>(p, nblk, a, a_stride, t, i0, corr, nb, fsum);
@@ -164,29 +172,34 @@ inline __m256i block_lanes(const Block& b, __m256i aq, __m256i neg_offset_lanes)
 
 // kRows (1 or 4) rows, any ones (for_row_streams4 picks them); out[rr] receives row rr's result.
 template <typename Block, int kRows>
-inline void gemv_rows(int64_t nb, const Block* const* rows, const BlockQ8_0* ab, float* const* out) {
+inline void gemv_rows(int64_t nb, const Block* const* rows, const BlockQ8_0* ab,
+                      float* const* out) {
   const __m256i offset_bytes = _mm256_set1_epi8(static_cast<char>(kOffset<Block>));
   __m128 sum4 = _mm_setzero_ps();
   float sum1 = 0.0f;
   for (int64_t i = 0; i < nb; ++i) {
     const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[i].qs));
     // Lanes summing to -offset * sum(a).
-    const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset_bytes, aq));
+    const __m256i neg = _mm256_sub_epi32(
+        _mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), offset_bytes, aq));
     const float ad = _cvtsh_ss(ab[i].d);
     if constexpr (kRows == 4) {
       __m256i v[4];
       for (int rr = 0; rr < 4; ++rr) v[rr] = block_lanes(rows[rr][i], aq, neg);
-      const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+      const __m256i h =
+          _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
       const __m128i sumi = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-      const __m128i dh = _mm_setr_epi16(static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
-                                        static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
+      const __m128i dh = _mm_setr_epi16(
+          static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
+          static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
       const __m128 scale = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(ad));
       sum4 = _mm_add_ps(sum4, _mm_mul_ps(_mm_cvtepi32_ps(sumi), scale));
     } else {
       const __m256i v = block_lanes(rows[0][i], aq, neg);
       const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
       const __m128i s2 = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-      const int32_t sumi = _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(2, 3, 0, 1))));
+      const int32_t sumi =
+          _mm_cvtsi128_si32(_mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(2, 3, 0, 1))));
       sum1 += static_cast<float>(sumi) * (_cvtsh_ss(rows[0][i].d) * ad);
     }
   }

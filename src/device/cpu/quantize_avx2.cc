@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "base/fp16.h"
-
 #include "device/cpu/kernels_avx2.h"
 #include "device/cpu/simd_avx2.h"
 #include "quant/blocks.h"
@@ -68,7 +67,8 @@ void quantize_q8_k(const float* x, void* dst, int64_t n) {
     float max = amax;
     const __m256 target = _mm256_set1_ps(amax);
     for (int k = 0; k < kQKK; k += 8) {
-      const int hits = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + k)), target, _CMP_EQ_OQ));
+      const int hits =
+          _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + k)), target, _CMP_EQ_OQ));
       if (hits != 0) {
         max = x[k + __builtin_ctz(static_cast<unsigned>(hits))];
         break;

@@ -27,8 +27,8 @@ inline int64_t for_row_streams4(int64_t r0, int64_t r1, GroupFn&& group) {
 // for_row_streams4 over a weight matrix w (rows of w_stride bytes, blocks of type Block): calls
 // group(rows, out) with the four rows' first blocks and their output slots in y.
 template <typename Block, typename GroupFn>
-inline int64_t for_row_stream_blocks4(const uint8_t* w, size_t w_stride, float* y, int64_t r0, int64_t r1,
-                                      GroupFn&& group) {
+inline int64_t for_row_stream_blocks4(const uint8_t* w, size_t w_stride, float* y, int64_t r0,
+                                      int64_t r1, GroupFn&& group) {
   return for_row_streams4(r0, r1, [&](const int64_t* r) {
     const Block* rows[4];
     float* out[4];

@@ -30,8 +30,10 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 // Lanes 0-3 of each half: partial sums of v[0..3], each of that half's four pairs of lanes.
 // Integer sums by unpacks: they run on Zen 3's shuffle pipes, not the multiply pipes vphaddd uses.
 inline __m256i partial_sums4(const __m256i* v) {
-  const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
-  const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
+  const __m256i s01 =
+      _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
+  const __m256i s23 =
+      _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
   return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
 }
 
@@ -70,7 +72,8 @@ template <typename Block>
 inline void tile_row_blocks(const uint8_t* w, size_t w_stride, int64_t rb, int nr,
                             const Block* (&rows)[4]) {
   for (int rr = 0; rr < 4; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) *
+                                                      w_stride);
   }
 }
 
@@ -80,7 +83,8 @@ template <typename Block, int kTokens>
 inline void tile_token_blocks(const uint8_t* a, size_t a_stride, int64_t t0, int nt,
                               const Block* (&tokens)[kTokens]) {
   for (int t = 0; t < kTokens; ++t) {
-    tokens[t] = reinterpret_cast<const Block*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+    tokens[t] = reinterpret_cast<const Block*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) *
+                                                       a_stride);
   }
 }
 
@@ -89,8 +93,8 @@ inline void tile_token_blocks(const uint8_t* a, size_t a_stride, int64_t t0, int
 // pairs hold a real token.
 template <typename Block, typename TokenBlock, int kTokens>
 struct TileBlocks {
-  TileBlocks(const uint8_t* w, size_t w_stride, int64_t rb, int nr, const uint8_t* a, size_t a_stride,
-             int64_t t0, int nt)
+  TileBlocks(const uint8_t* w, size_t w_stride, int64_t rb, int nr, const uint8_t* a,
+             size_t a_stride, int64_t t0, int nt)
       : live_pairs((nt + 1) / 2) {
     tile_row_blocks(w, w_stride, rb, nr, rows);
     tile_token_blocks(a, a_stride, t0, nt, tokens);
@@ -102,9 +106,11 @@ struct TileBlocks {
 
 // Four rows' f16 scales as floats in token_pair_sums' lane order: [h0 h1 h0 h1 | h2 h3 h2 h3].
 inline __m256 rows4_pair_lanes(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
-  const __m128i four = _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1),
-                                      static_cast<int16_t>(h2), static_cast<int16_t>(h3), 0, 0, 0, 0);
-  return _mm256_cvtph_ps(_mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
+  const __m128i four =
+      _mm_setr_epi16(static_cast<int16_t>(h0), static_cast<int16_t>(h1), static_cast<int16_t>(h2),
+                     static_cast<int16_t>(h3), 0, 0, 0, 0);
+  return _mm256_cvtph_ps(
+      _mm_shuffle_epi8(four, _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7)));
 }
 
 // Eight floats as one aligned vector's worth: the prefill tiles' precomputed token-pair scales
@@ -151,7 +157,8 @@ inline __m256 tile_pair_scale(const FloatLanes* tile_lanes, int64_t i, int p) {
 // Two tokens' float scales in token_pair_sums' lane order: [t t u u | t t u u].
 inline __m256 token_pair_lanes(const float* t, const float* u) {
   const __m128 two = _mm_unpacklo_ps(_mm_load_ss(t), _mm_load_ss(u));
-  return _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))), _MM_SHUFFLE(1, 1, 0, 0));
+  return _mm256_permute_ps(_mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(two))),
+                           _MM_SHUFFLE(1, 1, 0, 0));
 }
 
 // Stores the live (token, row) sums of a four-row tile kept in token_pair_sums' lane order, pair

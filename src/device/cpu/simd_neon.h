@@ -80,8 +80,10 @@ inline void signed_quants(const BlockQ5_0& b, int8x16_t* q) {
   std::memcpy(&qh, b.qh, sizeof qh);
   const uint8x16_t raw = vld1q_u8(b.qs);
   const int8x16_t sixteen = vdupq_n_s8(16);
-  const uint8x16_t lo = vorrq_u8(vandq_u8(raw, vdupq_n_u8(0x0F)), spread_bits16(static_cast<uint16_t>(qh)));
-  const uint8x16_t hi = vorrq_u8(vshrq_n_u8(raw, 4), spread_bits16(static_cast<uint16_t>(qh >> 16)));
+  const uint8x16_t lo =
+      vorrq_u8(vandq_u8(raw, vdupq_n_u8(0x0F)), spread_bits16(static_cast<uint16_t>(qh)));
+  const uint8x16_t hi =
+      vorrq_u8(vshrq_n_u8(raw, 4), spread_bits16(static_cast<uint16_t>(qh >> 16)));
   q[0] = vsubq_s8(vreinterpretq_s8_u8(lo), sixteen);
   q[1] = vsubq_s8(vreinterpretq_s8_u8(hi), sixteen);
 }
@@ -95,11 +97,13 @@ inline void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int6
                              int64_t y_stride) {
   const Block* rows[4];
   for (int rr = 0; rr < 4; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) *
+                                                      w_stride);
   }
   const BlockQ8_0* toks[kTokens];
   for (int t = 0; t < kTokens; ++t) {
-    toks[t] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+    toks[t] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) *
+                                                         a_stride);
   }
   float32x4_t acc[kTokens];
   for (auto& v : acc) v = vdupq_n_f32(0.0f);
@@ -131,7 +135,8 @@ inline void q8_0_family_tile(int64_t nb, const uint8_t* w, size_t w_stride, int6
 
 template <typename D, typename Block>
 void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
-                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+                      const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y,
+                      int64_t y_stride) {
   const int64_t nb = n / kQK;
   for (int64_t rb = r0; rb < r1; rb += 4) {
     const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rb));
@@ -149,10 +154,10 @@ void gemm_q8_0_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, 
 
 // One weight super-block decoded to bytes in element order, ready for any number of tokens.
 struct KDecoded {
-  int8_t q[kQKK];    // q4_K 0..15, q5_K 0..31, q6_K q - 32 (-32..31)
-  int32_t scale[16]; // q4_K/q5_K: 8 scales, one per 32 elements; q6_K: 16, one per 16
-  int16_t mins[8];   // q4_K/q5_K only
-  uint16_t d, dmin;  // raw halves
+  int8_t q[kQKK];     // q4_K 0..15, q5_K 0..31, q6_K q - 32 (-32..31)
+  int32_t scale[16];  // q4_K/q5_K: 8 scales, one per 32 elements; q6_K: 16, one per 16
+  int16_t mins[8];    // q4_K/q5_K only
+  uint16_t d, dmin;   // raw halves
 };
 
 // The 12 packed 6-bit scales/mins bytes as scales 0..7 and mins 0..7 (blocks.h's k_scale_min).
@@ -160,7 +165,8 @@ inline void decode_k_scales(const uint8_t* packed, KDecoded* u) {
   uint32_t w[3];
   std::memcpy(w, packed, sizeof w);
   const uint32_t sc[2] = {w[0] & 0x3f3f3f3fu, (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u)};
-  const uint32_t mn[2] = {w[1] & 0x3f3f3f3fu, ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u)};
+  const uint32_t mn[2] = {w[1] & 0x3f3f3f3fu,
+                          ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u)};
   uint8_t s8[8], m8[8];
   std::memcpy(s8, sc, 8);
   std::memcpy(m8, mn, 8);
@@ -220,10 +226,18 @@ inline void decode(const BlockQ6_K& b, KDecoded* u) {
         const uint8x16_t nib = g < 2 ? vandq_u8(l, low4) : vshrq_n_u8(l, 4);
         uint8x16_t hi;
         switch (g) {
-          case 0: hi = vandq_u8(qh[k], two); break;
-          case 1: hi = vandq_u8(vshrq_n_u8(qh[k], 2), two); break;
-          case 2: hi = vandq_u8(vshrq_n_u8(qh[k], 4), two); break;
-          default: hi = vshrq_n_u8(qh[k], 6); break;
+          case 0:
+            hi = vandq_u8(qh[k], two);
+            break;
+          case 1:
+            hi = vandq_u8(vshrq_n_u8(qh[k], 2), two);
+            break;
+          case 2:
+            hi = vandq_u8(vshrq_n_u8(qh[k], 4), two);
+            break;
+          default:
+            hi = vshrq_n_u8(qh[k], 6);
+            break;
         }
         const uint8x16_t v = vorrq_u8(nib, vshlq_n_u8(hi, 4));
         vst1q_s8(u->q + 128 * h + 32 * g + 16 * k, vsubq_s8(vreinterpretq_s8_u8(v), offset));
@@ -276,11 +290,13 @@ inline void k_quant_tile(int64_t nb, const uint8_t* w, size_t w_stride, int64_t 
   constexpr bool kQ6 = std::is_same_v<Block, BlockQ6_K>;
   const Block* rows[4];
   for (int rr = 0; rr < 4; ++rr) {
-    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) * w_stride);
+    rows[rr] = reinterpret_cast<const Block*>(w + static_cast<size_t>(rb + std::min(rr, nr - 1)) *
+                                                      w_stride);
   }
   const BlockQ8_K* toks[kTokens];
   for (int t = 0; t < kTokens; ++t) {
-    toks[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) * a_stride);
+    toks[t] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t0 + std::min(t, nt - 1)) *
+                                                         a_stride);
   }
   float32x4_t acc[kTokens];
   for (auto& v : acc) v = vdupq_n_f32(0.0f);
@@ -338,34 +354,34 @@ void gemm_k_quant(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int6
 }  // namespace cmdai::cpu
 
 // Define the integer kernels of kernels_neon.h in namespace `ns` with dot-product policy `D`.
-#define CMDAI_DEFINE_NEON_Q8_0_FAMILY(ns, D)                                                     \
-  namespace cmdai::cpu::ns {                                                                     \
-  void gemm_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_q8_0_family<D, BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
-  void gemm_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_q8_0_family<D, BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
-  void gemm_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_q8_0_family<D, BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                          \
-  }                                                                                              \
+#define CMDAI_DEFINE_NEON_Q8_0_FAMILY(ns, D)                                                       \
+  namespace cmdai::cpu::ns {                                                                       \
+  void gemm_q8_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_q8_0_family<D, BlockQ8_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                            \
+  }                                                                                                \
+  void gemm_q4_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_q8_0_family<D, BlockQ4_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                            \
+  }                                                                                                \
+  void gemm_q5_0(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_q8_0_family<D, BlockQ5_0>(n, w, ws, r0, r1, a, as, nt, y, ys);                            \
+  }                                                                                                \
   }
 
-#define CMDAI_DEFINE_NEON_K_QUANTS(ns, D)                                                        \
-  namespace cmdai::cpu::ns {                                                                     \
-  void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_k_quant<D, BlockQ4_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
-  void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_k_quant<D, BlockQ5_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
-  void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1,                 \
-                 const uint8_t* a, size_t as, int64_t nt, float* y, int64_t ys) {                \
-    gemm_k_quant<D, BlockQ6_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                              \
-  }                                                                                              \
+#define CMDAI_DEFINE_NEON_K_QUANTS(ns, D)                                                          \
+  namespace cmdai::cpu::ns {                                                                       \
+  void gemm_q4_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_k_quant<D, BlockQ4_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                                \
+  }                                                                                                \
+  void gemm_q5_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_k_quant<D, BlockQ5_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                                \
+  }                                                                                                \
+  void gemm_q6_k(int64_t n, const uint8_t* w, size_t ws, int64_t r0, int64_t r1, const uint8_t* a, \
+                 size_t as, int64_t nt, float* y, int64_t ys) {                                    \
+    gemm_k_quant<D, BlockQ6_K>(n, w, ws, r0, r1, a, as, nt, y, ys);                                \
+  }                                                                                                \
   }
