@@ -108,8 +108,9 @@ TEST(CheckCommand, SurvivesHostileInputWithoutCrashing) {
   std::string doubling = "ls " + std::string(30000, 'a');
   for (int i = 0; i < 12; ++i) doubling = "bash -c \"$(" + doubling + ")\"";
   EXPECT_GE(check_command(doubling, kModerate).risk, RiskLevel::kHigh);
-  // Nesting past the analysis limit (12 levels) is rated, not followed forever.
-  EXPECT_EQ(check_command(deep, kModerate).risk, RiskLevel::kHigh);
+  // Nesting past the analysis limit (12 levels) is refused, not followed forever or let through.
+  EXPECT_EQ(check_command(deep, kModerate).risk, RiskLevel::kCritical);
+  EXPECT_TRUE(check_command(deep, kPermissive).blocked);
 }
 
 TEST(SafetyLevelNames, RoundTrip) {
