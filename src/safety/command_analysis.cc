@@ -4,10 +4,12 @@
 #include <cctype>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "safety/arg_scan.h"
+#include "safety/effects.h"
 #include "safety/inline_code.h"
 #include "safety/paths.h"
 #include "safety/programs.h"
@@ -59,15 +61,18 @@ bool is_init_generator(std::string_view inner) {
   }
   const bool init_word = std::any_of(words.begin() + 1, words.end(), [](const std::string& w) {
     return in_list(w, {"init", "hook", "shellenv", "env", "activate", "completion", "completions",
-                       "shell", "--sh", "-s", "--bash", "--zsh"});
+                       "shell", "--sh", "-s", "--bash", "--zsh", "--alias", "docker-env",
+                       "podman-env", "signin", "shell.bash", "shell.zsh"});
   });
   return init_word &&
-         in_list(program,
-                 {"cmdai",    "direnv", "pyenv", "rbenv",      "nodenv",  "goenv",      "jenv",
-                  "starship", "zoxide", "brew",  "fnm",        "mise",    "rtx",        "conda",
-                  "thefuck",  "atuin",  "mcfly", "fzf",        "kubectl", "helm",       "gh",
-                  "rustup",   "pip",    "npm",   "uv",         "poetry",  "oh-my-posh", "luarocks",
-                  "opam",     "nvm",    "asdf",  "micromamba", "pdm",     "just",       "docker"});
+         in_list(program, {"cmdai",    "direnv",         "pyenv",    "rbenv",   "nodenv",
+                           "goenv",    "jenv",           "starship", "zoxide",  "brew",
+                           "fnm",      "mise",           "rtx",      "conda",   "thefuck",
+                           "atuin",    "mcfly",          "fzf",      "kubectl", "helm",
+                           "gh",       "rustup",         "pip",      "npm",     "uv",
+                           "poetry",   "oh-my-posh",     "luarocks", "opam",    "nvm",
+                           "asdf",     "micromamba",     "pdm",      "just",    "docker",
+                           "minikube", "docker-machine", "op"});
 }
 
 std::string basename_of(std::string_view path) {
@@ -467,8 +472,10 @@ class Analyzer {
       truncated_ = true;
       return;
     }
+    follow_downloads(inv);
     out_.push_back(std::move(inv));
   }
+  void follow_downloads(Invocation& inv);
   void emit_error(std::string message, bool elevated, const std::vector<std::string>& wrappers,
                   bool limit = false) {
     Invocation error;
@@ -521,6 +528,7 @@ class Analyzer {
 
   std::vector<Invocation> out_;
   std::string cwd_;  // the working directory `cd` moved to on this line; "" when not known
+  std::set<std::string> downloaded_;  // files a downloader wrote earlier on the line
   bool truncated_ = false;
   size_t budget_left_bytes_ = kAnalysisBudgetBytes;
 };
@@ -927,6 +935,7 @@ Invocation Analyzer::to_invocation(Work work) {
   Invocation inv = std::move(work.inv);
   const Expanded& head = work.words[0];
   inv.program = head.dynamic ? head.text : canonical_program(basename_of(head.text));
+  inv.program_path = head.text;
   inv.program_from_substitution = head.from_subst;
   inv.program_from_download = head.downloads;
   inv.program_dynamic = (head.dynamic && !head.from_subst) || head.glob;
@@ -1009,6 +1018,46 @@ void Analyzer::peel(Work work, int depth) {
   if (!work.words.empty()) emit_with_directory(to_invocation(std::move(work)));
 }
 
+// `curl -o x.sh URL && bash x.sh`, `wget URL; chmod +x f; ./f`: a file a downloader wrote
+// earlier on the line is network code when it is run.
+void Analyzer::follow_downloads(Invocation& inv) {
+  auto downloaded = [this](const std::string& path) {
+    return !path.empty() && downloaded_.count(normalize_path(path)) != 0;
+  };
+  if (inv.program_path.find('/') != std::string::npos && downloaded(inv.program_path)) {
+    inv.program_from_download = true;
+  }
+  if (is_shell(inv.program) || is_interpreter(inv.program) ||
+      in_list(inv.program, {"source", ".", "at", "batch"})) {
+    for (const std::string& arg : inv.args) {
+      if (!arg.empty() && arg[0] == '-') continue;
+      if (downloaded(arg)) inv.input_from_network = true;
+      break;
+    }
+    for (const RedirectionTarget& redirection : inv.redirections) {
+      if (redirection.op == "<" && downloaded(redirection.target)) inv.input_from_network = true;
+    }
+  }
+  if (!is_network_source(inv.program)) return;
+  for (const std::string& path : written_paths(inv)) downloaded_.insert(normalize_path(path));
+  // curl -O URL, wget URL: the file is named after the URL's last segment.
+  const bool remote_name =
+      inv.program == "wget" ||
+      std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+        return arg == "-O" || arg == "--remote-name" ||
+               (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' &&
+                arg.find('O') != std::string::npos);
+      });
+  if (!remote_name) return;
+  for (const std::string& arg : inv.args) {
+    const size_t slash = arg.rfind('/');
+    if (arg.empty() || arg[0] == '-' || slash == std::string::npos || slash + 1 >= arg.size()) {
+      continue;
+    }
+    downloaded_.insert(normalize_path(arg.substr(slash + 1)));
+  }
+}
+
 // A program name that cannot be known (`$X rm -rf ~`): rated as unknown, and the words after
 // it are read as a command too, since the variable may be a wrapper or empty.
 void Analyzer::emit_unknown_program(Work work, int depth) {
@@ -1058,6 +1107,8 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
         return Step::kDone;
       }
       work.inv.input_unknown = true;
+    } else if (file.dynamic && !file.from_subst) {
+      work.inv.input_unknown = true;  // . "$X": a file chosen at run time
     } else if (file.from_subst && !file.downloads &&
                !(file.text.size() > 3 && file.text.rfind("<(", 0) == 0 &&
                  is_init_generator(file.text.substr(2, file.text.size() - 3)))) {
@@ -1071,8 +1122,9 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
       return Step::kStop;
     }
     if (scanned.value("f")) {
-      work.inv.input_unknown = true;
-    } else if (work.stdin_text) {
+      return Step::kStop;  // a script file, like `bash ./script.sh`
+    }
+    if (work.stdin_text) {
       analyze_nested(work, *work.stdin_text, depth, "at", work.inv.elevated);
     } else if (work.inv.stdin_opaque_pipe || work.inv.stdin_from_download) {
       work.inv.input_unknown = true;

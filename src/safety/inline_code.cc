@@ -166,6 +166,27 @@ bool opens_for_write(std::string_view code) {
   return false;
 }
 
+// Names through which code can do more than print or compute: run commands, write, delete,
+// rename or change files, signal processes, load native code or decode hidden payloads.
+constexpr std::string_view kCapabilities[] = {
+    "system(",     "system ",    "exec(",      "exec ",         "execv",
+    "execl",       "execSync",   "execFile",   "eval(",         "eval ",
+    "spawn",       "popen",      "subprocess", "shutil",        "os.rename",
+    "os.replace",  "os.chmod",   "os.chown",   "os.kill",       "os.fork",
+    "os.write",    "os.setuid",  "os.symlink", "os.link",       "os.truncate",
+    "rename",      "chmod",      "chown",      "kill",          "fork",
+    "__import__",  "getattr",    "compile(",   "marshal",       "pickle",
+    "ctypes",      "importlib",  "b64decode",  "base64",        "codecs",
+    "decode(",     "chr(",       "\\x",        "child_process", "process.binding",
+    "writeFile",   "appendFile", "File.write", "File.open",     "fs.rm",
+    "fs.chmod",    "fs.chown",   "fs.rename",  "fs.copyFile",   "fs.symlink",
+    "fs.truncate", "fs.open",    "fs.write",   "fs.mkdir",      "write_text",
+    "write_bytes", "syscall",    "send(",      "Kernel",        "`",
+    "qx",          "%x",         "pty",        "sysopen",       "mkdir",
+    "symlink",     "setuid",     "Invoke-",    "Start-",        "Set-",
+    "New-Item",    "Remove-",    "http",       "curl",          "wget",
+    "dlopen",      "ffi",        "FFI"};
+
 void scan_program_code(std::string_view code, InlineCode& out) {
   bool unknown_command = false;
   for (std::string_view call : {"system",
@@ -266,74 +287,10 @@ void scan_program_code(std::string_view code, InlineCode& out) {
   out.runs_unknown = unknown_command;
   const bool capable = tree_delete || file_delete || networked || fetches || executes ||
                        unknown_command || !out.shell_commands.empty() ||
-                       has_any(code, {"system",
-                                      "exec",
-                                      "eval",
-                                      "spawn",
-                                      "popen",
-                                      "subprocess",
-                                      "shutil",
-                                      "os.rename",
-                                      "os.replace",
-                                      "os.chmod",
-                                      "os.chown",
-                                      "os.kill",
-                                      "os.fork",
-                                      "os.write",
-                                      "os.setuid",
-                                      "os.symlink",
-                                      "os.link",
-                                      "os.truncate",
-                                      "rename",
-                                      "chmod",
-                                      "chown",
-                                      "kill",
-                                      "fork",
-                                      "__import__",
-                                      "getattr",
-                                      "compile(",
-                                      "marshal",
-                                      "pickle",
-                                      "ctypes",
-                                      "importlib",
-                                      "b64decode",
-                                      "base64",
-                                      "codecs",
-                                      "decode(",
-                                      "chr(",
-                                      "\\x",
-                                      "child_process",
-                                      "require(",
-                                      "process.binding",
-                                      "writeFile",
-                                      "appendFile",
-                                      "File.write",
-                                      "File.open",
-                                      "fs.",
-                                      "write_text",
-                                      "write_bytes",
-                                      "syscall",
-                                      "send(",
-                                      "Kernel",
-                                      "`",
-                                      "qx",
-                                      "%x",
-                                      "pty",
-                                      "sysopen",
-                                      "mkdir",
-                                      "symlink",
-                                      "setuid",
-                                      "Invoke-",
-                                      "Start-",
-                                      "Set-",
-                                      "New-Item",
-                                      "Remove-",
-                                      "http",
-                                      "curl",
-                                      "wget",
-                                      "dlopen",
-                                      "ffi",
-                                      "FFI"});
+                       std::any_of(std::begin(kCapabilities), std::end(kCapabilities),
+                                   [code](std::string_view name) {
+                                     return code.find(name) != std::string_view::npos;
+                                   });
   out.trivial = !capable && !opens_for_write(code);
 }
 

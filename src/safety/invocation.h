@@ -15,6 +15,7 @@ struct RedirectionTarget {
 
 struct Invocation {
   std::string program;            // basename of what runs ("rm"); empty for bare redirections
+  std::string program_path;       // the program word as written ("/tmp/x", "./run.sh")
   std::vector<std::string> args;  // expanded arguments; unknown parts stay as "$X" / "$(...)"
   std::vector<std::string> assignments;  // NAME=value words: prefix or standalone assignments
   std::vector<RedirectionTarget> redirections;

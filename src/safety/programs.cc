@@ -23,11 +23,11 @@ const NameSet& interpreters() {
 }
 
 const NameSet& network_sources() {
-  static const NameSet names = {
-      "curl",       "wget",   "fetch",  "http",   "https",  "xh",    "aria2c", "lynx",
-      "w3m",        "links",  "nc",     "ncat",   "netcat", "socat", "ssh",    "telnet",
-      "ftp",        "tftp",   "curlie", "httpie", "gh",     "wget2", "axel",   "nc.traditional",
-      "nc.openbsd", "openssl"};
+  static const NameSet names = {"curl",   "wget",   "fetch",          "http",      "https",
+                                "xh",     "aria2c", "lynx",           "w3m",       "links",
+                                "nc",     "ncat",   "netcat",         "socat",     "ssh",
+                                "telnet", "ftp",    "tftp",           "curlie",    "httpie",
+                                "wget2",  "axel",   "nc.traditional", "nc.openbsd"};
   return names;
 }
 
@@ -280,7 +280,9 @@ const NameSet& known_programs() {
       "bluetoothctl", "pactl", "pamixer", "amixer", "alsamixer", "brightnessctl", "light",
       "xdotool", "wmctrl", "gpg-connect-agent", "keyctl", "tpm2", "mokutil", "fwupdmgr", "snapper",
       "etckeeper", "needrestart", "reboot-required", "apt-mark", "debconf", "dpkg-query",
-      "dpkg-reconfigure", "lsb_release", "cat", "nl", "wc"};
+      "dpkg-reconfigure", "lsb_release", "cat", "nl", "wc", "smartctl", "lsscsi", "udisksctl",
+      "dumpe2fs", "xfs_info", "partprobe", "thefuck", "minikube", "docker-machine", "op", "xattr",
+      "mdfind", "hdiutil", "sensors", "iwlist"};
   return names;
 }
 

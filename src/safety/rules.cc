@@ -688,8 +688,8 @@ bool powers_off(const Invocation& inv) {
   if (inv.program == "systemctl" || inv.program == "loginctl") {
     const std::vector<std::string> operands = operands_of(inv);
     if (operands.empty()) return false;
-    if (is_any(operands[0], {"poweroff", "reboot", "halt", "kexec", "emergency", "rescue",
-                             "soft-reboot", "suspend", "hibernate", "hybrid-sleep"})) {
+    if (is_any(operands[0],
+               {"poweroff", "reboot", "halt", "kexec", "emergency", "rescue", "soft-reboot"})) {
       return true;
     }
     if (is_any(operands[0], {"start", "isolate", "restart", "default", "set-default"})) {

@@ -938,6 +938,11 @@ class Parser {
           continue;
         }
         command.words.push_back(next().word);
+        // declare -A map=(...): an array value after the command name.
+        if (command.words.size() > 1 && is_assignment(command.words.back())) {
+          skip_array_value(command.words.back());
+          continue;
+        }
         if (command.words.size() == 1 && command.assignments.empty() &&
             peek().kind == TokenKind::kOperator && peek().op == "(") {
           next();
