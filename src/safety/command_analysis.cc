@@ -101,6 +101,7 @@ struct Expanded {
   bool brace_candidate = false;
   bool split_candidate = false;       // an unquoted expansion produced blanks: the shell splits it
   bool glob = false;                  // unquoted *, ? or [...]: names are matched on the disk
+  bool limit = false;                 // a brace expansion too large to follow
   std::string split_chars = " \t\n";  // $IFS when the line set it
 };
 
@@ -240,6 +241,7 @@ std::optional<std::string> literal_output(const SimpleCommand& command) {
         }
       }
       if (next_arg >= words.size() || next_arg == first_arg) break;
+      if (pass == 63) return std::nullopt;  // not all arguments used: do not guess the rest
     }
     return out;
   }
@@ -412,19 +414,63 @@ void append_expanded(std::vector<Expanded>& words, Expanded word) {
     }
     return;
   }
-  // Matching braces is quadratic in the word's length, so very long words stay unexpanded.
-  if (!word.brace_candidate || word.text.size() > kMaxBraceWordBytes ||
-      word.text.find(',') == std::string::npos) {
+  if (!word.brace_candidate || word.text.find(',') == std::string::npos) {
     words.push_back(std::move(word));
     return;
   }
+  // Matching braces is quadratic in the word's length, so very long words stay unexpanded;
+  // like expansions past kMaxBraceWords, they are reported as a limit of the check.
   std::vector<std::string> texts;
-  brace_expand(word.text, texts);
+  if (word.text.size() <= kMaxBraceWordBytes) brace_expand(word.text, texts);
+  if (texts.empty() || texts.size() >= kMaxBraceWords) {
+    word.limit = true;
+    words.push_back(std::move(word));
+    return;
+  }
   for (std::string& text : texts) {
     Expanded copy = word;
     copy.text = std::move(text);
     words.push_back(std::move(copy));
   }
+}
+
+// Items handed one by one to a command (xargs -I, find -exec {}, parallel :::), grouped so
+// that at most kMaxFanOut copies are analyzed: the last group holds every item left over, so
+// none goes unchecked.
+std::vector<std::vector<std::string>> fan_out_groups(const std::vector<std::string>& items) {
+  std::vector<std::vector<std::string>> groups;
+  for (const std::string& item : items) {
+    if (groups.size() < kMaxFanOut) groups.emplace_back();
+    groups.back().push_back(item);
+  }
+  return groups;
+}
+
+// Replaces `placeholder` in `words` by `group`: a word that is exactly the placeholder becomes
+// one word per item, any other occurrence the items joined by blanks.
+std::vector<Expanded> substitute_items(const std::vector<Expanded>& words,
+                                       const std::string& placeholder,
+                                       const std::vector<std::string>& group) {
+  std::string joined;
+  for (const std::string& item : group) joined += (joined.empty() ? "" : " ") + item;
+  std::vector<Expanded> out;
+  for (const Expanded& word : words) {
+    if (!placeholder.empty() && word.text == placeholder) {
+      for (const std::string& item : group) {
+        Expanded copy = word;
+        copy.text = item;
+        out.push_back(std::move(copy));
+      }
+      continue;
+    }
+    Expanded copy = word;
+    for (size_t at = placeholder.empty() ? std::string::npos : copy.text.find(placeholder);
+         at != std::string::npos; at = copy.text.find(placeholder, at + joined.size())) {
+      copy.text.replace(at, placeholder.size(), joined);
+    }
+    out.push_back(std::move(copy));
+  }
+  return out;
 }
 
 std::vector<std::string> texts_of(const std::vector<Expanded>& words, size_t from = 0) {
@@ -944,7 +990,12 @@ Invocation Analyzer::to_invocation(Work work) {
       in_list(head.text, {"$EDITOR", "${EDITOR}", "$VISUAL", "${VISUAL}", "$PAGER", "${PAGER}",
                           "$BROWSER", "$TERMINAL", "$GIT_EDITOR", "$MANPAGER"});
   inv.program_unknown = !head.dynamic && !is_known_program(inv.program);
-  for (size_t i = 1; i < work.words.size(); ++i) {
+  for (size_t i = 0; i < work.words.size(); ++i) {
+    if (work.words[i].limit) {
+      inv.limit_exceeded = true;
+      inv.parse_error = "a brace expansion is too large to check";
+    }
+    if (i == 0) continue;
     inv.args.push_back(work.words[i].text);
     inv.operand_from_download |= work.words[i].downloads;
   }
@@ -1005,7 +1056,14 @@ void Analyzer::emit_with_directory(Invocation inv) {
 }
 
 void Analyzer::peel(Work work, int depth) {
-  for (int guard = 0; guard < 32 && !work.words.empty(); ++guard) {
+  constexpr int kMaxWrappers = 32;
+  for (int guard = 0; !work.words.empty(); ++guard) {
+    if (guard == kMaxWrappers) {
+      // Wrappers stacked past the limit: what finally runs was not reached, so refuse.
+      emit_error("more than 32 wrappers around one command", work.inv.elevated, work.inv.wrappers,
+                 true);
+      break;
+    }
     if (work.words[0].dynamic || work.words[0].glob) {
       emit_unknown_program(std::move(work), depth);
       return;
@@ -1622,8 +1680,8 @@ Step Analyzer::peel_parallel(Work& work, int depth) {
   const bool items_known = separator < work.words.size();
   if (command.empty()) {
     if (items_known) {
-      for (size_t i = 0; i < items.size() && i < kMaxFanOut; ++i) {
-        analyze_nested(work, items[i], depth, "parallel", work.inv.elevated);
+      for (const std::string& item : items) {
+        analyze_nested(work, item, depth, "parallel", work.inv.elevated);
       }
     } else if (work.stdin_text) {
       analyze_nested(work, *work.stdin_text, depth, "parallel", work.inv.elevated);
@@ -1644,13 +1702,15 @@ Step Analyzer::peel_parallel(Work& work, int depth) {
     peel(std::move(child), depth + 1);
     return Step::kDone;
   }
-  for (size_t i = 0; i < items.size() && i < kMaxFanOut; ++i) {
+  for (const std::vector<std::string>& group : fan_out_groups(items)) {
+    std::string joined;
+    for (const std::string& item : group) joined += (joined.empty() ? "" : " ") + item;
     std::string one = line;
     const size_t at = one.find("{}");
     if (at != std::string::npos) {
-      one.replace(at, 2, items[i]);
+      one.replace(at, 2, joined);
     } else {
-      one += " " + items[i];
+      one += " " + joined;
     }
     analyze_nested(work, one, depth, "parallel", work.inv.elevated);
   }
@@ -1806,15 +1866,9 @@ Step Analyzer::peel_xargs(Work& work, int depth) {
     peel(std::move(child), depth);
     return Step::kDone;
   }
-  for (size_t t = 0; t < tokens.size() && t < kMaxFanOut; ++t) {
+  for (const std::vector<std::string>& group : fan_out_groups(tokens)) {
     Work copy = child;
-    for (Expanded& word : copy.words) {
-      for (size_t at = word.text.find(*placeholder);
-           !placeholder->empty() && at != std::string::npos;
-           at = word.text.find(*placeholder, at + tokens[t].size())) {
-        word.text.replace(at, placeholder->size(), tokens[t]);
-      }
-    }
+    copy.words = substitute_items(child.words, *placeholder, group);
     peel(std::move(copy), depth);
   }
   return Step::kDone;
@@ -1848,13 +1902,9 @@ Step Analyzer::peel_find(Work& work, int depth) {
     child.words = command;
     // With no test narrowing the matches, the first path find hands over is the root itself.
     const bool substitute = !expression.filtered;
-    for (size_t r = 0; r < expression.roots.size() && r < kMaxFanOut; ++r) {
+    for (const std::vector<std::string>& group : fan_out_groups(expression.roots)) {
       Work copy = child;
-      if (substitute) {
-        for (Expanded& word : copy.words) {
-          if (word.text == "{}") word.text = expression.roots[r];
-        }
-      }
+      if (substitute) copy.words = substitute_items(child.words, "{}", group);
       peel(std::move(copy), depth + 1);
       if (!substitute) break;
     }
