@@ -1136,6 +1136,22 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
     return peel_sudo(work, name == "run0" ? "pkexec" : name);
   }
   if (name == "env") return peel_env(work, depth);
+  if (in_list(name, {"rimraf", "del-cli"})) {
+    // rimraf and friends are `rm -rf` under another name.
+    work.words[0].text = "rm";
+    work.words.insert(work.words.begin() + 1, literal_word("-rf"));
+    return Step::kContinue;
+  }
+  if (name == "newgrp") {
+    // newgrp starts a shell in the new group: it reads its commands from stdin.
+    if (work.stdin_text) {
+      analyze_nested(work, *work.stdin_text, depth, "newgrp", work.inv.elevated);
+    } else if (work.inv.stdin_opaque_pipe || work.inv.stdin_from_download) {
+      work.inv.input_unknown = true;
+      work.inv.input_from_network = work.inv.stdin_from_download;
+    }
+    return Step::kStop;
+  }
   if (name == "xargs") return peel_xargs(work, depth);
   if (name == "find") return peel_find(work, depth);
   if (is_shell(name)) return peel_shell(work, depth);

@@ -333,9 +333,11 @@ void scan_sed_script(std::string_view script, InlineCode& out) {
     i = end;
     return text;
   };
-  for (int guard = 0; guard < 1000 && i < script.size(); ++guard) {
+  // Every pass consumes at least the command character, so this ends.
+  while (i < script.size()) {
     skip_blanks();
     skip_address();
+    i = std::min(i, script.size());
     skip_blanks();
     if (i >= script.size()) break;
     const char command = script[i++];
@@ -350,6 +352,7 @@ void scan_sed_script(std::string_view script, InlineCode& out) {
         }
         ++i;
       }
+      i = std::min(i, script.size());
       size_t flags_end = i;
       while (flags_end < script.size() &&
              std::string_view("gpeiImM0123456789w").find(script[flags_end]) !=

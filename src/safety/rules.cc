@@ -960,12 +960,11 @@ const std::vector<Rule>& build_table() {
        "unpacks an archive over / or a system directory, replacing system files",
        [](const Invocation& inv) {
          if (!program_is(inv, {"tar", "bsdtar", "unzip", "cpio"})) return false;
+         const std::vector<std::string> redirected = redirected_files(inv);
          for (const std::string& path : written_paths(inv)) {
-           if (redirected_files(inv).end() !=
-               std::find(redirected_files(inv).begin(), redirected_files(inv).end(), path)) {
-             continue;
-           }
-           if (tree_is_root_or_system(path)) return true;
+           const bool is_redirection =
+               std::find(redirected.begin(), redirected.end(), path) != redirected.end();
+           if (!is_redirection && tree_is_root_or_system(path)) return true;
          }
          return false;
        }},
