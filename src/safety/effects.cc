@@ -92,6 +92,11 @@ std::vector<std::string> written_paths(const Invocation& invocation) {
     if ((program == "uniq" || scanned.has('r')) && scanned.operands.size() >= 2) {
       out.push_back(scanned.operands[1]);
     }
+  } else if (program == "openssl" || program == "gcc" || program == "cc" || program == "g++" ||
+             program == "clang" || program == "ld") {
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "-out" || args[i] == "-o" || args[i] == "-keyout") out.push_back(args[i + 1]);
+    }
   } else if (program == "curl") {
     const ScannedArgs scanned = scan_args(args, "oHdXAeuTrwKxEF", {"output", "header", "data"});
     if (const std::string* file = scanned.value("o")) out.push_back(*file);

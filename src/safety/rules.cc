@@ -1236,7 +1236,8 @@ const std::vector<Rule>& build_table() {
          if (inv.program == "kubectl" || inv.program == "oc") {
            return is_any(first_operand(inv, "ns", {"namespace", "context"}), {"delete", "drain"});
          }
-         return inv.program == "helm" && is_any(first_operand(inv), {"uninstall", "delete"});
+         return inv.program == "helm" &&
+                is_any(first_operand(inv), {"uninstall", "delete", "del", "un"});
        }},
       {"k8s.change", R::kModerate, "k8s", "changes cluster resources",
        [](const Invocation& inv) {
