@@ -276,7 +276,9 @@ bool line_downloads(std::string_view line, int depth) {
   return false;
 }
 
-Expanded expand_variable(const WordPart& part, const Vars& vars) {
+Expanded expand_operand(std::string_view operand, const Vars& vars, int depth);
+
+Expanded expand_variable(const WordPart& part, const Vars& vars, int depth = 0) {
   const std::string& body = part.text;
   size_t name_end = 0;
   while (name_end < body.size() &&
@@ -304,14 +306,86 @@ Expanded expand_variable(const WordPart& part, const Vars& vars) {
     }
     return out;
   }
-  for (std::string_view op : {":-", ":=", "-", "="}) {
+  const bool is_set = known != vars.end();
+  const bool non_empty = is_set && !known->second.empty();
+  for (std::string_view op : {":-", ":=", ":?", ":+", "-", "=", "?", "+"}) {
     if (rest.substr(0, op.size()) != op) continue;
-    const bool use_value = known != vars.end() && (op[0] != ':' || !known->second.empty());
-    out.text = use_value ? known->second : std::string(rest.substr(op.size()));
+    const bool colon = op[0] == ':';
+    const bool present = colon ? non_empty : is_set;
+    const char kind = op.back();
+    if ((kind == '+' || kind == '?') && !is_set) break;  // depends on the unknown variable
+    if (kind == '?') {
+      out.text = known->second;
+    } else if ((kind == '+') != present) {
+      out.text = kind == '+' ? "" : known->second;
+    } else {
+      out = expand_operand(rest.substr(op.size()), vars, depth);
+    }
     return out;
+  }
+  // ${X%/*}, ${X##*/}: prefix and suffix removal on a known value.
+  if (is_set && (rest[0] == '%' || rest[0] == '#')) {
+    const bool longest = rest.size() > 1 && rest[1] == rest[0];
+    const std::string pattern(rest.substr(longest ? 2 : 1));
+    const std::string& value = known->second;
+    if (rest[0] == '%' && pattern.size() >= 1 && pattern.back() == '*' &&
+        pattern.find_first_of("*?[", 0) == pattern.size() - 1) {
+      const std::string stem = pattern.substr(0, pattern.size() - 1);
+      const size_t at = longest ? value.find(stem) : value.rfind(stem);
+      out.text = at == std::string::npos ? value : value.substr(0, at);
+      return out;
+    }
+    if (rest[0] == '#' && !pattern.empty() && pattern[0] == '*' &&
+        pattern.find_first_of("*?[", 1) == std::string::npos) {
+      const std::string stem = pattern.substr(1);
+      const size_t at = longest ? value.rfind(stem) : value.find(stem);
+      out.text = at == std::string::npos ? value : value.substr(at + stem.size());
+      return out;
+    }
+    if (pattern.find_first_of("*?[\\$") == std::string::npos) {
+      const bool suffix = rest[0] == '%';
+      const bool matches =
+          value.size() >= pattern.size() &&
+          (suffix ? value.compare(value.size() - pattern.size(), pattern.size(), pattern) == 0
+                  : value.compare(0, pattern.size(), pattern) == 0);
+      out.text = !matches ? value
+                 : suffix ? value.substr(0, value.size() - pattern.size())
+                          : value.substr(pattern.size());
+      return out;
+    }
   }
   out.text = "${" + body + "}";
   out.dynamic = true;
+  return out;
+}
+
+// The operand of ${X:-operand}: itself expanded ($HOME, ~ stay meaningful inside).
+Expanded expand_operand(std::string_view operand, const Vars& vars, int depth) {
+  Expanded out;
+  if (operand.find('$') == std::string_view::npos || depth > 8) {
+    out.text = std::string(operand);
+    out.dynamic = operand.find('$') != std::string_view::npos;
+    return out;
+  }
+  auto word = lex_expanding_text(operand);
+  if (!word.ok()) {
+    out.text = std::string(operand);
+    out.dynamic = true;
+    return out;
+  }
+  for (const WordPart& part : word->parts) {
+    if (part.kind == PartKind::kLiteral) {
+      out.text += part.text;
+    } else if (part.kind == PartKind::kVariable) {
+      Expanded value = expand_variable(part, vars, depth + 1);
+      out.text += value.text;
+      out.dynamic |= value.dynamic;
+      out.from_subst |= value.from_subst;
+    } else {
+      out.text += "$(" + part.text + ")";
+      out.dynamic = true;
+    }
+  }
   return out;
 }
 
@@ -596,7 +670,7 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
                parsed.error().code == ErrorCode::kResourceExhausted);
     return;
   }
-  Vars vars = {{"HOME", "~"}, {"PWD", cwd_.empty() ? "." : cwd_}, {"SHELL", "sh"}};
+  Vars vars = {{"HOME", "/home/~"}, {"PWD", cwd_.empty() ? "." : cwd_}, {"SHELL", "sh"}};
   for (const Word& word : parsed->expanded_words) analyze_word_substitutions(word, depth);
   const std::vector<SimpleCommand>& commands = parsed->commands;
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -1123,6 +1197,11 @@ void Analyzer::emit_unknown_program(Work work, int depth) {
   emit_with_directory(to_invocation(std::move(work)));
   if (rest.words.size() < 2 || depth > kMaxNesting) return;
   rest.words.erase(rest.words.begin());
+  if (rest.words.size() >= 2 && rest.words[0].text == "-c") {
+    // `$0 -c 'CMD'`, `$SH -c 'CMD'`: the unknown program may well be a shell.
+    analyze_nested(rest, rest.words[1].text, depth, "unknown -c", rest.inv.elevated);
+    return;
+  }
   rest.inv.wrappers.push_back("unknown program");
   peel(std::move(rest), depth + 1);
 }
@@ -1672,6 +1751,14 @@ Step Analyzer::peel_inline_code(Work& work, const std::string& name, int depth) 
     work.inv.input_unknown = true;  // python3 <(...): code from a substitution
   }
   if (reads_stdin && work.inv.args_from_stdin) work.inv.input_unknown = true;
+  // python -c "$CODE": the code itself is not known.
+  for (size_t i = 1; i < work.words.size(); ++i) {
+    const Expanded& word = work.words[i];
+    if (word.dynamic && !word.text.empty() && word.text[0] == '$' &&
+        std::find(code.codes.begin(), code.codes.end(), word.text) != code.codes.end()) {
+      work.inv.input_unknown = true;
+    }
+  }
   return Step::kStop;
 }
 

@@ -465,6 +465,7 @@ InlineCode scan_inline_code(const std::string& program, const std::vector<std::s
   const std::vector<std::string> codes = code_arguments(program, args, &out.encoded);
   if (codes.empty() && !out.encoded) return out;
   out.present = true;
+  out.codes = codes;
   for (const std::string& code : codes) {
     InlineCode one;
     scan_program_code(code, one);

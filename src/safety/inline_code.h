@@ -18,6 +18,7 @@ struct InlineCode {
   bool runs_unknown = false;   // runs a shell command whose text is not a literal
   bool encoded = false;        // the code is encoded (pwsh -EncodedCommand), so unreadable
   std::vector<std::string> shell_commands;  // literal command lines given to system() & co.
+  std::vector<std::string> codes;           // the code strings found on the command line
 };
 
 // `program` is the canonical name (see programs.h); `args` are its expanded arguments.

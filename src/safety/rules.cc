@@ -80,6 +80,13 @@ std::string with_unknowns_empty(const std::string& text) {
         if (text[j] == next) ++depth;
         if (text[j] == close && --depth == 0) break;
       }
+      // ${X:?} and ${X?} stop the shell when X is unset or empty: never an empty path.
+      const std::string body = text.substr(i + 2, j > i + 2 ? j - i - 2 : 0);
+      const size_t name_end =
+          body.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+      const bool guarded = next == '{' && name_end != std::string::npos && name_end > 0 &&
+                           (body[name_end] == '?' || body.compare(name_end, 2, ":?") == 0);
+      if (guarded) out += "set";
       i = j;
     } else {
       size_t j = i + 1;
@@ -503,6 +510,7 @@ bool unknown_tool_on_system_path(const Invocation& inv) {
     } else if (const size_t eq = path.find('='); eq != std::string::npos && path[0] != '/') {
       path = path.substr(eq + 1);  // of=/dev/sda, if=..., dest=/etc
     }
+    if (path == "~" || path == "~/" || path == "~/*") return true;  // a whole home
     if (path.empty() || path[0] != '/') return false;
     if (is_harmless_sink(path)) return false;
     return is_system_path(path) || is_block_device(path) ||
