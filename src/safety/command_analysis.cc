@@ -765,6 +765,19 @@ void Analyzer::analyze_code_value(const Work& work, const std::string& code, int
                                   const char* wrapper) {
   if (code.empty()) return;
   analyze_nested(work, code, depth, wrapper, work.inv.elevated);
+  // Pagers, tar --to-command, filters: the command reads data on stdin. A bare shell or
+  // interpreter there runs that data as code.
+  const std::string first = canonical_program(basename_of(code.substr(0, code.find(' '))));
+  const bool bare = code.find(" -c") == std::string::npos && code.find(" -e") == std::string::npos;
+  if ((is_shell(first) || is_interpreter(first)) && bare) {
+    Invocation inv = work.inv;
+    inv.program = first;
+    inv.program_path = first;
+    inv.redirections.clear();
+    inv.wrappers.push_back(wrapper);
+    inv.input_unknown = true;
+    emit(std::move(inv));
+  }
 }
 
 void Analyzer::analyze_substitutions(const SimpleCommand& command, int depth) {
@@ -1578,6 +1591,26 @@ Step Analyzer::peel_known_runner(Work& work, const std::string& name, int depth)
       }
       ran = true;
     }
+    // git config [--global] alias.x '!CMD' / core.pager CMD: stored now, run by later git
+    // commands; read it as if it ran.
+    {
+      const ScannedArgs config = scan_args(args, "Cc", {"git-dir", "work-tree", "file"}, false);
+      const std::vector<std::string>& ops = config.operands;
+      if (ops.size() >= 3 && ops[0] == "config") {
+        std::string key = ops[1];
+        for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const std::string& code = ops[2];
+        const bool runs = (key.rfind("alias.", 0) == 0 && !code.empty() && code[0] == '!') ||
+                          in_list(key, {"core.pager", "core.sshcommand", "core.editor",
+                                        "core.fsmonitor", "core.askpass", "sequence.editor",
+                                        "diff.external", "gpg.program", "core.gitproxy"}) ||
+                          key.rfind("pager.", 0) == 0 || key.rfind("filter.", 0) == 0;
+        if (runs) {
+          run(code[0] == '!' ? code.substr(1) : code, "git config");
+          ran = true;
+        }
+      }
+    }
     // `git bisect run CMD`, `git submodule foreach CMD`, `git rebase --exec CMD`.
     const ScannedArgs scanned = scan_args(args, "Cc", {"git-dir", "work-tree"}, true);
     const std::vector<std::string>& ops = scanned.operands;
@@ -1639,6 +1672,9 @@ Step Analyzer::peel_known_runner(Work& work, const std::string& name, int depth)
         ran = true;
       } else if (arg.rfind("-e", 0) == 0 && arg.size() > 2 && name == "rsync") {
         run(arg.substr(2), "rsync -e");
+        ran = true;
+      } else if (arg == "-S" && i + 1 < args.size() && name != "rsync") {
+        run(args[++i], "scp -S");  // the program scp runs instead of ssh
         ran = true;
       } else if (arg == "-o" && i + 1 < args.size()) {
         ran |= peel_ssh_option(work, args[++i], depth);
