@@ -282,7 +282,19 @@ const NameSet& known_programs() {
       "etckeeper", "needrestart", "reboot-required", "apt-mark", "debconf", "dpkg-query",
       "dpkg-reconfigure", "lsb_release", "cat", "nl", "wc", "smartctl", "lsscsi", "udisksctl",
       "dumpe2fs", "xfs_info", "partprobe", "thefuck", "minikube", "docker-machine", "op", "xattr",
-      "mdfind", "hdiutil", "sensors", "iwlist"};
+      "mdfind", "hdiutil", "sensors", "iwlist",
+      // editors, viewers and inspectors seen on system files every day
+      "hx", "helix", "kak", "vis", "mg", "jed", "ne", "zed", "codium", "cursor", "mousepad",
+      "pluma", "xed", "geany", "glow", "mdcat", "delta", "difft", "meld", "kdiff3", "vimdiff",
+      "colordiff", "icdiff", "sdiff", "diff3", "tig", "lazygit", "gitui", "yazi", "broot", "zellij",
+      "lnav", "multitail", "goaccess", "ccze", "grc", "cheat", "navi", "hexyl", "binwalk",
+      "checksec", "r2", "rizin", "mediainfo", "getfacl", "namei", "mountpoint", "shasum", "md5",
+      "otool", "codesign", "mdls", "plutil", "dscl", "ioreg", "system_profiler", "pkgutil",
+      "systemd-cgls", "systemd-cgtop", "lsinitramfs", "lsinitrd", "visidata", "vd", "fx", "csvlook",
+      "jless", "dog", "doggo", "gping", "nload", "iptraf-ng", "nethogs", "powertop", "cpupower",
+      "turbostat", "iostat", "blktrace", "fio", "stress", "stress-ng", "sysbench", "lsipc",
+      "lslocks", "lslogins", "who", "pinky", "tload", "slabtop", "pmap", "pstree", "ps_mem", "smem",
+      "numastat"};
   return names;
 }
 
