@@ -89,8 +89,10 @@ void call_arguments(std::string_view code, std::string_view call,
        at = code.find(call, at + call.size())) {
     size_t i = at + call.size();
     // For names such as "subprocess.run", also accept "subprocess.check_output(" etc.
+    // A call written with its "(" (exec(, spawn() is complete: its argument comes next.
     while (
-        i < code.size() && code[i] != '(' && code[i] != ' ' && code[i] != '"' && code[i] != '\'' &&
+        call.back() != '(' && i < code.size() && code[i] != '(' && code[i] != ' ' &&
+        code[i] != '"' && code[i] != '\'' &&
         (std::isalnum(static_cast<unsigned char>(code[i])) || code[i] == '_' || code[i] == '.')) {
       ++i;
     }
@@ -285,12 +287,35 @@ void scan_program_code(std::string_view code, InlineCode& out) {
              "removedirs", "fs.unlink", "File.unlink", "Path.unlink", ".unlink(", "truncate("});
   out.destroys = tree_delete || (file_delete && mentions_vital_path(code));
   out.runs_unknown = unknown_command;
-  const bool capable = tree_delete || file_delete || networked || fetches || executes ||
-                       unknown_command || !out.shell_commands.empty() ||
-                       std::any_of(std::begin(kCapabilities), std::end(kCapabilities),
-                                   [code](std::string_view name) {
-                                     return code.find(name) != std::string_view::npos;
-                                   });
+  // Calls that only run the literal commands found above are rated through those commands;
+  // anything else the code can do makes it non-trivial.
+  static constexpr std::string_view kCallsAnalyzed[] = {
+      "system(", "system ", "exec(",      "exec ",         "execSync", "execFile",
+      "spawn",   "popen",   "subprocess", "child_process", "`",        "qx",
+      "%x",      "os.",     "shell_exec", "passthru"};
+  const bool other_capability =
+      std::any_of(std::begin(kCapabilities), std::end(kCapabilities), [&](std::string_view name) {
+        if (code.find(name) == std::string_view::npos) return false;
+        return std::none_of(std::begin(kCallsAnalyzed), std::end(kCallsAnalyzed),
+                            [name](std::string_view call) { return name == call; });
+      });
+  const bool evaluates = has_any(
+      code, {"eval(", "eval ", "IEX", "Invoke-Expression", "iex ", "loadstring(", "Function(",
+             "instance_eval", "| sh", "|sh", "| bash", "|bash", "execv", "execl"});
+  // os.<anything> other than os.system/os.popen reaches the file system or processes.
+  bool other_os_call = false;
+  for (size_t at = code.find("os."); at != std::string_view::npos; at = code.find("os.", at + 3)) {
+    const std::string_view call = code.substr(at + 3, 8);
+    if (call.rfind("system", 0) != 0 && call.rfind("popen", 0) != 0 &&
+        call.rfind("getcwd", 0) != 0 && call.rfind("environ", 0) != 0 &&
+        call.rfind("path", 0) != 0 && call.rfind("listdir", 0) != 0 &&
+        call.rfind("getenv", 0) != 0 && call.rfind("sep", 0) != 0 && call.rfind("name", 0) != 0 &&
+        call.rfind("cpu_count", 0) != 0) {
+      other_os_call = true;
+    }
+  }
+  const bool capable = tree_delete || file_delete || networked || fetches || evaluates ||
+                       unknown_command || other_capability || other_os_call;
   out.trivial = !capable && !opens_for_write(code);
 }
 
