@@ -638,7 +638,7 @@ class Analyzer {
   Step peel_step(const std::string& name, Work& work, int depth);
   Step drop_wrapper(Work& work, const ScannedArgs& scanned, size_t extra_operands,
                     const char* wrapper);
-  Step peel_sudo(Work& work, const std::string& name);
+  Step peel_sudo(Work& work, const std::string& name, int depth);
   Step peel_env(Work& work, int depth);
   Step peel_xargs(Work& work, int depth);
   Step peel_find(Work& work, int depth);
@@ -1225,7 +1225,7 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
     return scan_args(args, shorts, longs, true);
   };
   if (name == "sudo" || name == "doas" || name == "pkexec" || name == "run0") {
-    return peel_sudo(work, name == "run0" ? "pkexec" : name);
+    return peel_sudo(work, name == "run0" ? "pkexec" : name, depth);
   }
   if (name == "env") return peel_env(work, depth);
   if (in_list(name, {"rimraf", "del-cli"})) {
@@ -1866,7 +1866,7 @@ Step Analyzer::drop_wrapper(Work& work, const ScannedArgs& scanned, size_t extra
   return Step::kContinue;
 }
 
-Step Analyzer::peel_sudo(Work& work, const std::string& name) {
+Step Analyzer::peel_sudo(Work& work, const std::string& name, int depth) {
   const std::vector<std::string> args = texts_of(work.words, 1);
   const ScannedArgs scanned =
       name == "pkexec" ? scan_args(args, "", {"user"}, true)
@@ -1888,6 +1888,7 @@ Step Analyzer::peel_sudo(Work& work, const std::string& name) {
   size_t index = 1 + scanned.options_end;
   while (index < work.words.size() && is_assignment_text(work.words[index].text)) {
     work.inv.assignments.push_back(work.words[index].text);
+    analyze_assignment(work.words[index].text, depth, work);
     ++index;
   }
   if (index >= work.words.size()) return Step::kStop;  // a root shell, rated by the rules
@@ -1929,6 +1930,7 @@ Step Analyzer::peel_env(Work& work, int depth) {
     }
     if (is_assignment_text(text)) {
       work.inv.assignments.push_back(text);
+      analyze_assignment(text, depth, work);
       continue;
     }
     if (text.size() > 1 && text[0] == '-') continue;  // -i, -0, -v, --ignore-environment
