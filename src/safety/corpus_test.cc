@@ -52,7 +52,7 @@ std::string unmet(const std::string& expectation, RiskLevel risk) {
   return ok ? "" : expectation;
 }
 
-TEST(SafetyCorpus, HasAtLeast150DangerousAnd150EverydayCommands) {
+TEST(SafetyCorpus, HasAtLeast600DangerousAnd500EverydayCommands) {
   int dangerous = 0;
   int everyday = 0;
   for (const CorpusRow& row : load_corpus()) {
@@ -60,8 +60,8 @@ TEST(SafetyCorpus, HasAtLeast150DangerousAnd150EverydayCommands) {
     if (level == "high" || level == "critical") ++dangerous;
     if (level == "safe" || level == "moderate") ++everyday;
   }
-  EXPECT_GE(dangerous, 150);
-  EXPECT_GE(everyday, 150);
+  EXPECT_GE(dangerous, 600);
+  EXPECT_GE(everyday, 500);
 }
 
 TEST(SafetyCorpus, EveryRowGetsItsExpectedRisk) {

@@ -54,9 +54,8 @@ std::vector<std::string> written_paths(const Invocation& invocation) {
     }
   } else if (program == "cp" || program == "mv" || program == "ln" || program == "install" ||
              program == "rsync" || program == "scp") {
-    add_destination(scan_args(args, "tSmogP", {"target-directory", "suffix", "mode", "owner",
-                                                "group"}),
-                    out);
+    add_destination(
+        scan_args(args, "tSmogP", {"target-directory", "suffix", "mode", "owner", "group"}), out);
   } else if (program == "dd") {
     for (const std::string& arg : args) {
       if (arg.rfind("of=", 0) == 0) out.push_back(arg.substr(3));
@@ -73,6 +72,31 @@ std::vector<std::string> written_paths(const Invocation& invocation) {
   } else if (program == "perl") {
     const ScannedArgs scanned = scan_args(args, "eE", {});
     if (scanned.has('i')) add_in_place_files(scanned, out);
+  } else if (program == "sort" || program == "shuf") {
+    const ScannedArgs scanned = scan_args(args, "otkSTn", {"output", "key", "field-separator"});
+    if (const std::string* file = scanned.value("o")) out.push_back(*file);
+    if (const std::string* file = scanned.value("output")) out.push_back(*file);
+  } else if (program == "tar" || program == "unzip" || program == "bsdtar") {
+    // Extracting into a directory writes under it (tar -x -C DIR, unzip -d DIR).
+    const ScannedArgs scanned =
+        scan_args(args, program == "unzip" ? "dxP" : "CfbHIKLNTVX", {"directory", "file"});
+    const bool extracts =
+        program == "unzip" || scanned.has('x') || scanned.has_long("extract") ||
+        scanned.has_long("get") ||
+        (!args.empty() && args[0].find('x') != std::string::npos && args[0][0] != '-');
+    for (std::string_view option : {"C", "d", "directory"}) {
+      if (const std::string* dir = scanned.value(option); dir && extracts) out.push_back(*dir);
+    }
+  } else if (program == "xxd" || program == "uniq") {
+    const ScannedArgs scanned = scan_args(args, "cglosfw", {});
+    if ((program == "uniq" || scanned.has('r')) && scanned.operands.size() >= 2) {
+      out.push_back(scanned.operands[1]);
+    }
+  } else if (program == "openssl" || program == "gcc" || program == "cc" || program == "g++" ||
+             program == "clang" || program == "ld") {
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "-out" || args[i] == "-o" || args[i] == "-keyout") out.push_back(args[i + 1]);
+    }
   } else if (program == "curl") {
     const ScannedArgs scanned = scan_args(args, "oHdXAeuTrwKxEF", {"output", "header", "data"});
     if (const std::string* file = scanned.value("o")) out.push_back(*file);

@@ -21,8 +21,8 @@ std::vector<std::string> split_components(std::string_view path) {
 }
 
 bool starts_with_dir(std::string_view path, std::string_view dir) {
-  return path == dir || (path.size() > dir.size() && path.substr(0, dir.size()) == dir &&
-                         path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.substr(0, dir.size()) == dir && path[dir.size()] == '/');
 }
 
 bool has_glob(std::string_view text) { return text.find_first_of("*?[") != std::string_view::npos; }
@@ -44,26 +44,51 @@ std::string_view parent_of(std::string_view path) {
 }
 
 constexpr std::array<std::string_view, 27> kTopSystemDirs = {
-    "/bin",  "/boot", "/dev",  "/etc",  "/home",         "/lib",     "/lib32",
-    "/lib64", "/libx32", "/media", "/mnt", "/opt",       "/proc",    "/root",
-    "/run",  "/sbin", "/srv",  "/sys",  "/usr",          "/var",     "/snap",
+    "/bin",   "/boot",   "/dev",     "/etc",          "/home",    "/lib",    "/lib32",
+    "/lib64", "/libx32", "/media",   "/mnt",          "/opt",     "/proc",   "/root",
+    "/run",   "/sbin",   "/srv",     "/sys",          "/usr",     "/var",    "/snap",
     "/Users", "/System", "/Library", "/Applications", "/private", "/Volumes"};
 
 constexpr std::array<std::string_view, 19> kSecondLevelSystemDirs = {
-    "/usr/bin",   "/usr/sbin",   "/usr/lib",   "/usr/lib32",  "/usr/lib64",
-    "/usr/libexec", "/usr/include", "/usr/share", "/usr/local", "/usr/src",
-    "/var/lib",   "/var/log",    "/var/spool", "/var/mail",   "/var/www",
-    "/var/cache", "/var/backups", "/usr/local/bin", "/usr/local/lib"};
+    "/usr/bin",     "/usr/sbin",    "/usr/lib",       "/usr/lib32",    "/usr/lib64",
+    "/usr/libexec", "/usr/include", "/usr/share",     "/usr/local",    "/usr/src",
+    "/var/lib",     "/var/log",     "/var/spool",     "/var/mail",     "/var/www",
+    "/var/cache",   "/var/backups", "/usr/local/bin", "/usr/local/lib"};
 
 // Whole trees whose loss breaks the machine, at any depth.
 constexpr std::array<std::string_view, 9> kVitalTrees = {
     "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sys"};
 
+// /proc/PID/root is the process's view of /, and /proc/PID/cwd its working directory.
+std::string strip_proc_aliases(std::string path) {
+  if (path.rfind("/proc/", 0) != 0) return path;
+  const size_t pid_end = path.find('/', 6);
+  if (pid_end == std::string::npos) return path;
+  const std::string_view rest = std::string_view(path).substr(pid_end);
+  for (std::string_view alias : {"/root", "/cwd"}) {
+    if (rest.substr(0, alias.size()) == alias &&
+        (rest.size() == alias.size() || rest[alias.size()] == '/')) {
+      const std::string tail(rest.substr(alias.size()));
+      if (alias == "/root") return tail.empty() ? "/" : tail;
+      return tail.empty() ? "." : "." + tail;
+    }
+  }
+  return path;
+}
+
 }  // namespace
 
 std::string normalize_path(std::string_view path) {
   std::string expanded;
-  if (!path.empty() && path[0] == '~') {
+  if (!path.empty() && path[0] == '/') {
+    // Collapse repeated slashes first so that //proc//1/root is seen too.
+    std::string collapsed;
+    for (char c : path) {
+      if (c == '/' && !collapsed.empty() && collapsed.back() == '/') continue;
+      collapsed += c;
+    }
+    expanded = strip_proc_aliases(collapsed);
+  } else if (!path.empty() && path[0] == '~') {
     const size_t slash = path.find('/');
     expanded = std::string(kHome);
     if (slash != std::string_view::npos) expanded += path.substr(slash);
@@ -99,8 +124,9 @@ TreeClass classify_tree(std::string_view path) {
   // `dir/*` sweeps up as much as `dir` itself.
   while (true) {
     const size_t slash = base.rfind('/');
-    const std::string_view last = slash == std::string::npos ? std::string_view(base)
-                                                             : std::string_view(base).substr(slash + 1);
+    const std::string_view last = slash == std::string::npos
+                                      ? std::string_view(base)
+                                      : std::string_view(base).substr(slash + 1);
     if (!is_catch_all_component(last)) break;
     base = std::string(slash == std::string::npos ? "." : parent_of(base));
   }
@@ -141,9 +167,10 @@ bool is_block_device(std::string_view path) {
   const std::string normalized = normalize_path(path);
   if (!starts_with_dir(normalized, "/dev") || normalized.size() <= 5) return false;
   const std::string_view name = std::string_view(normalized).substr(5);
-  static constexpr std::array<std::string_view, 18> kPrefixes = {
-      "sd", "hd", "vd", "xvd", "nvme", "mmcblk", "md", "dm-", "loop", "nbd",
-      "disk", "rdisk", "mapper/", "mem", "kmem", "port", "sr", "fd0"};
+  static constexpr std::array<std::string_view, 27> kPrefixes = {
+      "sd",     "hd",   "vd",    "xvd",     "nvme", "mmcblk", "md",     "dm-",   "loop",
+      "nbd",    "disk", "rdisk", "mapper/", "mem",  "kmem",   "port",   "sr",    "fd0",
+      "block/", "root", "mtd",   "ubi",     "zd",   "rbd",    "bcache", "zvol/", "vg"};
   for (std::string_view prefix : kPrefixes) {
     if (name.substr(0, prefix.size()) == prefix) return true;
   }
@@ -176,9 +203,9 @@ bool is_boot_path(std::string_view path) {
 
 bool is_system_path(std::string_view path) {
   const std::string normalized = normalize_path(path);
-  for (std::string_view dir : {"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
-                               "/libx32", "/boot", "/opt", "/var/lib", "/root", "/System",
-                               "/Library", "/efi"}) {
+  for (std::string_view dir :
+       {"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/opt",
+        "/var/lib", "/root", "/System", "/Library", "/efi"}) {
     if (starts_with_dir(normalized, dir)) return true;
   }
   return false;
@@ -187,12 +214,12 @@ bool is_system_path(std::string_view path) {
 bool is_history_file(std::string_view path) {
   const std::string normalized = normalize_path(path);
   const size_t slash = normalized.rfind('/');
-  const std::string_view name =
-      slash == std::string::npos ? std::string_view(normalized)
-                                 : std::string_view(normalized).substr(slash + 1);
-  for (std::string_view file : {".bash_history", ".zsh_history", ".zhistory", ".history",
-                                ".sh_history", ".python_history", ".mysql_history",
-                                ".psql_history", ".node_repl_history", "fish_history"}) {
+  const std::string_view name = slash == std::string::npos
+                                    ? std::string_view(normalized)
+                                    : std::string_view(normalized).substr(slash + 1);
+  for (std::string_view file :
+       {".bash_history", ".zsh_history", ".zhistory", ".history", ".sh_history", ".python_history",
+        ".mysql_history", ".psql_history", ".node_repl_history", "fish_history"}) {
     if (name == file) return true;
   }
   return false;

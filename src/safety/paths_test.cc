@@ -69,5 +69,19 @@ TEST(PathPredicates, RecogniseDevicesSinksAndSensitiveFiles) {
   EXPECT_TRUE(is_kernel_control("/proc/sys/vm/swappiness"));
 }
 
+TEST(PathAliases, FollowProcRootAndCwdAndKnowDiskAliases) {
+  EXPECT_EQ(normalize_path("/proc/1/root/etc"), "/etc");
+  EXPECT_EQ(normalize_path("/proc/self/root"), "/");
+  EXPECT_EQ(normalize_path("//proc//1//root//usr"), "/usr");
+  EXPECT_EQ(normalize_path("/proc/self/cwd/x"), "x");
+  EXPECT_EQ(classify_tree("/proc/1/root/"), TreeClass::kRoot);
+  EXPECT_EQ(classify_tree("/proc/self/cwd"), TreeClass::kCwdAll);
+  EXPECT_EQ(normalize_path("/proc/1/status"), "/proc/1/status");
+  EXPECT_TRUE(is_block_device("/dev/block/8:0"));
+  EXPECT_TRUE(is_block_device("/dev/disk/by-id/ata-X"));
+  EXPECT_TRUE(is_block_device("/dev/disk/by-uuid/1234"));
+  EXPECT_TRUE(is_harmless_sink("/proc/self/fd/1"));
+}
+
 }  // namespace
 }  // namespace cmdai::safety

@@ -8,7 +8,9 @@
 
 #include "safety/arg_scan.h"
 #include "safety/effects.h"
+#include "safety/inline_code.h"
 #include "safety/paths.h"
+#include "safety/programs.h"
 
 namespace cmdai::safety {
 namespace {
@@ -25,16 +27,6 @@ bool program_is(const Invocation& inv, std::initializer_list<std::string_view> n
 
 bool has_arg(const Invocation& inv, std::string_view arg) {
   return std::find(inv.args.begin(), inv.args.end(), arg) != inv.args.end();
-}
-
-bool is_shell(std::string_view program) {
-  return is_any(program, {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh",
-                          "tcsh", "yash", "rbash"});
-}
-
-bool is_interpreter(std::string_view program) {
-  return is_any(program, {"python", "python2", "python3", "perl", "ruby", "node", "nodejs",
-                          "php", "lua", "pwsh"});
 }
 
 std::string to_upper(std::string text) {
@@ -58,7 +50,7 @@ std::string first_operand(const Invocation& inv, std::string_view value_shorts =
 // ---- rm ----
 
 bool rm_recursive(const Invocation& inv) {
-  if (inv.program != "rm") return false;
+  if (!program_is(inv, {"rm", "srm", "wipe"})) return false;
   const ScannedArgs scanned = scan_args(inv.args);
   return scanned.has('r') || scanned.has('R') || scanned.has_long("recursive");
 }
@@ -88,11 +80,18 @@ std::string with_unknowns_empty(const std::string& text) {
         if (text[j] == next) ++depth;
         if (text[j] == close && --depth == 0) break;
       }
+      // ${X:?} and ${X?} stop the shell when X is unset or empty: never an empty path.
+      const std::string body = text.substr(i + 2, j > i + 2 ? j - i - 2 : 0);
+      const size_t name_end =
+          body.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+      const bool guarded = next == '{' && name_end != std::string::npos && name_end > 0 &&
+                           (body[name_end] == '?' || body.compare(name_end, 2, ":?") == 0);
+      if (guarded) out += "set";
       i = j;
     } else {
       size_t j = i + 1;
-      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
-                                 text[j] == '_')) {
+      while (j < text.size() &&
+             (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) {
         ++j;
       }
       i = j == i + 1 ? i + 1 : j - 1;
@@ -219,9 +218,7 @@ bool git_is(const Invocation& inv, std::string_view subcommand) {
   return git_subcommand(inv) == subcommand;
 }
 
-std::vector<std::string> operands_of(const Invocation& inv) {
-  return scan_args(inv.args).operands;
-}
+std::vector<std::string> operands_of(const Invocation& inv) { return scan_args(inv.args).operands; }
 
 bool operands_start_with(const Invocation& inv, std::initializer_list<std::string_view> words) {
   const std::vector<std::string> operands = operands_of(inv);
@@ -331,7 +328,8 @@ bool partitions_disk(const Invocation& inv) {
 
 bool wipes_disk(const Invocation& inv) {
   const ScannedArgs scanned = scan_args(inv.args, "o", {"offset"});
-  if (inv.program == "wipefs") return scanned.has('a') || scanned.has_long("all") || scanned.value("o");
+  if (inv.program == "wipefs")
+    return scanned.has('a') || scanned.has_long("all") || scanned.value("o");
   if (inv.program == "blkdiscard") return true;
   if (inv.program == "sgdisk") {
     return scanned.has('Z') || scanned.has('z') || scanned.has('o') ||
@@ -351,8 +349,15 @@ bool wipes_disk(const Invocation& inv) {
   if (inv.program == "hdparm") {
     return scanned.has_long("security-erase") || scanned.has_long("security-erase-enhanced");
   }
-  if (inv.program == "nvme") return operands_start_with(inv, {"format"}) ||
-                                    operands_start_with(inv, {"sanitize"});
+  if (inv.program == "nvme")
+    return operands_start_with(inv, {"format"}) || operands_start_with(inv, {"sanitize"});
+  if (inv.program == "diskutil") {
+    return std::any_of(scanned.operands.begin(), scanned.operands.end(), [](const std::string& op) {
+      return is_any(
+          op, {"eraseDisk", "eraseVolume", "zeroDisk", "randomDisk", "secureErase", "partitionDisk",
+               "reformat", "deleteContainer", "eraseDisk", "deleteVolume"});
+    });
+  }
   if (inv.program == "mdadm") return scanned.has_long("zero-superblock");
   return false;
 }
@@ -360,7 +365,20 @@ bool wipes_disk(const Invocation& inv) {
 bool is_mkfs(const Invocation& inv) {
   return inv.program.rfind("mkfs", 0) == 0 ||
          program_is(inv, {"mke2fs", "mkswap", "mkntfs", "mkdosfs", "mkexfatfs", "newfs",
-                          "mkfs.ext4"});
+                          "mkfs.ext4", "mkfs.vfat", "mkisofs"});
+}
+
+// mkfs on a file (`mkfs.ext4 disk.img`, `mkswap /swapfile`) only builds an image; on a device,
+// an unknown path or nothing visible it erases a disk.
+bool mkfs_on_device(const Invocation& inv) {
+  if (!is_mkfs(inv) || inv.program == "mkisofs") return false;
+  const std::vector<std::string> operands =
+      scan_args(inv.args, "bCdEgGiIJlLmMNoOrtTUez", {"type", "label"}).operands;
+  if (operands.empty()) return true;
+  return std::any_of(operands.begin(), operands.end(), [](const std::string& path) {
+    return path.find('$') != std::string::npos || normalize_path(path).rfind("/dev/", 0) == 0 ||
+           is_system_path(path);
+  });
 }
 
 bool mv_moves_tree(const Invocation& inv) {
@@ -392,12 +410,12 @@ bool is_download_to_file(const Invocation& inv) {
 
 bool changes_packages(const Invocation& inv) {
   const std::string sub = first_operand(inv);
-  if (program_is(inv, {"apt", "apt-get", "aptitude", "dnf", "yum", "zypper", "apk", "brew",
-                       "snap", "flatpak", "port", "pkg", "conda", "mamba", "pipx", "gem",
-                       "cargo", "go", "yarn", "pnpm", "nix-env", "choco", "winget"})) {
+  if (program_is(inv, {"apt",   "apt-get", "aptitude", "dnf",  "yum",     "zypper", "apk",   "brew",
+                       "snap",  "flatpak", "port",     "pkg",  "conda",   "mamba",  "pipx",  "gem",
+                       "cargo", "go",      "yarn",     "pnpm", "nix-env", "choco",  "winget"})) {
     return is_any(sub, {"install", "remove", "purge", "autoremove", "upgrade", "dist-upgrade",
-                        "full-upgrade", "uninstall", "add", "del", "update", "reinstall",
-                        "erase", "in", "rm", "refresh", "global"});
+                        "full-upgrade", "uninstall", "add", "del", "update", "reinstall", "erase",
+                        "in", "rm", "refresh", "global"});
   }
   if (program_is(inv, {"pip", "pip3", "npm"})) {
     return is_any(sub, {"install", "uninstall", "i", "ci", "remove", "rm", "update", "upgrade",
@@ -419,8 +437,97 @@ bool changes_packages(const Invocation& inv) {
   return false;
 }
 
+// rsync --delete into /, a home or a system directory deletes whatever the source lacks.
+bool rsync_deletes_tree(const Invocation& inv) {
+  if (inv.program != "rsync") return false;
+  const ScannedArgs scanned = scan_args(inv.args, "eBfT", {"rsh", "filter", "exclude", "include"});
+  const bool deletes = std::any_of(
+      scanned.long_flags.begin(), scanned.long_flags.end(), [](const std::string& flag) {
+        return flag.rfind("delete", 0) == 0 || flag == "del" || flag == "remove-source-files";
+      });
+  if (!deletes || scanned.operands.size() < 2) return false;
+  const TreeClass tree = classify_tree(scanned.operands.back());
+  return tree == TreeClass::kRoot || tree == TreeClass::kHome || tree == TreeClass::kSystemDir;
+}
+
+// Boot entries and boot loaders: a wrong one leaves the machine unable to start.
+bool changes_boot_loader(const Invocation& inv) {
+  if (inv.program == "efibootmgr") {
+    const ScannedArgs scanned = scan_args(inv.args, "bBLlpdo", {"bootnum", "label", "loader"});
+    return scanned.has('B') || scanned.has_long("delete-bootnum") || scanned.has('c') ||
+           scanned.has('o') || scanned.has_long("create");
+  }
+  if (program_is(inv,
+                 {"grub-install", "grub2-install", "bootctl", "lilo", "syslinux", "extlinux"})) {
+    return !has_arg(inv, "status") && !has_arg(inv, "list") && !has_arg(inv, "--help");
+  }
+  if (inv.program == "bcdedit") {
+    return std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+      return arg.rfind("/delete", 0) == 0 || arg == "/set";
+    });
+  }
+  return inv.program == "nvram" && !inv.args.empty() && !has_arg(inv, "-p") && !has_arg(inv, "-x");
+}
+
+// git checkout -- . / git restore .: every uncommitted change in the tree is thrown away.
+bool git_discards_worktree(const Invocation& inv) {
+  const std::string sub = git_subcommand(inv);
+  if (sub != "checkout" && sub != "restore") return false;
+  const ScannedArgs scanned = git_args(inv);
+  if (sub == "restore" && (scanned.has('S') || scanned.has_long("staged")) &&
+      !(scanned.has('W') || scanned.has_long("worktree"))) {
+    return false;
+  }
+  return std::any_of(scanned.operands.begin() + 1, scanned.operands.end(),
+                     [](const std::string& path) {
+                       return is_any(path, {".", "*", ":/", "./", ":/*"});
+                     });
+}
+
+// xhost +: any host may open windows on and read keystrokes from this display.
+bool opens_display(const Invocation& inv) {
+  return inv.program == "xhost" &&
+         std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+           return arg == "+" || arg.rfind("+inet:", 0) == 0 || arg == "+local:";
+         });
+}
+
+// An unknown program handed /, a system path or a disk: it may well write there.
+bool unknown_tool_on_system_path(const Invocation& inv) {
+  if (!inv.program_unknown) return false;
+  return std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+    std::string path = arg;
+    if (!path.empty() && path[0] == '-') {
+      const size_t eq = path.find('=');
+      if (eq == std::string::npos) return false;
+      // ./configure --prefix=/usr --sysconfdir=/etc: where it will install, later.
+      const std::string option = path.substr(0, eq);
+      if (option == "--prefix" ||
+          (option.size() > 3 && option.substr(option.size() - 3) == "dir")) {
+        return false;
+      }
+      path = path.substr(eq + 1);
+    } else if (const size_t eq = path.find('='); eq != std::string::npos && path[0] != '/') {
+      path = path.substr(eq + 1);  // of=/dev/sda, if=..., dest=/etc
+    }
+    if (path == "~" || path == "~/" || path == "~/*") return true;  // a whole home
+    if (path.empty() || path[0] != '/') return false;
+    if (is_harmless_sink(path)) return false;
+    return is_system_path(path) || is_block_device(path) ||
+           classify_tree(path) != TreeClass::kOther || is_kernel_control(path);
+  });
+}
+
 bool is_firewall_teardown(const Invocation& inv) {
-  if (inv.program == "ufw") return is_any(first_operand(inv), {"disable", "reset"});
+  if (inv.program == "ufw") {
+    const std::vector<std::string> operands = operands_of(inv);
+    if (operands.size() >= 2 && operands[0] == "default" && operands[1] == "allow") return true;
+    return is_any(first_operand(inv), {"disable", "reset"});
+  }
+  if (inv.program == "firewall-cmd") {
+    return has_arg(inv, "--set-default-zone=trusted") || has_arg(inv, "--panic-on") ||
+           (has_arg(inv, "--set-default-zone") && has_arg(inv, "trusted"));
+  }
   if (program_is(inv, {"iptables", "ip6tables", "iptables-legacy", "iptables-nft"})) {
     const ScannedArgs scanned = scan_args(inv.args, "tPjsdiopAIDRNE", {"table", "policy"});
     if (scanned.has('F') || scanned.has('X') || scanned.has_long("flush") ||
@@ -435,9 +542,9 @@ bool is_firewall_teardown(const Invocation& inv) {
            operands_start_with(inv, {"delete", "table"});
   }
   if (inv.program == "pfctl") return has_arg(inv, "-d");
-  return systemctl_verb_on(inv, {"stop", "disable", "mask", "kill"},
-                           {"firewalld", "ufw", "nftables", "iptables", "ip6tables",
-                            "netfilter-persistent"});
+  return systemctl_verb_on(
+      inv, {"stop", "disable", "mask", "kill"},
+      {"firewalld", "ufw", "nftables", "iptables", "ip6tables", "netfilter-persistent"});
 }
 
 bool changes_firewall_rules(const Invocation& inv) {
@@ -449,8 +556,8 @@ bool changes_firewall_rules(const Invocation& inv) {
   }
   if (program_is(inv, {"iptables-restore", "ip6tables-restore"})) return true;
   if (inv.program == "nft") {
-    return is_any(first_operand(inv), {"add", "insert", "delete", "replace", "flush", "create",
-                                       "destroy", "-f"}) ||
+    return is_any(first_operand(inv),
+                  {"add", "insert", "delete", "replace", "flush", "create", "destroy", "-f"}) ||
            has_arg(inv, "-f");
   }
   return false;
@@ -478,8 +585,8 @@ bool container_privileged(const Invocation& inv) {
     if (arg == "--privileged" || arg == "--pid=host") return true;
     const bool volume_flag = arg == "-v" || arg == "--volume";
     const std::string mount = volume_flag && i + 1 < inv.args.size() ? inv.args[i + 1]
-                              : arg.rfind("--volume=", 0) == 0      ? arg.substr(9)
-                                                                    : "";
+                              : arg.rfind("--volume=", 0) == 0       ? arg.substr(9)
+                                                                     : "";
     if (mount.rfind("/:", 0) == 0) return true;
   }
   return false;
@@ -490,9 +597,8 @@ bool container_mutates(const Invocation& inv) {
   const std::vector<std::string> operands = operands_of(inv);
   if (operands.empty()) return false;
   const std::string& sub = operands[0];
-  if (is_any(sub, {"rm", "rmi", "stop", "kill", "run", "exec", "restart", "create", "prune",
-                   "down", "up", "pause", "build", "push", "load", "import", "commit", "cp",
-                   "update"})) {
+  if (is_any(sub, {"rm", "rmi", "stop", "kill", "run", "exec", "restart", "create", "prune", "down",
+                   "up", "pause", "build", "push", "load", "import", "commit", "cp", "update"})) {
     return true;
   }
   const std::string action = operands.size() >= 2 ? operands[1] : "";
@@ -570,7 +676,7 @@ bool destructive_sql(const Invocation& inv) {
                         "clickhouse-client", "mysqladmin", "mariadb"})) {
     return false;
   }
-  const std::string text = to_upper(joined_args(inv));
+  const std::string text = to_upper(joined_args(inv) + " " + inv.stdin_literal);
   for (std::string_view needle : {"DROP DATABASE", "DROP TABLE", "DROP SCHEMA", "TRUNCATE",
                                   "FLUSHALL", "FLUSHDB", "DROPDATABASE", "DROP "}) {
     if (text.find(needle) != std::string::npos) return true;
@@ -580,17 +686,120 @@ bool destructive_sql(const Invocation& inv) {
 
 bool powers_off(const Invocation& inv) {
   if (program_is(inv, {"shutdown"})) return !has_arg(inv, "-c");
-  if (program_is(inv, {"reboot", "halt", "poweroff", "kexec"})) return true;
-  if (program_is(inv, {"init", "telinit"})) return has_arg(inv, "0") || has_arg(inv, "6");
-  if (inv.program == "systemctl") {
-    return is_any(first_operand(inv), {"poweroff", "reboot", "halt", "kexec", "emergency",
-                                       "rescue", "soft-reboot"});
+  if (program_is(inv, {"reboot", "halt", "poweroff", "kexec", "openrc-shutdown"})) {
+    return !has_arg(inv, "-l") || inv.program != "kexec";
+  }
+  if (program_is(inv, {"init", "telinit"})) {
+    return has_arg(inv, "0") || has_arg(inv, "6") || has_arg(inv, "1") || has_arg(inv, "S") ||
+           has_arg(inv, "s");
+  }
+  if (inv.program == "systemctl" || inv.program == "loginctl") {
+    const std::vector<std::string> operands = operands_of(inv);
+    if (operands.empty()) return false;
+    if (is_any(operands[0],
+               {"poweroff", "reboot", "halt", "kexec", "emergency", "rescue", "soft-reboot"})) {
+      return true;
+    }
+    if (is_any(operands[0], {"start", "isolate", "restart", "default", "set-default"})) {
+      return std::any_of(operands.begin() + 1, operands.end(), [](const std::string& unit) {
+        return is_any(
+            unit, {"poweroff.target", "halt.target", "reboot.target", "rescue.target",
+                   "emergency.target", "kexec.target", "shutdown.target", "poweroff", "halt",
+                   "reboot", "rescue", "emergency", "soft-reboot.target",
+                   "systemd-poweroff.service", "systemd-reboot.service", "systemd-halt.service"});
+      });
+    }
+    return false;
+  }
+  if (program_is(inv, {"dbus-send", "busctl", "gdbus", "qdbus"})) {
+    const std::string text = joined_args(inv);
+    return text.find("PowerOff") != std::string::npos || text.find("Reboot") != std::string::npos ||
+           text.find("Halt") != std::string::npos;
+  }
+  if (program_is(inv, {"gnome-session-quit", "xfce4-session-logout"})) {
+    return has_arg(inv, "--power-off") || has_arg(inv, "--reboot") || has_arg(inv, "--halt");
+  }
+  return false;
+}
+
+// pkill/killall aimed at every process of root (or of everyone), or at init itself.
+bool kills_by_pattern_everything(const Invocation& inv) {
+  if (inv.program == "loginctl") {
+    const std::vector<std::string> operands = operands_of(inv);
+    return operands.size() >= 2 && is_any(operands[0], {"kill-user", "terminate-user"}) &&
+           is_any(operands[1], {"root", "0"});
+  }
+  if (!program_is(inv, {"pkill", "killall", "skill", "slay"})) return false;
+  const ScannedArgs scanned =
+      scan_args(inv.args, "usUGgtPFnOc", {"user", "uid", "euid", "signal", "group"});
+  for (std::string_view option : {"u", "U", "user", "uid", "euid"}) {
+    if (const std::string* user = scanned.value(option)) {
+      if (is_any(*user, {"root", "0"})) return true;
+    }
+  }
+  for (const std::string& pattern : scanned.operands) {
+    if (is_any(pattern, {".", ".*", "", "^", "systemd", "init", "-1", "1"})) return true;
+  }
+  return inv.program == "skill" && (has_arg(inv, "root") || has_arg(inv, "-u"));
+}
+
+// Cloud and infrastructure deletions: whole stacks, buckets, instances, clusters.
+bool destroys_cloud_resources(const Invocation& inv) {
+  const std::vector<std::string> operands = operands_of(inv);
+  if (operands.empty()) return false;
+  const std::string& sub = operands[0];
+  if (program_is(inv, {"terraform", "tofu", "terragrunt", "pulumi", "cdk", "sam", "serverless",
+                       "sls", "vagrant", "eksctl", "copilot"})) {
+    return is_any(sub, {"destroy", "delete", "remove"}) ||
+           (sub == "apply" && (has_arg(inv, "-destroy") || has_arg(inv, "--destroy"))) ||
+           (sub == "stack" && operands.size() > 1 && is_any(operands[1], {"rm", "remove"})) ||
+           (sub == "state" && operands.size() > 1 && operands[1] == "rm") ||
+           (sub == "workspace" && operands.size() > 1 && operands[1] == "delete");
+  }
+  auto any_operand = [&operands](std::initializer_list<std::string_view> words) {
+    return std::any_of(operands.begin(), operands.end(),
+                       [words](const std::string& op) { return is_any(op, words); });
+  };
+  if (inv.program == "aws") {
+    if (sub == "s3") {
+      return any_operand({"rb"}) || (any_operand({"rm"}) && has_arg(inv, "--recursive"));
+    }
+    return std::any_of(operands.begin(), operands.end(), [](const std::string& op) {
+      return op.rfind("delete-", 0) == 0 || op.rfind("terminate-", 0) == 0 ||
+             op.rfind("deregister-", 0) == 0 || op == "remove-role-from-instance-profile" ||
+             op.rfind("purge-", 0) == 0 || op == "rb";
+    });
+  }
+  if (program_is(inv, {"gcloud", "az", "doctl", "linode-cli", "hcloud", "scw", "exo", "openstack",
+                       "ibmcloud", "oci", "yc"})) {
+    return any_operand({"delete", "destroy", "rm", "remove", "purge", "terminate"});
+  }
+  if (inv.program == "gsutil") {
+    return sub == "rb" || (sub == "rm" && (has_arg(inv, "-r") || has_arg(inv, "-R") ||
+                                           has_arg(inv, "-rf") || has_arg(inv, "-a")));
+  }
+  if (program_is(inv, {"heroku", "flyctl", "fly", "vercel", "netlify", "firebase", "railway",
+                       "render", "gh", "glab", "virsh", "multipass", "lxc", "incus", "minikube",
+                       "kind", "k3d", "eb", "supabase"})) {
+    return any_operand({"destroy", "apps:destroy", "delete", "undefine", "purge", "projects:delete",
+                        "remove", "rm"}) &&
+           !(inv.program == "gh" && !any_operand({"repo", "release", "secret"}));
   }
   return false;
 }
 
 bool disables_mac(const Invocation& inv) {
   if (inv.program == "setenforce") return has_arg(inv, "0") || has_arg(inv, "Permissive");
+  if (inv.program == "csrutil") return has_arg(inv, "disable");
+  if (inv.program == "spctl")
+    return has_arg(inv, "--master-disable") || has_arg(inv, "--global-disable");
+  if (inv.program == "launchctl") {
+    return std::any_of(inv.args.begin(), inv.args.end(),
+                       [](const std::string& arg) {
+                         return arg.find("com.apple.alf") != std::string::npos;
+                       }) &&
+           (has_arg(inv, "unload") || has_arg(inv, "bootout") || has_arg(inv, "disable"));
+  }
   if (program_is(inv, {"aa-teardown", "aa-disable", "aa-complain"})) return true;
   return systemctl_verb_on(inv, {"stop", "disable", "mask", "kill"}, {"apparmor", "selinux"});
 }
@@ -604,8 +813,8 @@ bool is_remote_shell(const Invocation& inv) {
   }
   if (!program_is(inv, {"nc", "ncat", "netcat", "nc.traditional", "socat"})) return false;
   if (inv.program == "socat") {
-    return joined_args(inv).find("EXEC:") != std::string::npos ||
-           joined_args(inv).find("SYSTEM:") != std::string::npos;
+    const std::string text = to_upper(joined_args(inv));
+    return text.find("EXEC:") != std::string::npos || text.find("SYSTEM:") != std::string::npos;
   }
   const ScannedArgs scanned = scan_args(inv.args, "ecpswi", {"exec", "sh-exec"});
   return scanned.value("e") || scanned.value("c") || scanned.value("exec") ||
@@ -615,12 +824,12 @@ bool is_remote_shell(const Invocation& inv) {
 const std::vector<Rule>& build_table() {
   static const std::vector<Rule> table = {
       // ---- Parsing ----
+      {"parse.too_complex", R::kCritical, "parse",
+       "the command is too long or too deeply nested to be checked, so it is refused",
+       [](const Invocation& inv) { return inv.limit_exceeded; }},
       {"parse.unparseable", R::kHigh, "parse",
        "cannot parse the command (unbalanced quotes or brackets?), so it cannot be checked",
        [](const Invocation& inv) { return !inv.parse_error.empty(); }},
-      {"parse.beyond_limits", R::kCritical, "parse",
-       "nested more than 12 levels deep or too large to check, so what it runs cannot be known",
-       [](const Invocation& inv) { return inv.beyond_limits; }},
       {"parse.nul_byte", R::kCritical, "parse",
        "contains a NUL byte, which the shell stops at or drops, so what runs is not what was "
        "checked",
@@ -662,6 +871,12 @@ const std::vector<Rule>& build_table() {
          }
          return false;
        }},
+      {"fs.rsync_delete_tree", R::kCritical, "fs.rsync",
+       "rsync --delete onto /, a home or a system directory deletes everything the source lacks",
+       [](const Invocation& inv) { return rsync_deletes_tree(inv); }},
+      {"boot.loader_change", R::kHigh, "boot",
+       "changes boot entries or the boot loader; a mistake leaves the machine unable to start",
+       [](const Invocation& inv) { return changes_boot_loader(inv); }},
       {"fs.rm_files", R::kModerate, "fs.rm", "deletes files",
        [](const Invocation& inv) { return program_is(inv, {"rm", "unlink"}); }},
       {"fs.find_delete_everything", R::kCritical, "fs.find",
@@ -695,7 +910,7 @@ const std::vector<Rule>& build_table() {
        "writes directly onto a disk device, destroying its filesystem",
        [](const Invocation& inv) { return writes_any(inv, is_block_device); }},
       {"disk.mkfs", R::kCritical, "disk.format", "creates a filesystem, erasing the device",
-       [](const Invocation& inv) { return is_mkfs(inv); }},
+       [](const Invocation& inv) { return mkfs_on_device(inv); }},
       {"disk.wipe", R::kCritical, "disk.format",
        "erases partition tables, filesystem signatures or the whole device",
        [](const Invocation& inv) { return wipes_disk(inv); }},
@@ -710,6 +925,9 @@ const std::vector<Rule>& build_table() {
          }
          return inv.program == "btrfs" && operands_start_with(inv, {"subvolume", "delete"});
        }},
+      {"disk.mkfs_image", R::kModerate, "disk.format",
+       "creates a filesystem inside a file, replacing its content",
+       [](const Invocation& inv) { return is_mkfs(inv); }},
       {"disk.dd", R::kModerate, "disk.write", "dd copies raw bytes and overwrites its output",
        [](const Invocation& inv) { return inv.program == "dd"; }},
       {"fs.shred", R::kHigh, "fs.shred", "shred destroys file contents beyond recovery",
@@ -724,7 +942,9 @@ const std::vector<Rule>& build_table() {
        }},
       {"proc.kill_all", R::kCritical, "proc.kill", "kills every process (or init), taking the "
        "system down",
-       [](const Invocation& inv) { return kills_everything(inv); }},
+       [](const Invocation& inv) {
+         return kills_everything(inv) || kills_by_pattern_everything(inv);
+       }},
       {"proc.kill", R::kModerate, "proc.kill", "terminates processes",
        [](const Invocation& inv) {
          return program_is(inv, {"kill", "pkill", "killall", "skill", "xkill"});
@@ -748,6 +968,18 @@ const std::vector<Rule>& build_table() {
       {"boot.overwrite", R::kCritical, "fs.system",
        "overwrites or removes boot loader or kernel files",
        [](const Invocation& inv) { return writes_or_destroys_any(inv, is_boot_path); }},
+      {"fs.extract_over_system", R::kCritical, "fs.system",
+       "unpacks an archive over / or a system directory, replacing system files",
+       [](const Invocation& inv) {
+         if (!program_is(inv, {"tar", "bsdtar", "unzip", "cpio"})) return false;
+         const std::vector<std::string> redirected = redirected_files(inv);
+         for (const std::string& path : written_paths(inv)) {
+           const bool is_redirection =
+               std::find(redirected.begin(), redirected.end(), path) != redirected.end();
+           if (!is_redirection && tree_is_root_or_system(path)) return true;
+         }
+         return false;
+       }},
       {"fs.system_write", R::kHigh, "fs.system", "writes into a system directory",
        [](const Invocation& inv) { return writes_any(inv, is_system_path); }},
       {"fs.mv_system_tree", R::kCritical, "fs.mv", "moves /, a home or a system directory away",
@@ -782,6 +1014,13 @@ const std::vector<Rule>& build_table() {
       {"perm.recursive_system", R::kCritical, "perm",
        "recursively changes permissions or ownership of / or a system directory",
        [](const Invocation& inv) { return perm_hits(inv, tree_is_root_or_system, true); }},
+      {"perm.recursive_home", R::kHigh, "perm",
+       "recursively changes permissions or ownership of a whole home directory",
+       [](const Invocation& inv) {
+         return perm_hits(inv, [](const std::string& path) {
+           return classify_tree(path) == TreeClass::kHome;
+         }, true);
+       }},
       {"perm.world_writable_recursive", R::kHigh, "perm",
        "makes a whole directory tree writable by every user",
        [](const Invocation& inv) {
@@ -800,6 +1039,14 @@ const std::vector<Rule>& build_table() {
            return is_system_path(path) || tree_is_root_or_system(path);
          }, false);
        }},
+      {"perm.attributes_system", R::kHigh, "perm",
+       "changes file attributes or ACLs on a system path (chattr +i, setfacl)",
+       [](const Invocation& inv) {
+         if (!program_is(inv, {"chattr", "setfacl"})) return false;
+         return std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+           return !arg.empty() && arg[0] == '/' && (is_system_path(arg) || tree_is_root_or_system(arg));
+         });
+       }},
       {"perm.change", R::kModerate, "perm", "changes file permissions or ownership",
        [](const Invocation& inv) { return program_is(inv, {"chmod", "chown", "chgrp"}); }},
 
@@ -814,9 +1061,10 @@ const std::vector<Rule>& build_table() {
        [](const Invocation& inv) {
          const bool runs_operand = is_shell(inv.program) || is_interpreter(inv.program) ||
                                    program_is(inv, {"source", ".", "eval"});
-         return inv.program_from_download || (runs_operand && inv.operand_from_download);
+         return inv.program_from_download || inv.input_from_network ||
+                (runs_operand && inv.operand_from_download);
        }},
-      {"net.remote_shell", R::kHigh, "exec.remote",
+      {"net.remote_shell", R::kCritical, "exec.remote",
        "connects a shell to a network socket (a reverse or bind shell)",
        [](const Invocation& inv) { return is_remote_shell(inv); }},
       {"exec.pipe_to_shell", R::kHigh, "exec.stdin",
@@ -827,15 +1075,30 @@ const std::vector<Rule>& build_table() {
       {"exec.dynamic_command", R::kHigh, "exec.dynamic",
        "the program to run comes from a command substitution, so it cannot be checked",
        [](const Invocation& inv) { return inv.program_from_substitution; }},
-      {"exec.variable_command", R::kModerate, "exec.dynamic",
+      {"exec.variable_command", R::kHigh, "exec.dynamic",
        "the program to run comes from a variable, so it cannot be checked",
-       [](const Invocation& inv) { return inv.program_dynamic; }},
-      {"exec.inline_code_destructive", R::kHigh, "exec.inline",
-       "inline script code deletes files or runs shell commands",
+       [](const Invocation& inv) { return inv.program_dynamic && !inv.program_user_tool; }},
+      {"exec.user_tool_variable", R::kModerate, "exec.dynamic",
+       "runs the editor, pager or browser named by the user's environment",
+       [](const Invocation& inv) { return inv.program_user_tool; }},
+      {"exec.unknown_input", R::kHigh, "exec.input",
+       "runs code or commands whose text cannot be known here (a variable, a substitution, "
+       "stdin, a decoder's output or a script file chosen at run time)",
+       [](const Invocation& inv) { return inv.input_unknown; }},
+      {"exec.inline_code_destructive", R::kCritical, "exec.inline",
+       "inline script code deletes a directory tree, or a system or home path",
+       [](const Invocation& inv) { return scan_inline_code(inv.program, inv.args).destroys; }},
+      {"net.inline_remote_shell", R::kCritical, "exec.inline",
+       "inline script code wires a shell to a network socket or runs code it downloads",
        [](const Invocation& inv) {
-         return inline_code_has(inv, {"rmtree", "rm -rf", "rm -r ", "os.remove", "os.unlink",
-                                      "unlink(", "os.system", "subprocess", "system(",
-                                      "child_process", "mkfs"});
+         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         return code.remote_shell || code.runs_download;
+       }},
+      {"exec.inline_code_unknown", R::kHigh, "exec.inline",
+       "inline script code does more than print or compute, so what it does cannot be checked",
+       [](const Invocation& inv) {
+         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         return code.present && (!code.trivial || code.runs_unknown || code.encoded);
        }},
 
       // ---- Privilege and accounts ----
@@ -892,8 +1155,25 @@ const std::vector<Rule>& build_table() {
        }},
       {"sched.crontab_remove", R::kHigh, "sched", "removes every cron job of the user",
        [](const Invocation& inv) {
-         return inv.program == "crontab" && scan_args(inv.args, "u", {}).has('r');
+         if (inv.program != "crontab") return false;
+         const ScannedArgs scanned = scan_args(inv.args, "u", {});
+         if (scanned.has('r')) return true;
+         if (scanned.operands.size() != 1) return false;
+         // crontab /dev/null, `echo | crontab -`: an empty table replaces every job.
+         const bool empty_stdin = inv.stdin_known && inv.stdin_literal.find_first_not_of(
+                                                         " \t\n") == std::string::npos;
+         return normalize_path(scanned.operands[0]) == "/dev/null" ||
+                (scanned.operands[0] == "-" && empty_stdin);
        }},
+      {"cloud.destroy", R::kHigh, "cloud",
+       "deletes cloud or infrastructure resources (stacks, buckets, instances, clusters)",
+       [](const Invocation& inv) { return destroys_cloud_resources(inv); }},
+      {"net.display_open", R::kHigh, "net.open",
+       "lets any host connect to the X display and read or inject keystrokes",
+       [](const Invocation& inv) { return opens_display(inv); }},
+      {"fs.unknown_tool_system_path", R::kHigh, "fs.unknown",
+       "an unknown program is handed /, a system path or a disk, and may write to it",
+       [](const Invocation& inv) { return unknown_tool_on_system_path(inv); }},
 
       // ---- Version control, containers, clusters, databases ----
       {"git.force_push", R::kHigh, "git", "force-push rewrites the remote branch's history",
@@ -906,6 +1186,19 @@ const std::vector<Rule>& build_table() {
          return std::any_of(scanned.operands.begin() + 1, scanned.operands.end(),
                             [](const std::string& ref) { return !ref.empty() && ref[0] == '+'; });
        }},
+      {"git.remote_delete", R::kHigh, "git", "deletes a branch or tag on the remote",
+       [](const Invocation& inv) {
+         if (!git_is(inv, "push")) return false;
+         const ScannedArgs scanned = git_args(inv);
+         if (scanned.has('d') || scanned.has_long("delete") || scanned.has_long("prune")) {
+           return true;
+         }
+         return std::any_of(scanned.operands.begin() + 1, scanned.operands.end(),
+                            [](const std::string& ref) { return !ref.empty() && ref[0] == ':'; });
+       }},
+      {"git.discard_changes", R::kHigh, "git",
+       "throws away every uncommitted change in the working tree",
+       [](const Invocation& inv) { return git_discards_worktree(inv); }},
       {"git.reset_hard", R::kHigh, "git", "git reset --hard discards uncommitted work",
        [](const Invocation& inv) {
          return git_is(inv, "reset") && git_args(inv).has_long("hard");
@@ -955,7 +1248,8 @@ const std::vector<Rule>& build_table() {
          if (inv.program == "kubectl" || inv.program == "oc") {
            return is_any(first_operand(inv, "ns", {"namespace", "context"}), {"delete", "drain"});
          }
-         return inv.program == "helm" && is_any(first_operand(inv), {"uninstall", "delete"});
+         return inv.program == "helm" &&
+                is_any(first_operand(inv), {"uninstall", "delete", "del", "un"});
        }},
       {"k8s.change", R::kModerate, "k8s", "changes cluster resources",
        [](const Invocation& inv) {
@@ -1020,7 +1314,16 @@ const std::vector<Rule>& build_table() {
 
 const std::vector<Rule>& rule_table() { return build_table(); }
 
-std::vector<RuleMatch> match_rules(const Invocation& invocation) {
+std::vector<RuleMatch> match_rules(const Invocation& given) {
+  // --help, --version, dry runs: only the redirections still do something.
+  Invocation quiet;
+  if (given.dry_run) {
+    quiet.program = "(dry run) " + given.program;
+    quiet.redirections = given.redirections;
+    quiet.parse_error = given.parse_error;
+    quiet.limit_exceeded = given.limit_exceeded;
+  }
+  const Invocation& invocation = given.dry_run ? quiet : given;
   std::map<std::string_view, const Rule*> riskiest_per_family;
   std::vector<std::string_view> family_order;
   for (const Rule& rule : rule_table()) {

@@ -57,8 +57,8 @@ struct Token {
 };
 
 bool is_redirection(const std::string& op) {
-  static constexpr std::array<std::string_view, 11> kOps = {
-      ">", ">>", ">|", "<", "<>", "&>", "&>>", ">&", "<&", "<<", "<<<"};
+  static constexpr std::array<std::string_view, 11> kOps = {">",   ">>", ">|", "<",  "<>", "&>",
+                                                            "&>>", ">&", "<&", "<<", "<<<"};
   for (std::string_view candidate : kOps) {
     if (op == candidate) return true;
   }
@@ -74,9 +74,15 @@ class Parser {
 
   Result<ParsedLine> parse_line() {
     parse_list(Stop::kEnd);
-    if (!error_.empty()) return make_error(ErrorCode::kInvalidArgument, "{}", error_);
-    if (peek().kind != TokenKind::kEnd) fail("unexpected ')' with no matching '('");
-    if (!error_.empty()) return make_error(ErrorCode::kInvalidArgument, "{}", error_);
+    if (error_.empty() && peek().kind != TokenKind::kEnd) {
+      fail("unexpected ')' with no matching '('");
+    }
+    if (!error_.empty()) {
+      // Nesting past the limit is a limit of the check, not a malformed line.
+      const bool limit = error_.find("nested too deeply") != std::string::npos;
+      return make_error(limit ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument, "{}",
+                        error_);
+    }
     return std::move(line_);
   }
 
@@ -135,7 +141,8 @@ class Parser {
     const char c = src_[pos_];
     if (c == '\n') {
       ++pos_;
-      if (heredoc_resume_ != std::string_view::npos && heredoc_resume_ > pos_) pos_ = heredoc_resume_;
+      if (heredoc_resume_ != std::string_view::npos && heredoc_resume_ > pos_)
+        pos_ = heredoc_resume_;
       heredoc_resume_ = std::string_view::npos;
       token.kind = TokenKind::kNewline;
       return token;
@@ -167,8 +174,8 @@ class Parser {
 
   std::string lex_operator() {
     static constexpr std::array<std::string_view, 21> kOps = {
-        "&>>", "<<<", "<<-", "&&", "||", "|&", ";;", ";&", "&>", ">>", ">&", ">|", "<<",
-        "<&",  "<>",  "|",   "&",  ";",  "(",  ")",  "<"};
+        "&>>", "<<<", "<<-", "&&", "||", "|&", ";;", ";&", "&>", ">>", ">&",
+        ">|",  "<<",  "<&",  "<>", "|",  "&",  ";",  "(",  ")",  "<"};
     for (std::string_view op : kOps) {
       if (src_.substr(pos_, op.size()) == op) {
         pos_ += op.size();
@@ -274,6 +281,42 @@ class Parser {
     }
   }
 
+  // Up to the end of the text: here-document rules (see lex_expanding_text).
+  void lex_expanding_body(Word& word) {
+    add_literal(word, "", true);
+    while (!failed() && pos_ < src_.size()) {
+      const char c = src_[pos_];
+      if (c == '\\' && pos_ + 1 < src_.size()) {
+        const char escaped = src_[pos_ + 1];
+        if (escaped == '\n') {
+          pos_ += 2;
+        } else if (escaped == '$' || escaped == '`' || escaped == '\\') {
+          add_literal(word, src_.substr(pos_ + 1, 1), true);
+          pos_ += 2;
+        } else {
+          add_literal(word, "\\", true);
+          ++pos_;
+        }
+      } else if (c == '$') {
+        lex_dollar(word, true);
+      } else if (c == '`') {
+        lex_backtick(word);
+      } else {
+        add_literal(word, src_.substr(pos_, 1), true);
+        ++pos_;
+      }
+    }
+  }
+
+ public:
+  Result<Word> parse_expanding_text() {
+    Word word;
+    lex_expanding_body(word);
+    if (!error_.empty()) return make_error(ErrorCode::kInvalidArgument, "{}", error_);
+    return word;
+  }
+
+ private:
   void lex_dollar(Word& word, bool quoted) {
     const char n = pos_ + 1 < src_.size() ? src_[pos_ + 1] : '\0';
     if (n == '\'' && !quoted) {
@@ -292,10 +335,11 @@ class Parser {
     } else if (is_name_start(n)) {
       size_t end = pos_ + 1;
       while (end < src_.size() && is_name_char(src_[end])) ++end;
-      word.parts.push_back(
-          WordPart{PartKind::kVariable, std::string(src_.substr(pos_ + 1, end - pos_ - 1)), quoted});
+      word.parts.push_back(WordPart{PartKind::kVariable,
+                                    std::string(src_.substr(pos_ + 1, end - pos_ - 1)), quoted});
       pos_ = end;
-    } else if (is_digit(n) || (n != '\0' && std::string_view("@*#?$!-").find(n) != std::string_view::npos)) {
+    } else if (is_digit(n) ||
+               (n != '\0' && std::string_view("@*#?$!-").find(n) != std::string_view::npos)) {
       word.parts.push_back(WordPart{PartKind::kVariable, std::string(1, n), quoted});
       pos_ += 2;
     } else {
@@ -418,18 +462,37 @@ class Parser {
       }
       const char e = src_[pos_++];
       switch (e) {
-        case 'a': text += '\a'; break;
-        case 'b': text += '\b'; break;
-        case 'e': case 'E': text += '\x1b'; break;
-        case 'f': text += '\f'; break;
-        case 'n': text += '\n'; break;
-        case 'r': text += '\r'; break;
-        case 't': text += '\t'; break;
-        case 'v': text += '\v'; break;
+        case 'a':
+          text += '\a';
+          break;
+        case 'b':
+          text += '\b';
+          break;
+        case 'e':
+        case 'E':
+          text += '\x1b';
+          break;
+        case 'f':
+          text += '\f';
+          break;
+        case 'n':
+          text += '\n';
+          break;
+        case 'r':
+          text += '\r';
+          break;
+        case 't':
+          text += '\t';
+          break;
+        case 'v':
+          text += '\v';
+          break;
         case 'c':
           if (pos_ < src_.size()) text += static_cast<char>(src_[pos_++] & 0x1F);
           break;
-        case 'x': case 'u': case 'U': {
+        case 'x':
+        case 'u':
+        case 'U': {
           const int max_digits = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
           uint32_t value = 0;
           int n = 0;
@@ -492,7 +555,8 @@ class Parser {
       const Token& token = peek();
       if (token.kind == TokenKind::kOperator && (token.op == ";" || token.op == "&")) {
         if (token.op == "&") {
-          for (size_t i = first; i < line_.commands.size(); ++i) line_.commands[i].background = true;
+          for (size_t i = first; i < line_.commands.size(); ++i)
+            line_.commands[i].background = true;
         }
         next();
       } else if (token.kind == TokenKind::kNewline) {
@@ -536,7 +600,8 @@ class Parser {
       pipe_stack_.pop_back();
       if (failed()) return;
       const Token& token = peek();
-      const bool is_pipe = token.kind == TokenKind::kOperator && (token.op == "|" || token.op == "|&");
+      const bool is_pipe =
+          token.kind == TokenKind::kOperator && (token.op == "|" || token.op == "|&");
       if (!is_pipe) break;
       if (line_.commands.size() == before && stage == 0) {
         fail("'|' with no command before it");
@@ -614,10 +679,35 @@ class Parser {
         return;
       }
     }
+    if (word.is_bare("time") || word.is_bare("coproc")) {
+      // `time { ...; }`, `coproc NAME { ...; }`: keywords in front of a command, even a compound
+      // one. A plain `time cmd` is left to the analysis, which peels it like a wrapper.
+      const bool coproc = word.is_bare("coproc");
+      const size_t after = src_.find_first_not_of(" \t", pos_);
+      const bool compound_next =
+          after != std::string_view::npos && (src_[after] == '{' || src_[after] == '(');
+      if (!coproc && !compound_next && !(after < src_.size() && src_[after] == '-')) {
+        parse_simple_command();
+        return;
+      }
+      next();
+      if (!coproc) {
+        while (peek().kind == TokenKind::kWord && peek().word.is_bare("-p")) next();
+      } else if (!compound_next && peek().kind == TokenKind::kWord) {
+        // `coproc NAME { ...; }` names the coprocess; `coproc cmd args` runs cmd.
+        const size_t name_end = pos_;
+        const size_t brace = src_.find_first_not_of(" \t", name_end);
+        if (brace != std::string_view::npos && (src_[brace] == '{' || src_[brace] == '(')) next();
+      }
+      parse_command();
+      return;
+    }
     if (word.is_bare("for") || word.is_bare("select")) {
       // The loop header runs nothing; only the body after `do` does.
       block_starts_.push_back(line_.commands.size());
-      while (peek().kind == TokenKind::kWord) next();
+      while (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+      // for (( init; test; step )): an arithmetic header.
+      if (peek().kind == TokenKind::kOperator && peek().op == "(") parse_subshell_or_arithmetic();
       return;
     }
     if (word.is_bare("case")) {
@@ -648,14 +738,24 @@ class Parser {
   void parse_subshell_or_arithmetic() {
     const size_t begin = peek().begin;
     if (begin + 1 < src_.size() && src_[begin + 1] == '(') {
-      // (( expression )): arithmetic, runs nothing.
-      const size_t close = src_.find("))", begin + 2);
-      if (close == std::string_view::npos) {
+      // (( expression )): arithmetic, but its $(...) and a[$(...)] subscripts run.
+      size_t i = begin + 2;
+      int open = 2;
+      while (i < src_.size() && open > 0) {
+        if (src_[i] == '(') ++open;
+        if (src_[i] == ')') --open;
+        ++i;
+      }
+      if (open > 0) {
         fail("unterminated '((' arithmetic command");
         return;
       }
+      Word expression;
+      expression.parts.push_back(WordPart{
+          PartKind::kArithmetic, std::string(src_.substr(begin + 2, i - begin - 4)), false});
+      line_.expanded_words.push_back(std::move(expression));
       lookahead_.reset();
-      pos_ = close + 2;
+      pos_ = i;
       return;
     }
     next();
@@ -694,7 +794,7 @@ class Parser {
 
   void parse_case() {
     next();  // case
-    if (peek().kind == TokenKind::kWord) next();
+    if (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
     while (peek().kind == TokenKind::kNewline) next();
     if (peek().kind == TokenKind::kWord && peek().word.is_bare("in")) next();
     while (!failed()) {
@@ -711,7 +811,8 @@ class Parser {
       if (token.kind == TokenKind::kOperator && token.op == "(") next();
       while (!failed() && (peek().kind == TokenKind::kWord ||
                            (peek().kind == TokenKind::kOperator && peek().op == "|"))) {
-        next();
+        Token pattern = next();
+        if (pattern.kind == TokenKind::kWord) line_.expanded_words.push_back(pattern.word);
       }
       if (peek().kind != TokenKind::kOperator || peek().op != ")") {
         fail("malformed 'case' pattern: expected ')'");
@@ -760,8 +861,21 @@ class Parser {
     }
     Token target = next();
     if (redirection.op == "<<") {
-      redirection.target.parts.push_back(
-          WordPart{PartKind::kLiteral, read_heredoc(target.word), true});
+      std::string body = read_heredoc(target.word);
+      const bool quoted_delimiter = std::any_of(target.word.parts.begin(), target.word.parts.end(),
+                                                [](const WordPart& part) { return part.quoted; });
+      if (quoted_delimiter) {
+        redirection.target.parts.push_back(WordPart{PartKind::kLiteral, std::move(body), true});
+      } else {
+        // An unquoted delimiter: the body's $(...), `...` and $VAR are expanded.
+        Parser inner(body, 0, depth_ + 1);
+        auto word = inner.parse_expanding_text();
+        if (!word.ok()) {
+          fail("in a here-document: " + word.error().message);
+          return redirection;
+        }
+        redirection.target = std::move(*word);
+      }
     } else {
       redirection.target = std::move(target.word);
     }
@@ -824,6 +938,11 @@ class Parser {
           continue;
         }
         command.words.push_back(next().word);
+        // declare -A map=(...): an array value after the command name.
+        if (command.words.size() > 1 && is_assignment(command.words.back())) {
+          skip_array_value(command.words.back());
+          continue;
+        }
         if (command.words.size() == 1 && command.assignments.empty() &&
             peek().kind == TokenKind::kOperator && peek().op == "(") {
           next();
@@ -868,7 +987,9 @@ std::string Word::display() const {
   std::string out;
   for (const WordPart& part : parts) {
     switch (part.kind) {
-      case PartKind::kLiteral: out += part.text; break;
+      case PartKind::kLiteral:
+        out += part.text;
+        break;
       case PartKind::kVariable:
         if (!part.text.empty() && std::all_of(part.text.begin(), part.text.end(), is_name_char)) {
           out.append("$").append(part.text);
@@ -876,9 +997,15 @@ std::string Word::display() const {
           out.append("${").append(part.text).append("}");
         }
         break;
-      case PartKind::kCommandSubst: out.append("$(").append(part.text).append(")"); break;
-      case PartKind::kProcessSubst: out.append("<(").append(part.text).append(")"); break;
-      case PartKind::kArithmetic: out.append("$((").append(part.text).append("))"); break;
+      case PartKind::kCommandSubst:
+        out.append("$(").append(part.text).append(")");
+        break;
+      case PartKind::kProcessSubst:
+        out.append("<(").append(part.text).append(")");
+        break;
+      case PartKind::kArithmetic:
+        out.append("$((").append(part.text).append("))");
+        break;
     }
   }
   return out;
@@ -898,12 +1025,21 @@ bool Word::is_bare(std::string_view text) const {
 
 Result<ParsedLine> lex_shell(std::string_view line) {
   if (line.size() > kMaxLineBytes) {
-    return make_error(ErrorCode::kInvalidArgument,
+    return make_error(ErrorCode::kResourceExhausted,
                       "the command is {} bytes long; the safety check reads at most {}",
                       line.size(), kMaxLineBytes);
   }
   Parser parser(line, 0, 0);
   return parser.parse_line();
+}
+
+Result<Word> lex_expanding_text(std::string_view text) {
+  if (text.size() > kMaxLineBytes) {
+    return make_error(ErrorCode::kInvalidArgument, "the text is {} bytes long; at most {}",
+                      text.size(), kMaxLineBytes);
+  }
+  Parser parser(text, 0, 0);
+  return parser.parse_expanding_text();
 }
 
 }  // namespace cmdai::safety

@@ -51,19 +51,27 @@ struct SimpleCommand {
   std::vector<Word> assignments;  // NAME=value words before the program name
   std::vector<Word> words;        // the program and its arguments
   std::vector<Redirection> redirections;
-  std::vector<PipeStage> pipes;   // every enclosing multi-stage pipeline, outermost first
-  bool background = false;        // its and-or list ended with '&'
-  std::string function_name;      // set when the command sits in this function's body
+  std::vector<PipeStage> pipes;  // every enclosing multi-stage pipeline, outermost first
+  bool background = false;       // its and-or list ended with '&'
+  std::string function_name;     // set when the command sits in this function's body
 };
 
 struct ParsedLine {
   std::vector<SimpleCommand> commands;
   std::vector<std::string> functions;  // names of the functions the line defines
+  // Words the shell expands outside any simple command: `case` subjects and patterns, `for`
+  // lists and `(( ))` expressions (as one arithmetic part). Their substitutions run too.
+  std::vector<Word> expanded_words;
 };
 
 // Lexes and parses `line`. Fails (kInvalidArgument) on unterminated quotes or substitutions,
 // unbalanced brackets, dangling operators, nesting deeper than 64 levels or input over 64 KiB.
 // The inner text of substitutions is validated here but returned unparsed in its WordPart.
 Result<ParsedLine> lex_shell(std::string_view line);
+
+// Reads `text` the way the shell expands the body of an unquoted here-document: quotes are
+// plain characters, while $NAME, ${...}, $(...), `...` and $((...)) are expansions. Used for
+// here-documents, prompt strings and the operands of ${...} and $((...)).
+Result<Word> lex_expanding_text(std::string_view text);
 
 }  // namespace cmdai::safety

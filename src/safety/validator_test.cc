@@ -106,9 +106,9 @@ TEST(CheckCommand, RatesHostileInputWithoutCrashing) {
   const std::vector<Case> cases = {
       // Nesting past the analysis limit (12 levels) is rated, not followed forever: what runs
       // past it cannot be known, so it is blocked.
-      {deep, RiskLevel::kCritical, "parse.beyond_limits"},
-      {nested_eval, RiskLevel::kCritical, "parse.beyond_limits"},
-      {many, RiskLevel::kHigh, "parse.unparseable"},  // over the lexer's 64 KiB
+      {deep, RiskLevel::kCritical, "parse.too_complex"},
+      {nested_eval, RiskLevel::kCritical, "parse.too_complex"},
+      {many, RiskLevel::kCritical, "parse.too_complex"},  // over the lexer's 64 KiB: refused
       {std::string(60000, '('), RiskLevel::kHigh, "parse.unparseable"},
       {std::string(60000, '{'), RiskLevel::kSafe, ""},  // one word naming no known program
       // bash drops the NUL from a script or stdin: the shell may see `\xff\xferm -rf /`, or with
