@@ -69,9 +69,20 @@ FindExpression parse_find(const std::vector<std::string>& args) {
     expression.roots.push_back(args[i++]);
   }
   if (expression.roots.empty()) expression.roots.push_back(".");
-  static const std::vector<std::string_view> kNotFilters = {
-      "-print", "-print0", "-delete", "-depth", "-xdev", "-mount", "-maxdepth", "-follow",
-      "-noleaf", "-daystart", "-ignore_readdir_race", "-ls", "-fprint", "-d"};
+  static const std::vector<std::string_view> kNotFilters = {"-print",
+                                                            "-print0",
+                                                            "-delete",
+                                                            "-depth",
+                                                            "-xdev",
+                                                            "-mount",
+                                                            "-maxdepth",
+                                                            "-follow",
+                                                            "-noleaf",
+                                                            "-daystart",
+                                                            "-ignore_readdir_race",
+                                                            "-ls",
+                                                            "-fprint",
+                                                            "-d"};
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-exec" || arg == "-execdir" || arg == "-ok" || arg == "-okdir") {

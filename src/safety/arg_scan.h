@@ -10,8 +10,8 @@
 namespace cmdai::safety {
 
 struct ScannedArgs {
-  std::string short_flags;                  // every short flag letter seen, in order
-  std::vector<std::string> long_flags;      // long flag names without dashes or value
+  std::string short_flags;              // every short flag letter seen, in order
+  std::vector<std::string> long_flags;  // long flag names without dashes or value
   std::map<std::string, std::string, std::less<>> values;  // option ("s", "size") -> value
   std::vector<std::string> operands;
   size_t options_end = 0;  // with stop_at_operand: index of the first operand

@@ -33,7 +33,8 @@ std::vector<CorpusRow> load_corpus() {
     if (line.empty() || line[0] == '#') continue;
     const size_t tab = line.find('\t');
     if (tab == std::string::npos) continue;
-    rows.push_back(CorpusRow{number, line.substr(0, tab), decode_placeholders(line.substr(tab + 1))});
+    rows.push_back(
+        CorpusRow{number, line.substr(0, tab), decode_placeholders(line.substr(tab + 1))});
   }
   return rows;
 }
@@ -75,9 +76,8 @@ TEST(SafetyCorpus, EveryRowGetsItsExpectedRisk) {
     ++failures;
     std::string rules;
     for (const RuleMatch& match : verdict.rules) rules += " " + match.id;
-    ADD_FAILURE() << "corpus.tsv:" << row.line << ": `" << row.command << "` expected "
-                  << expected << ", got " << risk_name(verdict.risk) << " (rules:" << rules
-                  << ")";
+    ADD_FAILURE() << "corpus.tsv:" << row.line << ": `" << row.command << "` expected " << expected
+                  << ", got " << risk_name(verdict.risk) << " (rules:" << rules << ")";
   }
   EXPECT_EQ(failures, 0);
 }

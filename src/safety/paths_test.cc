@@ -42,8 +42,7 @@ INSTANTIATE_TEST_SUITE_P(
                     TreeCase{"/usr/*", TreeClass::kSystemDir}, TreeCase{".", TreeClass::kCwdAll},
                     TreeCase{"*", TreeClass::kCwdAll}, TreeCase{"../..", TreeClass::kCwdAll},
                     TreeCase{"./*", TreeClass::kCwdAll}, TreeCase{"build", TreeClass::kOther},
-                    TreeCase{"*.log", TreeClass::kOther},
-                    TreeCase{"/tmp/foo", TreeClass::kOther},
+                    TreeCase{"*.log", TreeClass::kOther}, TreeCase{"/tmp/foo", TreeClass::kOther},
                     TreeCase{"/home/alice/projects", TreeClass::kOther},
                     TreeCase{"/usr/local/go", TreeClass::kOther},
                     TreeCase{"/etc/nginx", TreeClass::kOther}, TreeCase{"", TreeClass::kOther}));

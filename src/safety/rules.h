@@ -11,7 +11,7 @@
 namespace cmdai::safety {
 
 struct Rule {
-  std::string_view id;      // "<area>.<what>", stable: tests, docs and users refer to it
+  std::string_view id;  // "<area>.<what>", stable: tests, docs and users refer to it
   RiskLevel risk;
   std::string_view family;  // on one invocation only the riskiest match of a family is kept
   std::string_view reason;  // one line, shown to the user

@@ -15,9 +15,12 @@ bool is_blocked(RiskLevel risk, SafetyLevel level) {
 bool needs_confirmation(RiskLevel risk, SafetyLevel level) {
   if (is_blocked(risk, level)) return false;
   switch (level) {
-    case SafetyLevel::kStrict: return true;
-    case SafetyLevel::kModerate: return risk >= RiskLevel::kModerate;
-    case SafetyLevel::kPermissive: return risk >= RiskLevel::kHigh;
+    case SafetyLevel::kStrict:
+      return true;
+    case SafetyLevel::kModerate:
+      return risk >= RiskLevel::kModerate;
+    case SafetyLevel::kPermissive:
+      return risk >= RiskLevel::kHigh;
   }
   return true;
 }
@@ -42,9 +45,12 @@ SafetyVerdict check_command(std::string_view command, SafetyLevel level) {
 
 const char* safety_level_name(SafetyLevel level) {
   switch (level) {
-    case SafetyLevel::kStrict: return "strict";
-    case SafetyLevel::kModerate: return "moderate";
-    case SafetyLevel::kPermissive: return "permissive";
+    case SafetyLevel::kStrict:
+      return "strict";
+    case SafetyLevel::kModerate:
+      return "moderate";
+    case SafetyLevel::kPermissive:
+      return "permissive";
   }
   return "unknown";
 }
