@@ -41,12 +41,12 @@ Error cuda_error(cudaError_t code, const std::string& what) {
   } while (0)
 
 // Shared by the device and its models: a sticky error breaks the CUDA context for the whole
-// process until the device is reset, which the next load does.
+// process; no later load can succeed (CUDA needs a new process), and says so.
 struct DeviceState {
   int ordinal = 0;
   cudaStream_t stream = nullptr;
-  std::string fault;    // inject_fault's text: the next passes launch a trapping kernel
-  bool broken = false;  // a sticky CUDA error happened: reset before the next load
+  std::string fault;    // inject_fault's text: the next passes launch a kernel CUDA refuses
+  bool broken = false;  // a sticky CUDA error happened: nothing more can run in this process
 };
 
 bool is_sticky(cudaError_t code) {
@@ -574,8 +574,8 @@ void CudaModel::enqueue(int n, CudaKv& kv, int n_out) {
 Status CudaModel::forward(const ForwardPass& pass) {
   if (state_.broken) {
     return make_error(ErrorCode::kDeviceError,
-                      "CUDA device is in an error state after an earlier fault; the model must "
-                      "be reloaded");
+                      "CUDA device is in an error state after an earlier fatal GPU error: restart "
+                      "cmdai (or the server), or use --backend cpu");
   }
   auto* kv = dynamic_cast<CudaKv*>(pass.kv);
   if (kv == nullptr) {
@@ -587,13 +587,10 @@ Status CudaModel::forward(const ForwardPass& pass) {
   const int n_out = pass.logits == nullptr ? 0 : (pass.all_rows ? n : 1);
   CMDAI_TRY(grow_activations(n, std::max(1, n_out)));
   if (!state_.fault.empty()) {
-    launch_trap(state_.stream);
-    const cudaError_t err = cudaStreamSynchronize(state_.stream);
-    on_cuda_error(err == cudaSuccess ? cudaErrorLaunchFailure : err);
-    state_.broken = true;
-    return make_error(ErrorCode::kDeviceError,
-                      "CUDA device fault ({}): {}; the model must be reloaded", state_.fault,
-                      cudaGetErrorString(err));
+    const cudaError_t err = launch_invalid_kernel(state_.stream);
+    on_cuda_error(err);
+    return make_error(ErrorCode::kDeviceError, "CUDA device fault ({}): {} ({})", state_.fault,
+                      cudaGetErrorName(err), cudaGetErrorString(err));
   }
   for (int t = 0; t < n; ++t) {
     const int32_t token = pass.tokens[static_cast<size_t>(t)];
@@ -680,12 +677,12 @@ class CudaDevice final : public device::Device {
 
   Result<std::unique_ptr<device::DeviceModel>> load(const ModelSpec& spec) override {
     if (state_.broken) {
-      // A sticky error poisoned the context: start a fresh one (every allocation of the old one
-      // is gone, so no model may still live).
-      cudaDeviceReset();
-      state_.stream = nullptr;
-      state_.broken = false;
-      CMDAI_TRY(init());
+      // A sticky error (an illegal address, a trap, ...) poisons the context, and CUDA documents
+      // that only a new process can use the GPU again: cudaDeviceReset in this one fails with
+      // cudaErrorDevicesUnavailable (seen on an H100, driver 580).
+      return make_error(ErrorCode::kDeviceError,
+                        "CUDA cannot be used again in this process after a fatal GPU error: "
+                        "restart cmdai (or the server), or use --backend cpu");
     }
     auto model = std::make_unique<CudaModel>(spec, state_);
     CMDAI_TRY(model->upload());

@@ -82,8 +82,10 @@ void launch_repack_q8_0(const uint8_t* raw, size_t n_blocks, uint8_t* quants, __
 // Whether kernels may overlap their predecessor (programmatic dependent launch: sm_90 and later).
 void set_programmatic_launch(bool enabled);
 
-// A kernel that fails on purpose (an illegal-instruction trap): the fault-injection hook's real
-// CUDA error.
-void launch_trap(cudaStream_t stream);
+// A kernel launch that the runtime refuses (cudaErrorInvalidConfiguration): the fault-injection
+// hook's real CUDA error. It is not sticky, so the context survives it, as a request that failed
+// for a recoverable reason would. (A trap would be sticky: after one, CUDA cannot be used again in
+// the process at all, which the hook could then never undo.)
+cudaError_t launch_invalid_kernel(cudaStream_t stream);
 
 }  // namespace cmdai::cuda

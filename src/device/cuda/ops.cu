@@ -154,7 +154,7 @@ __global__ void __launch_bounds__(kAttentionWarps * 32)
   }
 }
 
-__global__ void trap_kernel() { __trap(); }
+__global__ void never_runs_kernel() {}
 
 }  // namespace
 
@@ -184,6 +184,10 @@ bool g_programmatic_launch = false;
 void set_programmatic_launch(bool enabled) { g_programmatic_launch = enabled; }
 bool programmatic_launch() { return g_programmatic_launch; }
 
-void launch_trap(cudaStream_t stream) { trap_kernel<<<1, 1, 0, stream>>>(); }
+cudaError_t launch_invalid_kernel(cudaStream_t stream) {
+  // 2048 threads a block is past every architecture's 1024: the launch itself fails.
+  never_runs_kernel<<<1, 2048, 0, stream>>>();
+  return cudaGetLastError();
+}
 
 }  // namespace cmdai::cuda
