@@ -186,9 +186,16 @@ int risk_rank(const std::string& name) {
   return it == order.end() ? -1 : static_cast<int>(it - order.begin());
 }
 
-TEST(CheckCli, AgreesWithTheSafetyCorpusOnEveryRow) {
-  const std::vector<CorpusRow> rows = load_corpus();
-  ASSERT_GT(rows.size(), 300u) << "corpus.tsv not found under " << CMDAI_SOURCE_DIR;
+// Every row is checked in-process by SafetyCorpus.EveryRowGetsItsExpectedRisk; through the binary
+// (argument passing, `--`, the JSON) an even spread of 250 rows is enough, and keeps the test to
+// seconds, not the quarter hour that 2,000 sanitized processes take.
+TEST(CheckCli, AgreesWithTheSafetyCorpusOnASpreadOfRows) {
+  const std::vector<CorpusRow> all_rows = load_corpus();
+  ASSERT_GT(all_rows.size(), 300u) << "corpus.tsv not found under " << CMDAI_SOURCE_DIR;
+  constexpr size_t kRowsThroughTheBinary = 250;
+  const size_t stride = (all_rows.size() + kRowsThroughTheBinary - 1) / kRowsThroughTheBinary;
+  std::vector<CorpusRow> rows;
+  for (size_t i = 0; i < all_rows.size(); i += stride) rows.push_back(all_rows[i]);
   for (const CorpusRow& row : rows) {
     const ProcessResult result = run_cmdai({"check", "--json", "--", row.command});
     ASSERT_EQ(result.exit_code, 0) << row.command << "\n" << result.err;
