@@ -19,7 +19,7 @@ cmake --build --preset dev -j "$(nproc)"
 ctest --preset dev "$@"
 # libFuzzer on the GGUF reader, the tokenizer, the config parser and the safety check (clang).
 scripts/install-deps.sh clang libclang-rt-14-dev
-scripts/fuzz.sh "${CMDAI_FUZZ_SECONDS:-45}"
+scripts/fuzz.sh "${CMDAI_FUZZ_SECONDS:-30}"
 # The CUDA build, where the toolkit is installed (CI has it; no GPU needed): it must build, and
 # every test runs, the GPU ones skipping with their reason when no GPU answers (docs/CUDA.md).
 if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
