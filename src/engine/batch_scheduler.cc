@@ -18,20 +18,6 @@ struct BatchScheduler::Sequence {
   double decode_start_ms = 0;
 };
 
-namespace {
-
-Status check_interrupts(const GenerateRequest& request) {
-  if (request.cancel && request.cancel->load(std::memory_order_relaxed)) {
-    return make_error(ErrorCode::kCancelled, "generation cancelled");
-  }
-  if (request.deadline.expired()) {
-    return make_error(ErrorCode::kTimeout, "generation ran past its deadline");
-  }
-  return ok_status();
-}
-
-}  // namespace
-
 BatchScheduler::BatchScheduler(model::Model& model, BatchOptions options)
     : model_(model), options_(options) {
   options_.max_active =
@@ -159,12 +145,7 @@ Status BatchScheduler::start_sequence(Sequence& sequence) {
   CMDAI_TRY(check_interrupts(request));
   const int64_t context_length = model_.hparams().context_length;
   const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
-  if (n_prompt == 0) return make_error(ErrorCode::kInvalidArgument, "the prompt has no tokens");
-  if (n_prompt >= context_length) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "the prompt has {} tokens but the model's context holds {}", n_prompt,
-                      context_length);
-  }
+  CMDAI_TRY(check_prompt_fits(request, context_length));
   const double prefill_start = now_ms();
   const int64_t n_ctx = model::kv_context_for(n_prompt, request.max_tokens, context_length);
   CMDAI_ASSIGN_OR_RETURN(sequence.cache, model_.make_cache(n_ctx));

@@ -25,27 +25,12 @@ std::string_view stop_reason_name(StopReason reason) {
 Generator::Generator(model::Model& model)
     : model_(model), logits_(static_cast<size_t>(model.hparams().vocab_size)) {}
 
-Status Generator::check_interrupts(const GenerateRequest& request) const {
-  if (request.cancel && request.cancel->load(std::memory_order_relaxed)) {
-    return make_error(ErrorCode::kCancelled, "generation cancelled");
-  }
-  if (request.deadline.expired()) {
-    return make_error(ErrorCode::kTimeout, "generation ran past its deadline");
-  }
-  return ok_status();
-}
-
 // Reuses the cached keys and values of the longest shared prompt prefix; reallocates only when
 // the cache is too small for this request.
 Status Generator::prepare_cache(const GenerateRequest& request, int32_t* reused) {
   const int64_t context_length = model_.hparams().context_length;
   const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
-  if (n_prompt == 0) return make_error(ErrorCode::kInvalidArgument, "the prompt has no tokens");
-  if (n_prompt >= context_length) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "the prompt has {} tokens but the model's context holds {}", n_prompt,
-                      context_length);
-  }
+  CMDAI_TRY(check_prompt_fits(request, context_length));
   const int64_t n_ctx = model::kv_context_for(n_prompt, request.max_tokens, context_length);
   if (cache_ && cache_->type() != model_.kv_type()) {
     cache_.reset();

@@ -81,7 +81,6 @@ class Generator {
  private:
   Status prefill(const GenerateRequest& request, int32_t reused);
   Status prepare_cache(const GenerateRequest& request, int32_t* reused);
-  Status check_interrupts(const GenerateRequest& request) const;
 
   model::Model& model_;
   std::unique_ptr<model::KvState> cache_;

@@ -19,6 +19,27 @@ size_t incomplete_utf8_tail(std::string_view text) {
 
 }  // namespace
 
+Status check_interrupts(const GenerateRequest& request) {
+  if (request.cancel && request.cancel->load(std::memory_order_relaxed)) {
+    return make_error(ErrorCode::kCancelled, "generation cancelled");
+  }
+  if (request.deadline.expired()) {
+    return make_error(ErrorCode::kTimeout, "generation ran past its deadline");
+  }
+  return ok_status();
+}
+
+Status check_prompt_fits(const GenerateRequest& request, int64_t context_length) {
+  const int64_t n_prompt = static_cast<int64_t>(request.prompt.size());
+  if (n_prompt == 0) return make_error(ErrorCode::kInvalidArgument, "the prompt has no tokens");
+  if (n_prompt >= context_length) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the prompt has {} tokens but the model's context holds {}", n_prompt,
+                      context_length);
+  }
+  return ok_status();
+}
+
 bool StopTracker::append(std::string_view piece) {
   const size_t search_from = text_.size();
   text_.append(piece);

@@ -32,6 +32,11 @@ class StopTracker {
   size_t released_ = 0;
 };
 
+// kCancelled when *request.cancel turned true, kTimeout past request.deadline.
+Status check_interrupts(const GenerateRequest& request);
+// kInvalidArgument for an empty prompt or one that does not fit `context_length`.
+Status check_prompt_fits(const GenerateRequest& request, int64_t context_length);
+
 class SequenceDecoder {
  public:
   // The request must outlive the decoder.
