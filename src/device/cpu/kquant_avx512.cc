@@ -109,7 +109,9 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
     const int nr = static_cast<int>(r1 - rb < kPanelRows ? r1 - rb : kPanelRows);
     const uint8_t* wr = w + static_cast<size_t>(rb) * w_stride;
     std::memset(fsum, 0, sizeof(float) * kPanelRows * static_cast<size_t>(n_tokens));
+    const NextPanelPrefetch prefetch(wr, w_stride, r1 - rb, nb);
     for (int64_t i = 0; i < nb; ++i) {
+      prefetch.step(i);
       build_panel<kKind>(wr, w_stride, offsets, nr, i, &p);
       int64_t t = 0;
       for (; t + 8 <= n_tokens; t += 8) panel_tokens<kKind, 8>(p, a, a_stride, t, i, fsum);

@@ -129,5 +129,34 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
   }
 }
 
+// The batched decode of `cmdai serve`: a few tokens per step. Per-token cost should fall well
+// below the one-token GEMV's, since the weights are read once for all of them.
+TEST(MatmulSpeed, DISABLED_ReportSmallBatches) {
+  ThreadPool pool(speed_threads());
+  std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
+              pool.size() == 1 ? "thread CPU time" : "wall time");
+  struct Shape {
+    TensorType type;
+    int64_t rows, cols;
+    const char* what;
+  };
+  const Shape shapes[] = {
+      {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"},
+      {TensorType::kQ6_K, 1536, 8960, "ffn_down q6_K"},
+      {TensorType::kQ8_0, 8960, 1536, "ffn_up q8_0"},
+  };
+  for (const Shape& sh : shapes) {
+    const bool hot = std::getenv("CMDAI_SPEED_HOT") != nullptr;  // as in ReportQwen15BShapes
+    const MatrixSet s = make_set(sh.type, sh.rows, sh.cols, hot ? 0 : size_t{96} << 20);
+    std::printf("%-18s", sh.what);
+    for (const int64_t tokens : {1, 2, 4, 8, 16}) {
+      const double ms = time_matmul(s, tokens, pool, 10 * static_cast<int>(s.copies.size()));
+      std::printf(" | %2lld tok %6.3f ms (%5.3f/tok)", static_cast<long long>(tokens), ms,
+                  ms / static_cast<double>(tokens));
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 }  // namespace cmdai::cpu

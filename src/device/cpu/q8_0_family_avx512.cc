@@ -145,8 +145,10 @@ void gemm_family(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64
     const int nr = static_cast<int>(r1 - rb < kPanelRows ? r1 - rb : kPanelRows);
     const uint8_t* wr = w + static_cast<size_t>(rb) * w_stride;
     std::memset(fsum, 0, sizeof(float) * outputs);
+    const NextPanelPrefetch prefetch(wr, w_stride, r1 - rb, (nb + kPanelBlocks - 1) / kPanelBlocks);
     for (int64_t i0 = 0; i0 < nb; i0 += kPanelBlocks) {
       const int nblk = static_cast<int>(nb - i0 < kPanelBlocks ? nb - i0 : kPanelBlocks);
+      prefetch.step(i0 / kPanelBlocks);
       build_panel<Block>(wr, w_stride, offsets, nr, i0, nblk, &p);
       int64_t t = 0;
       for (; t + 8 <= n_tokens; t += 8)
