@@ -5,6 +5,8 @@
 # for a bounded time (scripts/fuzz.sh) and builds the CUDA preset where nvcc is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache first: the presets below share most of their objects through it (CMakeLists.txt).
+scripts/install-deps.sh ccache
 scripts/build.sh
 scripts/check-format.sh
 ctest --preset release "$@"
@@ -21,11 +23,14 @@ ctest --preset dev "$@"
 scripts/install-deps.sh clang libclang-rt-14-dev
 scripts/fuzz.sh "${CMDAI_FUZZ_SECONDS:-30}"
 # The CUDA build, where the toolkit is installed (CI has it; no GPU needed): it must build, and
-# every test runs, the GPU ones skipping with their reason when no GPU answers (docs/CUDA.md).
+# the tests it changes run, the GPU ones skipping with their reason when no GPU answers
+# (docs/CUDA.md).
 if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   cmake --preset cuda > /dev/null
   cmake --build --preset cuda -j "$(nproc)"
-  ctest --preset cuda "$@"
+  # What the CUDA build changes: the device parameter of the model tests, the tensor-core test,
+  # backend choice, and what --version, doctor and bench say. The rest is the release build's.
+  ctest --preset cuda -R 'cuda|Cuda|Devices/|Backend|AppCli|BenchCli' "$@"
 else
   echo "test.sh: no CUDA toolkit (nvcc) here: the cuda preset was not built"
 fi
