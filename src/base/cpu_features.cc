@@ -1,7 +1,9 @@
 #include "base/cpu_features.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string_view>
 
 #if defined(__x86_64__)
@@ -129,6 +131,33 @@ const std::string& cpu_model_name() {
     return std::string("unknown cpu");
   }();
   return name;
+}
+
+const CpuFamilyModel& cpu_family_model() {
+  static const CpuFamilyModel numbers = [] {
+    CpuFamilyModel fm;
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    auto value_of = [&](std::string_view key) -> std::optional<int> {
+      if (line.rfind(key, 0) != 0) return std::nullopt;
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos || line.find_first_not_of(" \t", key.size()) != colon) {
+        return std::nullopt;  // "model name" is not "model"
+      }
+      int v = -1;
+      const char* begin = line.c_str() + colon + 1;
+      while (*begin == ' ' || *begin == '\t') ++begin;
+      const auto [ptr, ec] = std::from_chars(begin, line.c_str() + line.size(), v);
+      if (ec != std::errc()) return std::nullopt;
+      return v;
+    };
+    while (std::getline(in, line) && (fm.family < 0 || fm.model < 0)) {
+      if (const auto f = value_of("cpu family")) fm.family = *f;
+      if (const auto m = value_of("model")) fm.model = *m;
+    }
+    return fm;
+  }();
+  return numbers;
 }
 
 }  // namespace cmdai

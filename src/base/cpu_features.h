@@ -29,4 +29,11 @@ CpuFeatures detect_cpu_features();
 // The processor's marketing name (/proc/cpuinfo's "model name"), or "unknown cpu".
 const std::string& cpu_model_name();
 
+// /proc/cpuinfo's "cpu family" and "model" numbers (x86; -1 where absent), which tell processor
+// generations apart when the name does not ("AMD EPYC" is Zen 3, 4 or 5).
+struct CpuFamilyModel {
+  int family = -1, model = -1;
+};
+const CpuFamilyModel& cpu_family_model();
+
 }  // namespace cmdai

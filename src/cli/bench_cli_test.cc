@@ -38,6 +38,16 @@ TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {
   EXPECT_GT(j["decode"]["share_of_read_probe"].get<double>(), 0.0);
   EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0.0);
   EXPECT_GE(j["load_ms"].get<double>(), 0.0);
+  // The CPU and, for each weight type of the model, the kernels that multiplied it.
+  EXPECT_FALSE(j["cpu"]["model_name"].get<std::string>().empty());
+  EXPECT_FALSE(j["cpu"]["features"].is_null());
+  const auto& kernels = j["device"]["kernels"];
+  for (const char* type : {"q4_K", "q6_K"}) {  // the Q4_K_M mix
+    ASSERT_TRUE(kernels.contains(type)) << kernels.dump();
+    EXPECT_FALSE(kernels[type]["decode"].get<std::string>().empty()) << kernels.dump();
+    EXPECT_FALSE(kernels[type]["prefill"].get<std::string>().empty()) << kernels.dump();
+  }
+  EXPECT_FALSE(kernels.contains("f32")) << "norm vectors are not matrices: " << kernels.dump();
 }
 
 TEST(BenchCli, MissingModelIsAnErrorNamingIt) {

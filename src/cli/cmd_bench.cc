@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/clock.h"
+#include "base/cpu_features.h"
 #include "base/memory_usage.h"
 #include "base/thread_pool.h"
 #include "cli/bench_e2e.h"
@@ -161,14 +162,29 @@ Status run_bench(const BenchFlags& f, nlohmann::json& out) {
   ThreadPool pool(f.threads);
   const cli::ReadProbeResult probe = cli::read_probe(weights, pool, 3);
   const device::DeviceMemory memory = device->memory();
+  // Which kernel multiplies each weight type on this device, decode and prefill.
+  nlohmann::json kernels = nlohmann::json::object();
+  for (const auto& t : file.tensors()) {
+    const std::string type(type_name(t.type));
+    if (t.ne.size() < 2 || kernels.contains(type)) continue;
+    const device::Device::KernelChoice choice = device->kernels_for(t.type);
+    if (choice.decode.empty() && choice.prefill.empty()) continue;
+    kernels[type] = {{"decode", choice.decode}, {"prefill", choice.prefill}};
+  }
   out = {{"model", f.model_path},
+         {"cpu",
+          {{"model_name", cpu_model_name()},
+           {"family", cpu_family_model().family},
+           {"model", cpu_family_model().model},
+           {"features", cpu_features().to_string()}}},
          {"device",
           {{"name", std::string(device::device_kind_name(device->kind()))},
            {"description", device->description()},
            {"open_ms", device_ms},
            {"weight_bytes_on_device", model->device_model().weight_bytes()},
            {"memory_used_bytes", memory.used_bytes},
-           {"memory_total_bytes", memory.total_bytes}}},
+           {"memory_total_bytes", memory.total_bytes},
+           {"kernels", kernels}}},
          {"threads", pool.size()},
          {"load_ms", load_ms},
          {"ttft_ms", ttft_ms},

@@ -212,6 +212,16 @@ class Device {
   // One line for doctor, bench and --verbose: the hardware, and what runs on it.
   virtual std::string description() const = 0;
   virtual DeviceMemory memory() const { return {}; }
+  // Which kernels multiply a weight type here, for bench and doctor: the one-token path (decode)
+  // and the many-token path (prefill, batched decode), e.g. {"avx2 gemv", "avx512vnni tiles"}.
+  // Empty strings where the device does not say or has no kernels for the type.
+  struct KernelChoice {
+    std::string decode, prefill;
+  };
+  virtual KernelChoice kernels_for(TensorType type) const {
+    (void)type;
+    return {};
+  }
   // CR-MLX-006: makes the next forward passes fail as a fault of this device would (`what` names
   // it), so tests can prove that device errors surface as typed errors naming the device; where
   // the device can, the fault is a real one (a failing kernel), not a simulated status. "" turns

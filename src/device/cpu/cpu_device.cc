@@ -250,6 +250,9 @@ class CpuDevice final : public device::Device {
     return fmt::format("cpu: {}, {} kernels, {} threads", cpu_model_name(), best_kernels().name,
                        pool_.size());
   }
+  KernelChoice kernels_for(TensorType type) const override {
+    return {kernel_origin(best_kernels(), type, true), kernel_origin(best_kernels(), type, false)};
+  }
   void inject_fault(std::string what) override { fault_ = std::move(what); }
   Result<std::unique_ptr<device::DeviceModel>> load(const ModelSpec& spec) override {
     // One forward pass at a time shares the pool; a second model gets its own device.

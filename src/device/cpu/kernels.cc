@@ -186,4 +186,30 @@ void gemm_by_vec_dot(VecDotFn dot, int64_t n, const uint8_t* w, size_t w_stride,
   }
 }
 
+namespace {
+
+// "table shape", built by appending (GCC 12 warns, wrongly, about operator+ on these).
+std::string named(const char* table, const char* shape) {
+  std::string out = table;
+  out += ' ';
+  out += shape;
+  return out;
+}
+
+}  // namespace
+
+std::string kernel_origin(const KernelSet& ks, TensorType weight_type, bool one_token) {
+  const GemmFn gemv = one_token ? ks.gemv(weight_type) : nullptr;
+  const GemmFn gemm = ks.gemm(weight_type);
+  const VecDotFn dot = ks.vec_dot(weight_type);
+  const char* shape = gemv != nullptr ? "gemv" : gemm != nullptr ? "tiles" : "dot";
+  for (const KernelSet* table : available_kernel_sets()) {
+    const bool same = gemv != nullptr   ? table->gemv(weight_type) == gemv
+                      : gemm != nullptr ? table->gemm(weight_type) == gemm
+                                        : dot != nullptr && table->vec_dot(weight_type) == dot;
+    if (same) return named(table->name, shape);
+  }
+  return dot != nullptr || gemm != nullptr ? named(ks.name, shape) : std::string();
+}
+
 }  // namespace cmdai::cpu

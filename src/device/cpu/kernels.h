@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "quant/types.h"
@@ -58,6 +59,12 @@ std::vector<const KernelSet*> available_kernel_sets();
 
 // The fastest of available_kernel_sets(), chosen once (honours CMDAI_CPU_FEATURES).
 const KernelSet& best_kernels();
+
+// Names the kernel that multiplies `weight_type` for one token (one_token) or many, as matmul
+// picks it from `ks`: the table it comes from (the first of available_kernel_sets() holding that
+// very function, since a table reuses its predecessors' entries where it adds nothing) and its
+// shape: "avx2 gemv", "avx512vnni tiles", "scalar dot". "" when `ks` has no kernel for the type.
+std::string kernel_origin(const KernelSet& ks, TensorType weight_type, bool one_token);
 
 // A VecDotFn made of a tile kernel: one row and one token through kGemm, so a table's vec_dot
 // and its matmul give the same bits. The SIMD tables build their dot products from it.

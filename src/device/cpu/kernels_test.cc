@@ -285,5 +285,44 @@ TEST(KernelSets, Q8_0QuantizerRoundsTiesToEvenOnEveryPath) {
   }
 }
 
+// kernel_origin names the table a kernel comes from: that table holds the very function matmul
+// calls, and no earlier table does (so "avx2 gemv" in the AVX-512 table is AVX2's own GEMV).
+TEST(KernelSets, KernelOriginNamesTheFirstTableHoldingTheKernel) {
+  const auto tables = available_kernel_sets();
+  const TensorType types[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
+                              TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ8_0,
+                              TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};
+  for (const KernelSet* ks : tables) {
+    for (const TensorType type : types) {
+      for (const bool one_token : {true, false}) {
+        const std::string origin = kernel_origin(*ks, type, one_token);
+        SCOPED_TRACE(::testing::Message() << ks->name << " " << type_name(type)
+                                          << (one_token ? " one token: " : " many: ") << origin);
+        const size_t space = origin.find(' ');
+        ASSERT_NE(space, std::string::npos);
+        const std::string_view table = std::string_view(origin).substr(0, space);
+        const std::string_view shape = std::string_view(origin).substr(space + 1);
+        const GemmFn gemv = one_token ? ks->gemv(type) : nullptr;
+        const GemmFn gemm = ks->gemm(type);
+        EXPECT_EQ(shape, gemv != nullptr ? "gemv" : gemm != nullptr ? "tiles" : "dot");
+        bool found = false;
+        for (const KernelSet* t : tables) {
+          const bool same = gemv != nullptr   ? t->gemv(type) == gemv
+                            : gemm != nullptr ? t->gemm(type) == gemm
+                                              : t->vec_dot(type) == ks->vec_dot(type);
+          if (same) {
+            EXPECT_EQ(table, t->name);
+            found = true;
+            break;
+          }
+        }
+        EXPECT_TRUE(found);
+      }
+    }
+  }
+  EXPECT_EQ(kernel_origin(scalar_kernels(), TensorType::kQ4_K, true), "scalar dot");
+  EXPECT_EQ(kernel_origin(scalar_kernels(), TensorType::kQ8_K, true), "");  // no weight kernel
+}
+
 }  // namespace
 }  // namespace cmdai::cpu
