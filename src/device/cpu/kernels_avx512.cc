@@ -18,8 +18,9 @@ KernelSet make_avx512_kernels() {
   ks.gemm_q8_0 = avx512::gemm_q8_0;
   ks.gemm_q4_0 = avx512::gemm_q4_0;
   ks.gemm_q5_0 = avx512::gemm_q5_0;
-  // One-token kernels (decode). q4_K/q5_K GEMV and the K-quant dot products stay AVX2's (same
-  // bits; AVX2's q4_K GEMV measured faster).
+  // One-token kernels (decode). The K-quant dot products stay AVX2's (same bits).
+  ks.gemv_q4_k = avx512::gemv_q4_k;
+  ks.gemv_q5_k = avx512::gemv_q5_k;
   ks.gemv_q6_k = avx512::gemv_q6_k;
   // The 32-element formats sum in a different order from AVX2's (exact block sums here), so their
   // dot products come from this file too.

@@ -17,6 +17,10 @@ void gemm_q5_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t
                const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
 void gemm_q6_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
                const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
+void gemv_q4_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+               const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
+void gemv_q5_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
+               const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
 void gemv_q6_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
                const uint8_t* a, size_t a_stride, int64_t n_tokens, float* y, int64_t y_stride);
 void gemm_q8_0(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1,
