@@ -272,7 +272,7 @@ inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ
 struct K45Masks {
   alignas(64) uint8_t pair[2][64];
   alignas(64) uint8_t hi_pair[2][64];
-  alignas(16) uint8_t mins[16];
+  alignas(64) uint8_t mins[64];  // int16 lane j of the low 256 bits: min j / 2
 };
 
 constexpr K45Masks make_k45_masks() {
@@ -286,23 +286,32 @@ constexpr K45Masks make_k45_masks() {
       }
     }
   }
-  for (int b = 0; b < 16; ++b) m.mins[b] = static_cast<uint8_t>(8 + b / 2);
+  for (int lane = 0; lane < 4; ++lane) {
+    for (int w = 0; w < 8; ++w) {  // int16 lane 8 * lane + w
+      m.mins[16 * lane + 2 * w] = static_cast<uint8_t>(8 + (8 * lane + w) / 2 % 8);
+      m.mins[16 * lane + 2 * w + 1] = 0x80;
+    }
+  }
   return m;
 }
 
 constexpr K45Masks kK45Masks = make_k45_masks();
 
-// [scales 0..7 | mins 0..7] of a q4_K/q5_K block from its 12 packed bytes (blocks.h).
-inline __m128i k45_scales_and_mins(const uint8_t* block) {
-  const __m128i x = load128(block);  // dwords [d dmin, w0, w1, w2]
-  const __m128i w01 = _mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 2, 1));
-  const __m128i low = _mm_and_si128(w01, _mm_set1_epi32(0x3f3f3f3f));  // [sc_lo, mn_lo, ..]
-  const __m128i w22 =
-      _mm_srlv_epi32(_mm_shuffle_epi32(x, _MM_SHUFFLE(3, 3, 3, 3)), _mm_setr_epi32(0, 4, 0, 0));
-  const __m128i high =
-      _mm_or_si128(_mm_and_si128(w22, _mm_set1_epi32(0x0f0f0f0f)),
-                   _mm_and_si128(_mm_srli_epi32(w01, 2), _mm_set1_epi32(0x30303030)));
-  return _mm_unpacklo_epi32(low, high);
+// [scales 0..7 | mins 0..7] of four q4_K/q5_K blocks (from their 12 packed bytes, blocks.h), block
+// r in 128-bit lane r: the same in-lane steps at 512 bits decode four rows' scales at once.
+inline __m512i k45_scales_and_mins4(const uint8_t* const* blocks) {
+  __m512i x = _mm512_castsi128_si512(load128(blocks[0]));  // dwords [d dmin, w0, w1, w2]
+  x = _mm512_inserti32x4(x, load128(blocks[1]), 1);
+  x = _mm512_inserti32x4(x, load128(blocks[2]), 2);
+  x = _mm512_inserti32x4(x, load128(blocks[3]), 3);
+  const __m512i w01 = _mm512_shuffle_epi32(x, _MM_PERM_DDCB);
+  const __m512i low = _mm512_and_si512(w01, _mm512_set1_epi32(0x3f3f3f3f));  // [sc_lo, mn_lo, ..]
+  const __m512i w22 =
+      _mm512_srlv_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDDD), _mm512_set4_epi32(0, 0, 4, 0));
+  const __m512i high =
+      _mm512_or_si512(_mm512_and_si512(w22, _mm512_set1_epi32(0x0f0f0f0f)),
+                      _mm512_and_si512(_mm512_srli_epi32(w01, 2), _mm512_set1_epi32(0x30303030)));
+  return _mm512_unpacklo_epi32(low, high);
 }
 
 // The token's activations in the order one 64-byte load of qs unpacks to: act[2k] holds the
@@ -320,11 +329,9 @@ inline void k45_activations(const BlockQ8_K& a, __m512i* act) {
 // One row's super-block against the token's activations (k45_activations' order): *acc_out's
 // lanes add up to the scaled quant sum, *bias_out's to the mins-weighted bsums.
 template <KKind kKind>
-inline void k45_gemv_block(const uint8_t* block, const BlockQ8_K& a, const __m512i* act,
-                           __m256i* acc_out, __m256i* bias_out) {
+inline void k45_gemv_block(const uint8_t* block, __m512i sm4, const BlockQ8_K& a,
+                           const __m512i* act, __m256i* acc_out, __m256i* bias_out) {
   const __m512i zero = _mm512_setzero_si512(), low4 = _mm512_set1_epi8(0x0F);
-  const __m128i sm = k45_scales_and_mins(block);
-  const __m512i sm4 = _mm512_broadcast_i32x4(sm);
   const uint8_t* qs = kKind == KKind::kQ4 ? reinterpret_cast<const BlockQ4_K*>(block)->qs
                                           : reinterpret_cast<const BlockQ5_K*>(block)->qs;
   __m512i qh2 = zero;
@@ -355,8 +362,9 @@ inline void k45_gemv_block(const uint8_t* block, const BlockQ8_K& a, const __m51
     acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(zero, hi, act[2 * k + 1]), s_hi);
   }
   *acc_out = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-  *bias_out = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, load128(kK45Masks.mins))),
-                                load256(a.bsums));
+  *bias_out = _mm256_madd_epi16(
+      _mm512_castsi512_si256(_mm512_shuffle_epi8(sm4, _mm512_load_si512(kK45Masks.mins))),
+      load256(a.bsums));
 }
 
 // Lane t of the result = the sum of the 8 lanes of v[t].
@@ -374,10 +382,17 @@ inline void k45_gemv_rows4(int64_t nb, const uint8_t* const* rows, const BlockQ8
     k45_activations(ab[i], act);
     __m256i acc[4], bias[4];
     uint32_t dm[4];  // d and dmin of each row, adjacent halves
+    const uint8_t* blocks[4];
+    for (int rr = 0; rr < 4; ++rr)
+      blocks[rr] = rows[rr] + static_cast<size_t>(i) * kBlockBytes<kKind>;
+    const __m512i sm_all = k45_scales_and_mins4(blocks);
+#pragma GCC unroll 4
     for (int rr = 0; rr < 4; ++rr) {
-      const uint8_t* block = rows[rr] + static_cast<size_t>(i) * kBlockBytes<kKind>;
-      k45_gemv_block<kKind>(block, ab[i], act, &acc[rr], &bias[rr]);
-      __builtin_memcpy(&dm[rr], block, sizeof dm[rr]);
+      // Row rr's [scales | mins] in every 128-bit lane.
+      const __m512i sm4 = _mm512_permutexvar_epi32(
+          _mm512_add_epi32(_mm512_set4_epi32(3, 2, 1, 0), _mm512_set1_epi32(4 * rr)), sm_all);
+      k45_gemv_block<kKind>(blocks[rr], sm4, ab[i], act, &acc[rr], &bias[rr]);
+      __builtin_memcpy(&dm[rr], blocks[rr], sizeof dm[rr]);
     }
     const __m128i sumi = sum_lanes4(acc), sumb = sum_lanes4(bias);
     const __m128i split =
