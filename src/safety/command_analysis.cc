@@ -248,8 +248,8 @@ std::optional<std::string> literal_output(const SimpleCommand& command) {
   return std::nullopt;
 }
 
-std::optional<std::string> static_substitution(std::string_view inner) {
-  auto parsed = lex_shell(inner);
+std::optional<std::string> static_substitution(std::string_view inner, Dialect dialect) {
+  auto parsed = lex_shell(inner, dialect);
   if (!parsed.ok() || parsed->commands.size() != 1) return std::nullopt;
   const SimpleCommand& command = parsed->commands[0];
   if (!command.pipes.empty() || !command.assignments.empty()) return std::nullopt;
@@ -258,16 +258,16 @@ std::optional<std::string> static_substitution(std::string_view inner) {
   return output;
 }
 
-bool line_downloads(std::string_view line, int depth) {
+bool line_downloads(std::string_view line, int depth, Dialect dialect) {
   if (depth > 4) return false;
-  auto parsed = lex_shell(line);
+  auto parsed = lex_shell(line, dialect);
   if (!parsed.ok()) return false;
   for (const SimpleCommand& command : parsed->commands) {
     if (is_downloader(quick_program(command))) return true;
     for (const Word& word : command.words) {
       for (const WordPart& part : word.parts) {
         if ((part.kind == PartKind::kCommandSubst || part.kind == PartKind::kProcessSubst) &&
-            line_downloads(part.text, depth + 1)) {
+            line_downloads(part.text, depth + 1, dialect)) {
           return true;
         }
       }
@@ -389,7 +389,7 @@ Expanded expand_operand(std::string_view operand, const Vars& vars, int depth) {
   return out;
 }
 
-Expanded expand_word(const Word& word, const Vars& vars) {
+Expanded expand_word(const Word& word, const Vars& vars, Dialect dialect) {
   Expanded out;
   if (const auto ifs = vars.find("IFS"); ifs != vars.end()) out.split_chars = ifs->second;
   for (const WordPart& part : word.parts) {
@@ -414,7 +414,7 @@ Expanded expand_word(const Word& word, const Vars& vars) {
         break;
       }
       case PartKind::kCommandSubst:
-        if (std::optional<std::string> known = static_substitution(part.text)) {
+        if (std::optional<std::string> known = static_substitution(part.text, dialect)) {
           out.text += *known;
           if (!part.quoted && known->find_first_of(out.split_chars) != std::string::npos) {
             out.split_candidate = true;
@@ -426,7 +426,7 @@ Expanded expand_word(const Word& word, const Vars& vars) {
         out.text += (part.kind == PartKind::kProcessSubst ? "<(" : "$(") + part.text + ")";
         out.dynamic = true;
         out.from_subst = true;
-        out.downloads |= line_downloads(part.text, 0);
+        out.downloads |= line_downloads(part.text, 0, dialect);
         break;
       case PartKind::kArithmetic:
         out.text += "$((" + part.text + "))";
@@ -574,6 +574,7 @@ enum class Step { kContinue, kStop, kDone };
 
 class Analyzer {
  public:
+  explicit Analyzer(Dialect dialect) : dialect_(dialect) {}
   void analyze(std::string_view line, int depth, bool elevated,
                const std::vector<std::string>& wrappers);
   std::vector<Invocation> finish() {
@@ -614,6 +615,7 @@ class Analyzer {
   }
 
   void analyze_substitutions(const SimpleCommand& command, int depth);
+  void analyze_zsh_eval_flag(const Word& word, const Vars& vars, int depth);
   void analyze_word_substitutions(const Word& word, int depth);
   void analyze_text_substitutions(const std::string& text, int depth);
   void analyze_assignment(const std::string& assignment, int depth, const Work& work);
@@ -643,10 +645,12 @@ class Analyzer {
   Step peel_xargs(Work& work, int depth);
   Step peel_find(Work& work, int depth);
   Step peel_shell(Work& work, int depth);
+  Step peel_shell_in_dialect(Work& work, int depth);
   Step peel_su(Work& work, int depth);
   Step peel_ssh(Work& work, int depth);
 
   std::vector<Invocation> out_;
+  Dialect dialect_;  // the grammar of the text being analyzed: `zsh -c '...'` switches it
   std::string cwd_;  // the working directory `cd` moved to on this line; "" when not known
   std::set<std::string> downloaded_;  // files a downloader wrote earlier on the line
   bool truncated_ = false;
@@ -664,16 +668,26 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
     emit_error("commands are nested more than 12 levels deep", elevated, wrappers, true);
     return;
   }
-  auto parsed = lex_shell(line);
+  auto parsed = lex_shell(line, dialect_);
   if (!parsed.ok()) {
     emit_error(parsed.error().message, elevated, wrappers,
                parsed.error().code == ErrorCode::kResourceExhausted);
     return;
   }
   Vars vars = {{"HOME", "/home/~"}, {"PWD", cwd_.empty() ? "." : cwd_}, {"SHELL", "sh"}};
+  if (dialect_ == Dialect::kZsh) {
+    for (const Word& word : parsed->expanded_words) analyze_zsh_eval_flag(word, vars, depth);
+  }
   for (const Word& word : parsed->expanded_words) analyze_word_substitutions(word, depth);
   const std::vector<SimpleCommand>& commands = parsed->commands;
   for (size_t i = 0; i < commands.size(); ++i) {
+    if (dialect_ == Dialect::kZsh) {
+      for (const Word& word : commands[i].assignments) analyze_zsh_eval_flag(word, vars, depth);
+      for (const Word& word : commands[i].words) analyze_zsh_eval_flag(word, vars, depth);
+      for (const Redirection& redirection : commands[i].redirections) {
+        analyze_zsh_eval_flag(redirection.target, vars, depth);
+      }
+    }
     analyze_substitutions(commands[i], depth);
     Work work = prepare(commands, i, vars, elevated, wrappers);
     update_vars(commands[i], work, vars);
@@ -780,6 +794,32 @@ void Analyzer::analyze_code_value(const Work& work, const std::string& code, int
   }
 }
 
+// zsh `${(e)x}` expands the value of x once more, running the substitutions it holds; an
+// unknown value runs unknown code.
+void Analyzer::analyze_zsh_eval_flag(const Word& word, const Vars& vars, int depth) {
+  for (const WordPart& part : word.parts) {
+    if (part.kind != PartKind::kVariable || part.text.empty() || part.text[0] != '(') continue;
+    const size_t close = part.text.find(')');
+    if (close == std::string::npos || part.text.find('e') > close) continue;
+    size_t name_end = close + 1;
+    while (name_end < part.text.size() &&
+           (std::isalnum(static_cast<unsigned char>(part.text[name_end])) ||
+            part.text[name_end] == '_')) {
+      ++name_end;
+    }
+    const auto known = vars.find(part.text.substr(close + 1, name_end - close - 1));
+    if (known != vars.end() && name_end == part.text.size()) {
+      analyze_text_substitutions(known->second, depth);
+      continue;
+    }
+    Invocation unknown;
+    unknown.program = "eval";
+    unknown.program_path = "${" + part.text + "}";
+    unknown.input_unknown = true;
+    emit(std::move(unknown));
+  }
+}
+
 void Analyzer::analyze_substitutions(const SimpleCommand& command, int depth) {
   for (const Word& word : command.assignments) analyze_word_substitutions(word, depth);
   for (const Word& word : command.words) analyze_word_substitutions(word, depth);
@@ -835,12 +875,13 @@ Work Analyzer::prepare(const std::vector<SimpleCommand>& commands, size_t index,
   work.inv.elevated = elevated;
   work.inv.wrappers = wrappers;
   for (const Word& word : command.assignments) {
-    work.inv.assignments.push_back(expand_word(word, vars).text);
+    work.inv.assignments.push_back(expand_word(word, vars, dialect_).text);
   }
-  for (const Word& word : command.words) append_expanded(work.words, expand_word(word, vars));
+  for (const Word& word : command.words)
+    append_expanded(work.words, expand_word(word, vars, dialect_));
   connect_pipeline(commands, index, work);
   for (const Redirection& redirection : command.redirections) {
-    Expanded target = expand_word(redirection.target, vars);
+    Expanded target = expand_word(redirection.target, vars, dialect_);
     const bool feeds_stdin =
         redirection.op == "<" || redirection.op == "<<<" || redirection.op == "<<";
     if (feeds_stdin) {
@@ -1265,6 +1306,16 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
     return Step::kDone;
   }
   if (name == "source" || name == ".") {
+    if (work.words.size() < 2 && dialect_ == Dialect::kFish) {
+      // fish: `source` with no file reads its commands from stdin (`curl ... | source`).
+      if (work.stdin_text) {
+        analyze_nested(work, *work.stdin_text, depth, "source", work.inv.elevated);
+        return Step::kDone;
+      }
+      work.inv.input_unknown = work.inv.stdin_opaque_pipe || work.inv.stdin_from_download;
+      work.inv.input_from_network = work.inv.stdin_from_download;
+      return Step::kStop;
+    }
     if (work.words.size() < 2) return Step::kStop;
     const Expanded& file = work.words[1];
     if (names_stdin(file.text)) {
@@ -2053,7 +2104,18 @@ Step Analyzer::peel_find(Work& work, int depth) {
   return Step::kDone;
 }
 
+// `zsh -c`, `fish -c`, `dash -c`: the nested text is read in that shell's dialect (a shell the
+// check cannot read is read as bash).
 Step Analyzer::peel_shell(Work& work, int depth) {
+  const Dialect saved = dialect_;
+  dialect_ =
+      dialect_of_shell(canonical_program(basename_of(work.words[0].text))).value_or(Dialect::kBash);
+  const Step step = peel_shell_in_dialect(work, depth);
+  dialect_ = saved;
+  return step;
+}
+
+Step Analyzer::peel_shell_in_dialect(Work& work, int depth) {
   const std::vector<std::string> args = texts_of(work.words, 1);
   // `+o name` is an option too; treat it like `-o name` before scanning.
   std::vector<std::string> normalized = args;
@@ -2089,7 +2151,7 @@ Step Analyzer::peel_shell(Work& work, int depth) {
       const std::string& text = script.text;
       const std::optional<std::string> known =
           text.size() > 3 && text.rfind("<(", 0) == 0
-              ? static_substitution(std::string_view(text).substr(2, text.size() - 3))
+              ? static_substitution(std::string_view(text).substr(2, text.size() - 3), dialect_)
               : std::nullopt;
       if (known) {
         analyze_nested(work, *known, depth, "sh <(...)", work.inv.elevated);
@@ -2135,8 +2197,8 @@ Step Analyzer::peel_ssh(Work& work, int depth) {
 
 }  // namespace
 
-std::vector<Invocation> analyze_command_line(std::string_view line) {
-  Analyzer analyzer;
+std::vector<Invocation> analyze_command_line(std::string_view line, Dialect dialect) {
+  Analyzer analyzer(dialect);
   analyzer.analyze(line, 0, false, {});
   std::vector<Invocation> invocations = analyzer.finish();
   if (line.find('\0') != std::string_view::npos) {
