@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string>
 
+#include "safety/programs.h"
+
 namespace cmdai::safety {
 
 const char* dialect_name(Dialect dialect) {
@@ -20,9 +22,7 @@ const char* dialect_name(Dialect dialect) {
 }
 
 std::optional<Dialect> dialect_of_shell(std::string_view shell) {
-  while (shell.size() > 1 && shell.back() == '/') shell.remove_suffix(1);
-  const size_t slash = shell.rfind('/');
-  std::string name(slash == std::string_view::npos ? shell : shell.substr(slash + 1));
+  std::string name = basename_of(shell);
   if (!name.empty() && name[0] == '-') name.erase(0, 1);  // a login shell's argv[0]: "-zsh"
   // Versioned names ("bash5", "zsh-5.9") read like their shell.
   while (!name.empty() && (std::isdigit(static_cast<unsigned char>(name.back())) ||
