@@ -1,5 +1,6 @@
 // libFuzzer target: the safety check on arbitrary command lines, at every level. It must always
-// return a verdict whose decision follows the policy table for the rated risk (validator.h).
+// return a verdict whose decision follows the policy table for the rated risk (validator.h). Each
+// input is read in one dialect, picked by its length, so the cost per input stays that of one.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -11,9 +12,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cmdai::safety;
   const std::string_view command(reinterpret_cast<const char*>(data), size);
+  constexpr Dialect kDialects[] = {Dialect::kBash, Dialect::kZsh, Dialect::kFish, Dialect::kSh};
+  const Dialect dialect = kDialects[size % 4];
   for (SafetyLevel level :
        {SafetyLevel::kStrict, SafetyLevel::kModerate, SafetyLevel::kPermissive}) {
-    const SafetyVerdict verdict = check_command(command, level);
+    const SafetyVerdict verdict = check_command(command, level, dialect);
     if (verdict.blocked != is_blocked(verdict.risk, level) ||
         verdict.needs_confirmation != needs_confirmation(verdict.risk, level)) {
       std::fprintf(stderr, "verdict disagrees with the policy table\n");

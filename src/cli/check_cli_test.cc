@@ -23,14 +23,19 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs CMDAI_BINARY with `args`; CMDAI_SAFETY is removed from the environment unless `env` sets it.
+// Runs CMDAI_BINARY with `args`; CMDAI_SAFETY is removed from the environment and SHELL is
+// /bin/bash unless `env` sets them.
 ProcessResult run_cmdai(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;
-    if (entry.rfind("CMDAI_SAFETY=", 0) != 0) env_strings.push_back(entry);
+    if (entry.rfind("CMDAI_SAFETY=", 0) != 0 && entry.rfind("SHELL=", 0) != 0) {
+      env_strings.push_back(entry);
+    }
   }
+  // The corpus is written for bash; the user's $SHELL must not change how it is read.
+  if (env.count("SHELL") == 0) env_strings.push_back("SHELL=/bin/bash");
   for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
   std::vector<char*> envp;
   for (std::string& entry : env_strings) envp.push_back(entry.data());
@@ -115,6 +120,7 @@ TEST(CheckCli, PrintsOneJsonObjectWithEveryField) {
       {"blocked", false},
       {"needs_confirmation", true},
       {"safety_level", "moderate"},
+      {"shell", "bash"},
       {"rules",
        {{{"id", "fs.rm_files"}, {"risk", "moderate"}, {"reason", "deletes files"}},
         {{"id", "priv.sudo"}, {"risk", "moderate"}, {"reason", "runs with root privileges"}}}}};
@@ -144,6 +150,22 @@ TEST(CheckCli, ReadsTheSafetyLevelFromTheEnvironmentUnlessTheFlagIsGiven) {
       parse_single_json(run_cmdai({"check", "--json", "--safety", "permissive", "git push --force"},
                                   {{"CMDAI_SAFETY", "strict"}}));
   EXPECT_EQ(from_flag["safety_level"], "permissive");
+}
+
+TEST(CheckCli, ReadsTheCommandInTheShellGivenByFlagOrEnvironment) {
+  // In fish `(...)` runs a command; in bash the same line does not parse.
+  const std::string command = "echo (rm -rf ~)";
+  const nlohmann::json fish =
+      parse_single_json(run_cmdai({"check", "--json", "--shell", "fish", command}));
+  EXPECT_EQ(fish["shell"], "fish");
+  EXPECT_EQ(fish["risk"], "critical");
+  const nlohmann::json from_env =
+      parse_single_json(run_cmdai({"check", "--json", command}, {{"SHELL", "/usr/bin/fish"}}));
+  EXPECT_EQ(from_env["shell"], "fish");
+  const nlohmann::json bash = parse_single_json(run_cmdai({"check", "--json", command}));
+  EXPECT_EQ(bash["shell"], "bash");
+  EXPECT_EQ(bash["rules"][0]["id"], "parse.unparseable");
+  EXPECT_EQ(run_cmdai({"check", "--shell", "tcsh", "ls"}).exit_code, 2);
 }
 
 TEST(CheckCli, ExitsWithUsageErrorOnBadInvocations) {

@@ -300,7 +300,10 @@ int run_request(RequestFlags& f, bool verbose) {
     generated->backend = config->backend;  // the generator names the device it believes in
   }
   if (verbose) print_timings(*generated);
-  const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level);
+  // The command is read in the grammar of the shell that will run it (run_in_shell below).
+  const safety::Dialect dialect =
+      safety::dialect_of_shell(shell_program(request.shell)).value_or(safety::Dialect::kBash);
+  const safety::SafetyVerdict verdict = safety::check_command(generated->command, *level, dialect);
   nlohmann::ordered_json result =
       serve::command_result_object(request, *generated, verdict, config->safety);
   const bool structured = output != "plain";

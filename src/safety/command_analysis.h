@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "safety/dialect.h"
 #include "safety/invocation.h"
 
 namespace cmdai::safety {
@@ -13,6 +14,8 @@ namespace cmdai::safety {
 // parse_error says why, so the rules can rate it. Nesting is followed 12 levels deep, at most
 // 4096 invocations are returned and at most 1 MiB of nested text is analyzed; beyond that a
 // parse_error invocation says the line was cut.
-std::vector<Invocation> analyze_command_line(std::string_view line);
+// `dialect` is the shell the line runs in; `bash -c`, `zsh -c`, `fish -c` ... strings inside it
+// are read in their own shell's dialect.
+std::vector<Invocation> analyze_command_line(std::string_view line, Dialect dialect);
 
 }  // namespace cmdai::safety

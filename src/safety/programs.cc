@@ -1,5 +1,6 @@
 #include "safety/programs.h"
 
+#include <algorithm>
 #include <set>
 
 namespace cmdai::safety {
@@ -336,6 +337,16 @@ bool is_known_program(std::string_view program) {
   return contains(known_programs(), canonical) || contains(shells(), canonical) ||
          contains(interpreters(), canonical) || contains(command_wrappers(), canonical) ||
          canonical.rfind("mkfs", 0) == 0;
+}
+
+bool is_any(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string basename_of(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 }  // namespace cmdai::safety

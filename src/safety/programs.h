@@ -3,10 +3,16 @@
 // A name outside this vocabulary is "unknown" and is rated by what its arguments look like.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
 namespace cmdai::safety {
+
+// True when `name` is one of `names`.
+bool is_any(std::string_view name, std::initializer_list<std::string_view> names);
+// The last component of a program path: "/usr/bin/rm" -> "rm".
+std::string basename_of(std::string_view path);
 
 // "python3.12" -> "python", "bash5" -> "bash", "ksh93" -> "ksh": version suffixes removed from
 // shells and interpreters (other names are returned unchanged).

@@ -17,10 +17,6 @@ namespace {
 
 using R = RiskLevel;
 
-bool is_any(std::string_view name, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 bool program_is(const Invocation& inv, std::initializer_list<std::string_view> names) {
   return is_any(inv.program, names);
 }

@@ -65,12 +65,15 @@ bool is_redirection(const std::string& op) {
   return op == "<<-";
 }
 
-enum class Stop { kEnd, kCloseParen, kCloseBrace, kCaseItem };
+// kBlockEnd: a fish block (`begin`, `if`, `for`, ...) or a zsh `foreach` stops at its `end`, and
+// a fish block also at `else` or `case`.
+enum class Stop { kEnd, kCloseParen, kCloseBrace, kCaseItem, kBlockEnd };
 
 // Recursive-descent parser over the raw text; a nested instance parses each $( ... ).
 class Parser {
  public:
-  Parser(std::string_view src, size_t pos, int depth) : src_(src), pos_(pos), depth_(depth) {}
+  Parser(std::string_view src, size_t pos, int depth, Dialect dialect)
+      : src_(src), pos_(pos), depth_(depth), dialect_(dialect) {}
 
   Result<ParsedLine> parse_line() {
     parse_list(Stop::kEnd);
@@ -112,6 +115,11 @@ class Parser {
 
   // ---- Tokens ----
 
+  bool fish() const { return dialect_ == Dialect::kFish; }
+  bool zsh() const { return dialect_ == Dialect::kZsh; }
+  // In fish `(` starts a command substitution inside a word, never a subshell.
+  bool meta(char c) const { return is_meta(c) && !(c == '(' && fish()); }
+
   const Token& peek() {
     if (!lookahead_) lookahead_ = lex_token();
     return *lookahead_;
@@ -147,7 +155,7 @@ class Parser {
       token.kind = TokenKind::kNewline;
       return token;
     }
-    if ((c == '<' || c == '>') && pos_ + 1 < src_.size() && src_[pos_ + 1] == '(') {
+    if ((c == '<' || c == '>') && pos_ + 1 < src_.size() && src_[pos_ + 1] == '(' && !fish()) {
       token.kind = TokenKind::kWord;
       token.word = lex_word();
       return token;
@@ -162,9 +170,13 @@ class Parser {
       token.op = lex_operator();
       return token;
     }
-    if (is_meta(c)) {
+    if (meta(c)) {
       token.kind = TokenKind::kOperator;
       token.op = lex_operator();
+      if (fish() && (token.op == "<<" || token.op == "<<<" || token.op == "<<-" ||
+                     token.op == ";;" || token.op == "<>")) {
+        fail(fmt::format("'{}' is not fish syntax", token.op));
+      }
       return token;
     }
     token.kind = TokenKind::kWord;
@@ -173,6 +185,7 @@ class Parser {
   }
 
   std::string lex_operator() {
+    if (const char* op = dialect_operator()) return op;
     static constexpr std::array<std::string_view, 21> kOps = {
         "&>>", "<<<", "<<-", "&&", "||", "|&", ";;", ";&", "&>", ">>", ">&",
         ">|",  "<<",  "<&",  "<>", "|",  "&",  ";",  "(",  ")",  "<"};
@@ -191,6 +204,39 @@ class Parser {
     return "?";
   }
 
+  // Operators only zsh or fish spell, returned as their bash equivalent; nullptr for none.
+  const char* dialect_operator() {
+    struct Spelling {
+      std::string_view text;
+      const char* op;
+    };
+    // zsh: `>!`/`>|` clobber, `&|`/`&!` disown, `;|` ends a case item.
+    static constexpr std::array<Spelling, 9> kZsh = {{{"&>>!", "&>>"},
+                                                      {"&>!", "&>"},
+                                                      {">>!", ">>"},
+                                                      {">>|", ">>"},
+                                                      {">&!", ">&"},
+                                                      {">!", ">|"},
+                                                      {"&|", "&"},
+                                                      {"&!", "&"},
+                                                      {";|", ";;"}}};
+    // fish: `&|` pipes stdout and stderr, `>?` and `<?` are no-clobber forms.
+    static constexpr std::array<Spelling, 4> kFish = {
+        {{"&|", "|&"}, {">>?", ">>"}, {">?", ">"}, {"<?", "<"}}};
+    const auto find = [&](const auto& table) -> const char* {
+      for (const Spelling& spelling : table) {
+        if (src_.substr(pos_, spelling.text.size()) == spelling.text) {
+          pos_ += spelling.text.size();
+          return spelling.op;
+        }
+      }
+      return nullptr;
+    };
+    if (zsh()) return find(kZsh);
+    if (fish()) return find(kFish);
+    return nullptr;
+  }
+
   // ---- Words ----
 
   static void add_literal(Word& word, std::string_view text, bool quoted) {
@@ -202,7 +248,9 @@ class Parser {
     word.parts.push_back(WordPart{PartKind::kLiteral, std::string(text), quoted});
   }
 
-  Word lex_word() {
+  // `glob_group_start`: zsh, a word that starts with a `(` glob group (`ls (a|b)*`).
+  Word lex_word(bool glob_group_start = false) {
+    if (fish()) return lex_fish_word();
     Word word;
     while (pos_ < src_.size() && !failed()) {
       const char c = src_[pos_];
@@ -211,6 +259,7 @@ class Parser {
         word.parts.push_back(WordPart{PartKind::kProcessSubst, nested_substitution(), false});
         continue;
       }
+      if (zsh() && lex_zsh_word_part(word, glob_group_start)) continue;
       if (is_meta(c)) break;
       if (c == '\\') {
         if (pos_ + 1 >= src_.size()) {
@@ -243,6 +292,277 @@ class Parser {
       }
     }
     return word;
+  }
+
+  // zsh-only word syntax at pos_: `=(cmd)` (a process substitution), `=cmd` at the start of a
+  // word (the path of cmd, read as cmd) and `(...)` glob groups, whose trailing qualifiers
+  // `e:code:` and `+func` run code for every file. Returns false when none is there.
+  bool lex_zsh_word_part(Word& word, bool glob_group_start) {
+    const char c = src_[pos_];
+    const char n = pos_ + 1 < src_.size() ? src_[pos_ + 1] : '\0';
+    if (c == '=' && word.parts.empty() && n == '(') {
+      pos_ += 2;
+      word.parts.push_back(WordPart{PartKind::kProcessSubst, nested_substitution(), false});
+      return true;
+    }
+    if (c == '=' && word.parts.empty() && is_name_start(n)) {
+      ++pos_;  // EQUALS: `=rm` is the full path of rm; its basename is what runs
+      add_literal(word, "", false);
+      return true;
+    }
+    if (c == '(' && (!word.parts.empty() || glob_group_start)) {
+      lex_zsh_glob_group(word);
+      return true;
+    }
+    return false;
+  }
+
+  // At `(` inside a zsh word: the group up to its `)` is glob syntax. When it ends the word it
+  // may be a list of glob qualifiers; their code is kept as command substitutions, so it is
+  // analyzed, and the word's value stays unknown.
+  void lex_zsh_glob_group(Word& word) {
+    const size_t start = pos_;
+    int open = 0;
+    char quote = '\0';
+    size_t i = pos_;
+    for (; i < src_.size(); ++i) {
+      const char c = src_[i];
+      if (quote != '\0') {
+        if (c == '\\' && quote == '"')
+          ++i;
+        else if (c == quote)
+          quote = '\0';
+      } else if (c == '\\') {
+        ++i;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '(') {
+        ++open;
+      } else if (c == ')' && --open == 0) {
+        break;
+      }
+    }
+    if (i >= src_.size()) {
+      fail("unterminated '(' in a zsh glob pattern");
+      return;
+    }
+    const std::string_view raw = src_.substr(start + 1, i - start - 1);
+    pos_ = i + 1;
+    add_literal(word, src_.substr(start, i + 1 - start), false);
+    const bool ends_word = pos_ >= src_.size() || is_meta(src_[pos_]);
+    std::string_view qualifiers = raw;
+    if (qualifiers.substr(0, 2) == "#q") {
+      qualifiers.remove_prefix(2);  // (#q...): explicit qualifiers, anywhere in the word
+    } else if (!ends_word || has_unquoted_char(raw, "|")) {
+      return;  // an ordinary group such as (a|b): zsh reads no qualifiers in it
+    }
+    // Quotes are removed before zsh reads the qualifiers: `e:'rm -rf ~':` runs `rm -rf ~`.
+    Parser dequote(qualifiers, 0, depth_ + 1, dialect_);
+    std::string plain;
+    while (dequote.pos_ < qualifiers.size() && !dequote.failed()) {
+      const size_t before = dequote.pos_;
+      for (const WordPart& part : dequote.lex_word().parts) {
+        plain += part.kind == PartKind::kLiteral ? part.text : Word{{part}}.display();
+      }
+      if (dequote.pos_ == before) plain += qualifiers[dequote.pos_++];  // a blank or operator
+    }
+    for (std::string& code : glob_qualifier_code(plain)) {
+      word.parts.push_back(WordPart{PartKind::kCommandSubst, std::move(code), false});
+    }
+  }
+
+  // True when `text` holds one of `chars` outside quotes and backslash escapes.
+  static bool has_unquoted_char(std::string_view text, std::string_view chars) {
+    char quote = '\0';
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (quote != '\0') {
+        if (c == quote) quote = '\0';
+      } else if (c == '\\') {
+        ++i;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (chars.find(c) != std::string_view::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The code zsh runs for glob qualifiers: `e` followed by a delimited string, `+name`.
+  static std::vector<std::string> glob_qualifier_code(std::string_view text) {
+    std::vector<std::string> code;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (c == '+') {
+        size_t end = i + 1;
+        while (end < text.size() && (is_name_char(text[end]) || text[end] == '-' ||
+                                     text[end] == ':' || text[end] == '.')) {
+          ++end;
+        }
+        code.push_back(std::string(text.substr(i + 1, end - i - 1)) + " \"$REPLY\"");
+        i = end - 1;
+      } else if ((c == 'e' || c == 'u' || c == 'g' || c == 'P' || c == 'f') &&
+                 i + 1 < text.size() && !is_name_char(text[i + 1])) {
+        const char open = text[i + 1];
+        const char close = open == '('   ? ')'
+                           : open == '[' ? ']'
+                           : open == '{' ? '}'
+                           : open == '<' ? '>'
+                                         : open;
+        size_t end = text.find(close, i + 2);
+        if (end == std::string_view::npos) end = text.size();
+        if (c == 'e') code.push_back(std::string(text.substr(i + 2, end - i - 2)));
+        i = end;
+      }
+    }
+    return code;
+  }
+
+  // A fish word: no backticks, `$(...)` and (unquoted) `(...)` substitute commands, single
+  // quotes know `\'` and `\\`, and unquoted backslash escapes spell characters (`\x72m` is rm).
+  Word lex_fish_word() {
+    Word word;
+    while (pos_ < src_.size() && !failed()) {
+      const char c = src_[pos_];
+      if (is_meta(c) && c != '(') break;
+      if (c == '(') {
+        ++pos_;
+        word.parts.push_back(WordPart{PartKind::kCommandSubst, nested_substitution(), false});
+      } else if (c == '\\') {
+        lex_fish_escape(word);
+      } else if (c == '\'') {
+        std::string text;
+        size_t i = pos_ + 1;
+        for (; i < src_.size() && src_[i] != '\''; ++i) {
+          if (src_[i] == '\\' && i + 1 < src_.size() &&
+              (src_[i + 1] == '\'' || src_[i + 1] == '\\'))
+            ++i;
+          text += src_[i];
+        }
+        if (i >= src_.size()) {
+          fail("unterminated single quote");
+          break;
+        }
+        add_literal(word, text, true);
+        pos_ = i + 1;
+      } else if (c == '"') {
+        ++pos_;
+        lex_fish_double_quoted(word);
+      } else if (c == '$') {
+        lex_fish_dollar(word, false);
+      } else {
+        add_literal(word, src_.substr(pos_, 1), false);
+        ++pos_;
+      }
+    }
+    return word;
+  }
+
+  // At an unquoted backslash in fish.
+  void lex_fish_escape(Word& word) {
+    if (pos_ + 1 >= src_.size()) {
+      add_literal(word, "\\", false);
+      ++pos_;
+      return;
+    }
+    const char e = src_[pos_ + 1];
+    if (e == '\n') {
+      pos_ += 2;
+      return;
+    }
+    if (std::string_view("abefnrtvxXuUc01234567").find(e) == std::string_view::npos) {
+      add_literal(word, src_.substr(pos_ + 1, 1), true);
+      pos_ += 2;
+      return;
+    }
+    // The same escapes as bash's $'...', which lex_ansi_c decodes; `\X` is `\x` in fish.
+    std::string quoted = "\\";
+    quoted += e == 'X' ? 'x' : e;
+    size_t end = pos_ + 2;
+    const bool octal = e >= '0' && e <= '7';
+    const size_t max_digits = e == 'c'                        ? 1
+                              : e == 'x' || e == 'X' || octal ? 2
+                              : e == 'u'                      ? 4
+                              : e == 'U'                      ? 8
+                                                              : 0;
+    while (end < src_.size() && end - pos_ - 2 < max_digits && !is_meta(src_[end]) &&
+           std::string_view("\\'\"$").find(src_[end]) == std::string_view::npos) {
+      quoted += src_[end++];
+    }
+    quoted += '\'';
+    Parser decoder(quoted, 0, depth_ + 1, Dialect::kBash);
+    Word decoded;
+    decoder.lex_ansi_c(decoded);
+    // Only the digits an escape uses are consumed; the rest of `quoted` is plain text.
+    for (WordPart& part : decoded.parts) add_literal(word, part.text, true);
+    pos_ = end;
+  }
+
+  // After the opening `"` in fish: `\"`, `\$`, `\\` and `\newline` are escapes, `$var` and
+  // `$(...)` expand, anything else (backticks, `(`) is literal.
+  void lex_fish_double_quoted(Word& word) {
+    add_literal(word, "", true);
+    while (!failed()) {
+      if (pos_ >= src_.size()) {
+        fail("unterminated double quote");
+        return;
+      }
+      const char c = src_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return;
+      }
+      if (c == '\\' && pos_ + 1 < src_.size() &&
+          std::string_view("\"$\\\n").find(src_[pos_ + 1]) != std::string_view::npos) {
+        if (src_[pos_ + 1] != '\n') add_literal(word, src_.substr(pos_ + 1, 1), true);
+        pos_ += 2;
+      } else if (c == '$') {
+        lex_fish_dollar(word, true);
+      } else {
+        add_literal(word, src_.substr(pos_, 1), true);
+        ++pos_;
+      }
+    }
+  }
+
+  // At `$` in fish: `$name`, `$name[index]`, `$$name` (a variable named by a variable, unknown
+  // here) and `$(...)`. `${...}` is an error in fish.
+  void lex_fish_dollar(Word& word, bool quoted) {
+    const char n = pos_ + 1 < src_.size() ? src_[pos_ + 1] : '\0';
+    if (n == '(') {
+      pos_ += 2;
+      word.parts.push_back(WordPart{PartKind::kCommandSubst, nested_substitution(), quoted});
+      return;
+    }
+    if (n == '{') {
+      fail("fish does not read ${...}; it is an error there");
+      return;
+    }
+    size_t i = pos_ + 1;
+    while (i < src_.size() && src_[i] == '$') ++i;
+    const size_t name_begin = i;
+    while (i < src_.size() && is_name_char(src_[i])) ++i;
+    if (i == name_begin) {
+      add_literal(word, src_.substr(pos_, 1), quoted);
+      ++pos_;
+      return;
+    }
+    std::string name(src_.substr(name_begin, i - name_begin));
+    if (name_begin > pos_ + 1) name = "!" + name;  // $$x: the value of the variable x names
+    if (i < src_.size() && src_[i] == '[') {
+      const size_t close = src_.find(']', i);
+      const std::string_view index =
+          src_.substr(i, close == std::string_view::npos ? std::string_view::npos : close - i);
+      if (close == std::string_view::npos || index.find_first_of("($") != std::string_view::npos) {
+        fail("a fish index with a substitution or no ']' is not read");
+        return;
+      }
+      name = "!" + name;  // one element of a list: which one is not known here
+      i = close + 1;
+    }
+    word.parts.push_back(WordPart{PartKind::kVariable, std::move(name), quoted});
+    pos_ = i;
   }
 
   // After the opening quote; consumes the closing one.
@@ -319,6 +639,13 @@ class Parser {
  private:
   void lex_dollar(Word& word, bool quoted) {
     const char n = pos_ + 1 < src_.size() ? src_[pos_ + 1] : '\0';
+    // zsh `$~x` (glob the value), `$=x` (split it), `$^x`: the value is that of x.
+    if (zsh() && (n == '~' || n == '=' || n == '^') && pos_ + 2 < src_.size() &&
+        (is_name_start(src_[pos_ + 2]) || src_[pos_ + 2] == '{')) {
+      ++pos_;
+      lex_dollar(word, quoted);
+      return;
+    }
     if (n == '\'' && !quoted) {
       pos_ += 2;
       lex_ansi_c(word);
@@ -367,6 +694,12 @@ class Parser {
   }
 
   void lex_braced_variable(Word& word, bool quoted) {
+    // zsh `${~x}`, `${=x}`, `${^x}`: glob, split or rc-expand the value of x, which is the text.
+    if (zsh() && pos_ + 3 < src_.size() &&
+        std::string_view("~=^").find(src_[pos_ + 2]) != std::string_view::npos &&
+        is_name_start(src_[pos_ + 3])) {
+      ++pos_;
+    }
     size_t i = pos_ + 2;
     int open = 1;
     char quote = '\0';
@@ -413,7 +746,7 @@ class Parser {
       fail("unterminated backtick command substitution");
       return;
     }
-    Parser check(inner, 0, depth_ + 1);
+    Parser check(inner, 0, depth_ + 1, dialect_);
     if (depth_ + 1 > kMaxDepth) {
       fail("command nested too deeply");
       return;
@@ -434,7 +767,7 @@ class Parser {
       return {};
     }
     const size_t start = pos_;
-    Parser inner(src_, pos_, depth_ + 1);
+    Parser inner(src_, pos_, depth_ + 1, dialect_);
     std::string inner_error;
     const size_t end = inner.parse_until_close_paren(&inner_error);
     if (end == std::string_view::npos) {
@@ -533,6 +866,11 @@ class Parser {
     if (token.kind == TokenKind::kEnd) return true;
     if (token.kind == TokenKind::kOperator && token.op == ")") return true;  // caller decides
     if (stop == Stop::kCloseBrace && token.kind == TokenKind::kWord && token.word.is_bare("}")) {
+      return true;
+    }
+    if (stop == Stop::kBlockEnd && token.kind == TokenKind::kWord &&
+        (token.word.is_bare("end") ||
+         (fish() && (token.word.is_bare("else") || token.word.is_bare("case"))))) {
       return true;
     }
     if (stop == Stop::kCaseItem) {
@@ -655,6 +993,11 @@ class Parser {
       parse_group(Stop::kCloseBrace);
       return;
     }
+    if (fish()) {
+      if (!parse_fish_keyword(word)) parse_simple_command();
+      return;
+    }
+    if (zsh() && parse_zsh_keyword(word)) return;
     for (std::string_view keyword : {"if", "then", "elif", "else", "do", "while", "until", "!"}) {
       if (word.is_bare(keyword)) {
         if (keyword == "if" || keyword == "while" || keyword == "until") {
@@ -706,6 +1049,13 @@ class Parser {
       // The loop header runs nothing; only the body after `do` does.
       block_starts_.push_back(line_.commands.size());
       while (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+      if (zsh() && peek().kind == TokenKind::kOperator && peek().op == "(" &&
+          !(peek().begin + 1 < src_.size() && src_[peek().begin + 1] == '(')) {
+        // zsh `for x (a b) cmd`: a word list in parentheses, then the body.
+        parse_word_list_in_parens();
+        if (peek().kind == TokenKind::kWord) parse_command();
+        return;
+      }
       // for (( init; test; step )): an arithmetic header.
       if (peek().kind == TokenKind::kOperator && peek().op == "(") parse_subshell_or_arithmetic();
       return;
@@ -733,6 +1083,113 @@ class Parser {
       return;
     }
     parse_simple_command();
+  }
+
+  // fish: `begin`, `if`, `while`, `for`, `switch` and `function` blocks up to `end`, and the
+  // prefixes `and`, `or`, `not`, `!`, `time`. False when `word` is no fish keyword.
+  bool parse_fish_keyword(const Word& word) {
+    for (std::string_view prefix : {"and", "or", "not", "!", "time"}) {
+      if (word.is_bare(prefix)) {
+        next();
+        parse_command();
+        return true;
+      }
+    }
+    for (std::string_view block : {"begin", "if", "while", "for", "switch", "function"}) {
+      if (word.is_bare(block)) {
+        parse_fish_block();
+        return true;
+      }
+    }
+    for (std::string_view stray : {"end", "else", "case"}) {
+      if (word.is_bare(stray)) {
+        fail(fmt::format("'{}' outside a fish block", stray));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void parse_fish_block() {
+    const std::string keyword = next().word.display();
+    const size_t first = line_.commands.size();
+    std::string saved_function = function_name_;
+    if (keyword == "for" || keyword == "switch") {
+      while (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+    } else if (keyword == "function") {
+      if (peek().kind != TokenKind::kWord) {
+        fail("'function' without a name");
+        return;
+      }
+      function_name_ = next().word.display();
+      line_.functions.push_back(function_name_);
+      while (peek().kind == TokenKind::kWord) next();  // -d DESCRIPTION, --on-event, ...
+    }
+    // `if COND; ...`, `while COND; ...`: the condition is the first command of the body.
+    while (!failed()) {
+      parse_list(Stop::kBlockEnd);
+      if (failed()) break;
+      const Token& token = peek();
+      if (token.kind == TokenKind::kWord && token.word.is_bare("end")) {
+        next();
+        break;
+      }
+      if (keyword == "if" && token.kind == TokenKind::kWord && token.word.is_bare("else")) {
+        next();
+        if (peek().kind == TokenKind::kWord && peek().word.is_bare("if")) next();
+        continue;
+      }
+      if (keyword == "switch" && token.kind == TokenKind::kWord && token.word.is_bare("case")) {
+        next();
+        while (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+        continue;
+      }
+      fail(fmt::format("fish '{}' without 'end'", keyword));
+    }
+    function_name_ = std::move(saved_function);
+    parse_trailing_redirections(first);
+  }
+
+  // zsh: `repeat N cmd`, `foreach x (words) ... end`. False when `word` is neither.
+  bool parse_zsh_keyword(const Word& word) {
+    if (word.is_bare("repeat")) {
+      next();
+      if (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+      parse_command();
+      return true;
+    }
+    if (!word.is_bare("foreach")) return false;
+    next();
+    const size_t first = line_.commands.size();
+    if (peek().kind == TokenKind::kWord) next();  // the loop variable
+    if (peek().kind != TokenKind::kOperator || peek().op != "(") {
+      fail("'foreach' without a '(' word list");
+      return true;
+    }
+    parse_word_list_in_parens();
+    parse_list(Stop::kBlockEnd);
+    if (failed()) return true;
+    if (peek().kind != TokenKind::kWord || !peek().word.is_bare("end")) {
+      fail("'foreach' without 'end'");
+      return true;
+    }
+    next();
+    parse_trailing_redirections(first);
+    return true;
+  }
+
+  // At `(`: words up to `)`, which the shell expands (zsh `for x (...)`, `foreach x (...)`).
+  void parse_word_list_in_parens() {
+    next();
+    while (peek().kind == TokenKind::kWord || peek().kind == TokenKind::kNewline) {
+      Token token = next();
+      if (token.kind == TokenKind::kWord) line_.expanded_words.push_back(std::move(token.word));
+    }
+    if (peek().kind != TokenKind::kOperator || peek().op != ")") {
+      fail("unterminated word list: missing ')'");
+      return;
+    }
+    next();
   }
 
   void parse_subshell_or_arithmetic() {
@@ -772,7 +1229,9 @@ class Parser {
 
   void parse_group(Stop stop) {
     const size_t first = line_.commands.size();
+    ++brace_depth_;
     parse_list(stop);
+    --brace_depth_;
     if (failed()) return;
     if (peek().kind != TokenKind::kWord || !peek().word.is_bare("}")) {
       fail("unbalanced '{': missing '}'");
@@ -780,6 +1239,16 @@ class Parser {
     }
     next();
     parse_trailing_redirections(first);
+    // zsh `{ try } always { finally }`: both lists run.
+    if (zsh() && peek().kind == TokenKind::kWord && peek().word.is_bare("always")) {
+      next();
+      if (peek().kind != TokenKind::kWord || !peek().word.is_bare("{")) {
+        fail("'always' without a '{' list");
+        return;
+      }
+      next();
+      parse_group(stop);
+    }
   }
 
   // Redirections after `)`, `}` or `done` apply to every command inside.
@@ -868,7 +1337,7 @@ class Parser {
         redirection.target.parts.push_back(WordPart{PartKind::kLiteral, std::move(body), true});
       } else {
         // An unquoted delimiter: the body's $(...), `...` and $VAR are expanded.
-        Parser inner(body, 0, depth_ + 1);
+        Parser inner(body, 0, depth_ + 1, dialect_);
         auto word = inner.parse_expanding_text();
         if (!word.ok()) {
           fail("in a here-document: " + word.error().message);
@@ -932,6 +1401,8 @@ class Parser {
     while (!failed()) {
       const Token& token = peek();
       if (token.kind == TokenKind::kWord) {
+        // zsh closes `{ cmd }` without a `;` before the `}`.
+        if (zsh() && brace_depth_ > 0 && !command.words.empty() && token.word.is_bare("}")) break;
         if (command.words.empty() && is_assignment(token.word)) {
           command.assignments.push_back(next().word);
           skip_array_value(command.assignments.back());
@@ -944,7 +1415,8 @@ class Parser {
           continue;
         }
         if (command.words.size() == 1 && command.assignments.empty() &&
-            peek().kind == TokenKind::kOperator && peek().op == "(") {
+            peek().kind == TokenKind::kOperator && peek().op == "(" &&
+            !(zsh() && !empty_parens_follow())) {
           next();
           if (peek().kind != TokenKind::kOperator || peek().op != ")") {
             fail("unexpected '(' after a word");
@@ -956,6 +1428,12 @@ class Parser {
         }
       } else if (token.kind == TokenKind::kOperator && is_redirection(token.op)) {
         command.redirections.push_back(parse_redirection());
+      } else if (zsh() && token.kind == TokenKind::kOperator && token.op == "(" &&
+                 !command.words.empty()) {
+        // zsh `ls (a|b)*`: a glob group, not a subshell.
+        pos_ = token.begin;
+        lookahead_.reset();
+        command.words.push_back(lex_word(/*glob_group_start=*/true));
       } else {
         break;
       }
@@ -968,9 +1446,18 @@ class Parser {
     line_.commands.push_back(std::move(command));
   }
 
+  // At the `(` token: true when only blanks stand between it and a `)` (`name ()`).
+  bool empty_parens_follow() const {
+    const size_t after = src_.find_first_not_of(" \t", peek_begin() + 1);
+    return after != std::string_view::npos && src_[after] == ')';
+  }
+  size_t peek_begin() const { return lookahead_ ? lookahead_->begin : pos_; }
+
   std::string_view src_;
   size_t pos_ = 0;
   int depth_ = 0;
+  Dialect dialect_ = Dialect::kBash;
+  int brace_depth_ = 0;  // open `{ ... }` groups: zsh closes them at a bare `}` word
   std::optional<Token> lookahead_;
   std::string error_;
   size_t heredoc_resume_ = std::string_view::npos;
@@ -1023,13 +1510,13 @@ bool Word::is_bare(std::string_view text) const {
          parts[0].text == text;
 }
 
-Result<ParsedLine> lex_shell(std::string_view line) {
+Result<ParsedLine> lex_shell(std::string_view line, Dialect dialect) {
   if (line.size() > kMaxLineBytes) {
     return make_error(ErrorCode::kResourceExhausted,
                       "the command is {} bytes long; the safety check reads at most {}",
                       line.size(), kMaxLineBytes);
   }
-  Parser parser(line, 0, 0);
+  Parser parser(line, 0, 0, dialect);
   return parser.parse_line();
 }
 
@@ -1038,7 +1525,7 @@ Result<Word> lex_expanding_text(std::string_view text) {
     return make_error(ErrorCode::kInvalidArgument, "the text is {} bytes long; at most {}",
                       text.size(), kMaxLineBytes);
   }
-  Parser parser(text, 0, 0);
+  Parser parser(text, 0, 0, Dialect::kBash);
   return parser.parse_expanding_text();
 }
 

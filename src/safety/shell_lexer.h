@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "safety/dialect.h"
 
 namespace cmdai::safety {
 
@@ -67,7 +68,8 @@ struct ParsedLine {
 // Lexes and parses `line`. Fails (kInvalidArgument) on unterminated quotes or substitutions,
 // unbalanced brackets, dangling operators, nesting deeper than 64 levels or input over 64 KiB.
 // The inner text of substitutions is validated here but returned unparsed in its WordPart.
-Result<ParsedLine> lex_shell(std::string_view line);
+// `dialect` picks the grammar: fish and zsh spell some things differently (see dialect.h).
+Result<ParsedLine> lex_shell(std::string_view line, Dialect dialect = Dialect::kBash);
 
 // Reads `text` the way the shell expands the body of an unquoted here-document: quotes are
 // plain characters, while $NAME, ${...}, $(...), `...` and $((...)) are expansions. Used for

@@ -25,10 +25,10 @@ bool needs_confirmation(RiskLevel risk, SafetyLevel level) {
   return true;
 }
 
-SafetyVerdict check_command(std::string_view command, SafetyLevel level) {
+SafetyVerdict check_command(std::string_view command, SafetyLevel level, Dialect dialect) {
   SafetyVerdict verdict;
   verdict.command = std::string(command);
-  for (const Invocation& invocation : analyze_command_line(command)) {
+  for (const Invocation& invocation : analyze_command_line(command, dialect)) {
     for (RuleMatch& match : match_rules(invocation)) {
       const bool seen = std::any_of(verdict.rules.begin(), verdict.rules.end(),
                                     [&](const RuleMatch& m) { return m.id == match.id; });

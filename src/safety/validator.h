@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "safety/dialect.h"
 #include "safety/risk.h"
 
 namespace cmdai::safety {
@@ -32,8 +33,10 @@ struct SafetyVerdict {
   bool needs_confirmation = false;
 };
 
-// Never fails: a command that cannot be parsed is rated high ("parse.unparseable").
-SafetyVerdict check_command(std::string_view command, SafetyLevel level);
+// Never fails: a command that cannot be parsed is rated high ("parse.unparseable"). `dialect` is
+// the shell that will run the command; its grammar decides what the line runs.
+SafetyVerdict check_command(std::string_view command, SafetyLevel level,
+                            Dialect dialect = Dialect::kBash);
 
 // The policy table above, on its own.
 bool is_blocked(RiskLevel risk, SafetyLevel level);

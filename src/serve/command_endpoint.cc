@@ -63,8 +63,9 @@ CommandReply run_command_request(CompletionService& service, const std::string& 
   }
   reply.prompt_tokens = generated->timings.prompt_tokens;
   reply.generated_tokens = generated->timings.generated_tokens;
-  const auto verdict =
-      safety::check_command(generated->command, *safety::parse_safety_level(safety_level));
+  const auto verdict = safety::check_command(
+      generated->command, *safety::parse_safety_level(safety_level),
+      safety::dialect_of_shell(request.shell).value_or(safety::Dialect::kBash));
   reply.body = command_result_object(request, *generated, verdict, safety_level);
   return reply;
 }
