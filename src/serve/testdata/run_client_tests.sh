@@ -10,7 +10,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 skip() { echo "SKIPPED: $*"; exit 77; }
 command -v node >/dev/null || skip "node is not installed"
 command -v npm >/dev/null || skip "npm is not installed"
-vocab=${CMDAI_TESTDATA:-}/ggml-vocab-qwen2.5-coder.gguf
+# The same two places the C++ tests look (base/testdata.cc): $CMDAI_TESTDATA, else ../shared/testdata
+# beside the repository.
+vocab=${CMDAI_TESTDATA:-$here/../../../../shared/testdata}/ggml-vocab-qwen2.5-coder.gguf
 [ -f "$vocab" ] || skip "shared testdata not found (set CMDAI_TESTDATA)"
 deps=${CMDAI_NPM_CACHE:-$HOME/.cache/cmdai-deps/npm}
 if [ ! -d "$deps/node_modules/openai" ] || [ ! -d "$deps/node_modules/ollama" ]; then
