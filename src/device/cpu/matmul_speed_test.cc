@@ -142,6 +142,7 @@ TEST(MatmulSpeed, DISABLED_ReportSmallBatches) {
   };
   const Shape shapes[] = {
       {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"},
+      {TensorType::kQ4_K, 1536, 8960, "ffn_down q4_K"},
       {TensorType::kQ6_K, 1536, 8960, "ffn_down q6_K"},
       {TensorType::kQ8_0, 8960, 1536, "ffn_up q8_0"},
   };
