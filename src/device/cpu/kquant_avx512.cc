@@ -191,16 +191,17 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 // scheme for q4_K measured ~8% slower than the AVX2 GEMV on one Xeon thread, so q4_K/q5_K keep
 // AVX2's; q6_K's gained ~25%.)
 
-// pshufb controls over the 16 scale bytes: chunk c's vector takes sub-blocks 4c..4c+3, four
+// vpermw controls over the 16 scales as int16: chunk c's vector takes sub-blocks 4c..4c+3, four
 // int32 lanes each.
 struct Q6Masks {
-  alignas(16) uint8_t chunk[4][16];
+  alignas(64) uint16_t
+      scale_words[4][32];  // vpermw indices: int16 lane 2j of chunk c <- 4c + j / 4
 };
 
 constexpr Q6Masks make_q6_masks() {
   Q6Masks m{};
   for (int c = 0; c < 4; ++c) {
-    for (int b = 0; b < 16; ++b) m.chunk[c][b] = static_cast<uint8_t>(4 * c + b / 4);
+    for (int w = 0; w < 32; ++w) m.scale_words[c][w] = static_cast<uint16_t>(4 * c + w / 8);
   }
   return m;
 }
@@ -216,18 +217,20 @@ inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i*
                           __m256i* acc_out, __m256i* bias_out) {
   const __m512i zero = _mm512_setzero_si512();
   const __m128i sc = load128(b.scales);
+  const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
+  const __m512i sc16x2 = _mm512_castsi256_si512(sc16);
   __m512i acc = zero;
   for (int c = 0; c < 4; ++c) {
     // (scale, 0) int16 pairs: vpdpwssd then multiplies only the low half, where the int32 lane
-    // (|4 products| <= 4 * 63 * 128) fits.
-    const __m512i s =
-        _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, load128(kQ6Masks.chunk[c]))),
-                         _mm512_set1_epi32(0xFFFF));
+    // (|4 products| <= 4 * 63 * 128) fits. One masked vpermw puts scale 4c + lane / 4 into the
+    // even int16 of each int32 lane and zeroes the odd ones.
+    const __m512i s = _mm512_maskz_permutexvar_epi16(
+        0x55555555, _mm512_load_si512(kQ6Masks.scale_words[c]), sc16x2);
     const __m512i q = unpack_chunk<KKind::kQ6>(reinterpret_cast<const uint8_t*>(&b), c);
     acc = _mm512_dpwssd_epi32(acc, _mm512_dpbusd_epi32(zero, q, act[c]), s);
   }
   *acc_out = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
-  *bias_out = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), load256(a.bsums));
+  *bias_out = _mm256_madd_epi16(sc16, load256(a.bsums));
 }
 
 // Four rows, any ones (for_row_streams4 picks them); out[rr] receives row rr's result.
