@@ -96,8 +96,13 @@ Result<std::string> RemoteBackend::post(const std::string& path, const std::stri
       return make_error(ErrorCode::kTimeout, "{} did not answer within {} ms", where,
                         options_.timeout_ms);
     }
-    return make_error(ErrorCode::kNetwork, "cannot reach {}: {} (is the server running?)", where,
-                      httplib::to_string(e));
+    return make_error(ErrorCode::kUnavailable, "cannot reach {}: {} (is the server running?)",
+                      where, httplib::to_string(e));
+  }
+  // A server shutting down (cmdai serve's 503) or a reverse proxy whose server is down.
+  if (response->status == 502 || response->status == 503 || response->status == 504) {
+    return make_error(ErrorCode::kUnavailable, "{} is unavailable (HTTP {}): {}", where,
+                      response->status, error_detail(response->body));
   }
   if (response->status == 401 || response->status == 403) {
     return make_error(ErrorCode::kNetwork,

@@ -27,7 +27,9 @@ class RemoteBackend : public InferenceBackend {
   static Result<std::unique_ptr<RemoteBackend>> create(RemoteOptions options);
 
   Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override;
-  // The whole answer arrives as one piece (the request is not streamed).
+  // The whole answer arrives as one piece (the request is not streamed). kUnavailable when the
+  // server cannot be reached or answers 502, 503 or 504 (what remote.fallback falls back on),
+  // kNetwork for any other refusal, kTimeout past options.timeout_ms.
   Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
                                    const PieceCallback& on_piece) override;
   ModelVariant variant() const override { return ModelVariant::kCpu; }

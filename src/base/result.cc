@@ -28,6 +28,8 @@ const char* error_code_name(ErrorCode code) {
       return "cancelled";
     case ErrorCode::kNetwork:
       return "network error";
+    case ErrorCode::kUnavailable:
+      return "server unavailable";
     case ErrorCode::kGenerationFailed:
       return "generation failed";
     case ErrorCode::kInternal:

@@ -23,7 +23,8 @@ enum class ErrorCode {
   kTimeout,              // the request ran past its deadline
   kDeviceError,          // the compute device faulted (CR-MLX-006)
   kCancelled,            // the user or caller stopped the request
-  kNetwork,              // a download failed
+  kNetwork,              // a download failed, or a server refused the request
+  kUnavailable,          // a server cannot be reached, or says it is down (HTTP 502, 503, 504)
   kGenerationFailed,     // the model's output could not be used
   kInternal,             // a bug: an invariant did not hold
 };

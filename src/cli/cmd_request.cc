@@ -41,7 +41,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct RequestFlags {
   std::vector<std::string> words;
-  std::string shell, safety, output, model, backend, url;
+  std::string shell, safety, output, model, backend, url, fallback;
   float temperature = 0, timeout_seconds = 0;
   int max_tokens = 0;
   uint64_t seed = 0;
@@ -64,6 +64,7 @@ Result<config::Config> effective_config(const RequestFlags& f) {
   CMDAI_TRY(set("--model", "model", f.model));
   CMDAI_TRY(set("--backend", "backend", f.backend));
   CMDAI_TRY(set("--url", "remote.url", f.url));
+  CMDAI_TRY(set("--fallback", "remote.fallback", f.fallback));
   CMDAI_TRY(set("--temperature", "temperature", fmt::format("{}", f.temperature)));
   CMDAI_TRY(set("--max-tokens", "max_tokens", std::to_string(f.max_tokens)));
   CMDAI_TRY(set("--seed", "seed", std::to_string(f.seed)));
@@ -72,21 +73,42 @@ Result<config::Config> effective_config(const RequestFlags& f) {
   return config;
 }
 
-// --backend openai|ollama: the same prompt, parser and safety check, the model on a server.
-Result<std::unique_ptr<CommandGenerator>> make_remote_generator(const config::Config& config) {
+bool is_remote(std::string_view backend) { return backend == "openai" || backend == "ollama"; }
+
+// remote.fallback as it applies to this backend: the other side of the embedded/server divide, or
+// "" (a fallback on the backend's own side does nothing, so a config-wide setting never gets in
+// the way of a one-off --backend).
+std::string fallback_for(const config::Config& config) {
+  const std::string& fallback = config.remote_fallback;
+  if (is_remote(config.backend)) return fallback == "embedded" ? fallback : "";
+  return is_remote(fallback) ? fallback : "";
+}
+
+// Whether remote.fallback takes over after `e` from the side in use: the server cannot be reached
+// or is down, or the embedded model is missing or fails to load. The model's own failures (past
+// the timeout, an unusable answer), Ctrl-C and usage errors stay errors.
+bool falls_back_on(const Error& e, bool remote_in_use) {
+  if (g_interrupted) return false;
+  if (remote_in_use) return e.code == ErrorCode::kUnavailable;
+  return e.code != ErrorCode::kCancelled && e.code != ErrorCode::kInvalidArgument &&
+         e.code != ErrorCode::kTimeout && e.code != ErrorCode::kGenerationFailed;
+}
+
+// The same prompt, parser and safety check, the model on a server: `api` (openai|ollama) at
+// remote.url, asked for `model` ("" = the server's default).
+Result<std::unique_ptr<CommandGenerator>> make_remote_generator(const config::Config& config,
+                                                                const std::string& api,
+                                                                const std::string& model) {
   RemoteOptions options;
-  options.api = config.backend == "openai" ? RemoteApi::kOpenAi : RemoteApi::kOllama;
+  options.api = api == "openai" ? RemoteApi::kOpenAi : RemoteApi::kOllama;
   options.url = config.remote_url;
   if (options.url.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--backend {} needs the server's address: --url http://HOST:PORT (or "
                       "remote.url in the config, CMDAI_REMOTE_URL)",
-                      config.backend);
+                      api);
   }
-  // --model names the server's model; the config's own model key is a local file or catalog name.
-  options.model = config.source_of("model") == config::Source::kFlag || config.remote_model.empty()
-                      ? config.model
-                      : config.remote_model;
+  options.model = model;
   if (const char* key = std::getenv(config.remote_api_key_env.c_str()); key != nullptr) {
     options.api_key = key;
   }
@@ -101,19 +123,15 @@ Result<std::unique_ptr<CommandGenerator>> make_remote_generator(const config::Co
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
 }
 
-// The generator this invocation uses: the embedded model, or (for tests only) a canned answer.
-Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& config) {
-  if (const char* canned = std::getenv("CMDAI_TEST_CANNED_COMMAND"); canned != nullptr) {
-    const char* why = std::getenv("CMDAI_TEST_CANNED_EXPLANATION");
-    return std::unique_ptr<CommandGenerator>(
-        std::make_unique<CannedGenerator>(canned, why ? why : ""));
-  }
-  if (config.backend == "openai" || config.backend == "ollama")
-    return make_remote_generator(config);
-  if (auto choice = device::parse_device_choice(config.backend); !choice.ok()) {
+// The embedded model `model_name` on `device` (auto|cpu|cuda|mlx).
+Result<std::unique_ptr<CommandGenerator>> make_embedded_generator(const config::Config& config,
+                                                                  const std::string& model_name,
+                                                                  const std::string& device,
+                                                                  bool may_download) {
+  if (auto choice = device::parse_device_choice(device); !choice.ok()) {
     return choice.take_error();
   }
-  auto model = acquire_model(config.model, &g_interrupted);
+  auto model = acquire_model(model_name, &g_interrupted, may_download);
   if (!model.ok()) {
     Error e = model.take_error();
     // An unknown name stays a usage error (exit 2); anything else is a model that is missing.
@@ -125,7 +143,7 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   }
   BackendOptions options;
   options.model_path = model->path.string();
-  options.backend = config.backend;
+  options.backend = device;
   options.threads = config.threads;
   options.prefix_cache_dir = (catalog::cache_dir() / "prefix").string();
   CMDAI_ASSIGN_OR_RETURN(auto backend, create_backend(options));
@@ -139,6 +157,41 @@ Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& c
   sampling.cancel = &g_interrupted;
   return std::unique_ptr<CommandGenerator>(std::make_unique<EmbeddedGenerator>(
       std::shared_ptr<InferenceBackend>(std::move(backend)), sampling));
+}
+
+// The generator config.backend names: the embedded model, a server, or (for tests only) a canned
+// answer.
+Result<std::unique_ptr<CommandGenerator>> make_generator(const config::Config& config) {
+  if (const char* canned = std::getenv("CMDAI_TEST_CANNED_COMMAND"); canned != nullptr) {
+    const char* why = std::getenv("CMDAI_TEST_CANNED_EXPLANATION");
+    return std::unique_ptr<CommandGenerator>(
+        std::make_unique<CannedGenerator>(canned, why ? why : ""));
+  }
+  if (is_remote(config.backend)) {
+    // --model names the server's model; the config's own model key is a local file or catalog
+    // name.
+    const bool flag = config.source_of("model") == config::Source::kFlag;
+    return make_remote_generator(
+        config, config.backend,
+        flag || config.remote_model.empty() ? config.model : config.remote_model);
+  }
+  // With a server to fall back on, a missing model is not worth a gigabyte's download question.
+  return make_embedded_generator(config, config.model, config.backend,
+                                 /*may_download=*/fallback_for(config).empty());
+}
+
+// remote.fallback's generator: the embedded model when the server failed (the model of the config
+// file and environment: a --model flag named the server's model), else the fallback's API at
+// remote.url with remote.model.
+Result<std::unique_ptr<CommandGenerator>> make_fallback_generator(const config::Config& config,
+                                                                  const std::string& fallback) {
+  if (fallback != "embedded") return make_remote_generator(config, fallback, config.remote_model);
+  std::string model = config.model;
+  if (config.source_of("model") == config::Source::kFlag) {
+    CMDAI_ASSIGN_OR_RETURN(config::Config without_flags, config::load_config());
+    model = without_flags.model;
+  }
+  return make_embedded_generator(config, model, "auto", /*may_download=*/true);
 }
 
 // The command, its risk and the rules that fired, on `out` (stdout, or stderr when stdout carries
@@ -247,6 +300,14 @@ int run_request(RequestFlags& f, bool verbose) {
   }
   auto config = effective_config(f);
   if (!config.ok()) return fail(config.error(), kExitUsage);
+  if (is_remote(fallback_for(*config)) && config->remote_url.empty()) {
+    return fail(
+        Error{ErrorCode::kInvalidArgument,
+              fmt::format("remote.fallback = {} needs the server's address: --url "
+                          "http://HOST:PORT (or remote.url in the config, CMDAI_REMOTE_URL)",
+                          config->remote_fallback)},
+        kExitUsage);
+  }
   const auto level = safety::parse_safety_level(config->safety);
   const std::string output = config->output;
   if (!level)
@@ -267,12 +328,28 @@ int run_request(RequestFlags& f, bool verbose) {
   handler.sa_handler = on_sigint;
   sigemptyset(&handler.sa_mask);
   sigaction(SIGINT, &handler, &previous);
+  const std::string fallback = fallback_for(*config);
+  bool remote = is_remote(config->backend);
+  std::string api = remote ? config->backend : "";  // the server API that answers; "" = embedded
   auto generator = make_generator(*config);  // may download the model, with its own progress bar
-  Result<GeneratedCommand> generated = [&]() -> Result<GeneratedCommand> {
+  const auto generate = [&]() -> Result<GeneratedCommand> {
     if (!generator.ok()) return generator.error();
     Spinner spinner(spinner_wanted(f.quiet, config->output != "plain"), "cmdai: thinking...");
     return (*generator)->generate(request);  // the spinner's line is erased before anything else
-  }();
+  };
+  Result<GeneratedCommand> generated = generate();
+  if (!generated.ok() && !fallback.empty() && falls_back_on(generated.error(), remote)) {
+    const std::string instead =
+        remote ? "using the embedded model instead"
+               : fmt::format("asking the {} server at {} instead", fallback, config->remote_url);
+    fmt::print(stderr, "cmdai: {}{}; {} (remote.fallback = {})\n",
+               remote ? "" : "the embedded model cannot be used: ", generated.error().message,
+               instead, fallback);
+    remote = !remote;
+    api = remote ? fallback : "";
+    generator = make_fallback_generator(*config, fallback);
+    generated = generate();
+  }
   sigaction(SIGINT, &previous, nullptr);
   if (!generated.ok()) {
     const Error& e = generated.error();
@@ -283,6 +360,12 @@ int run_request(RequestFlags& f, bool verbose) {
     if (e.code == ErrorCode::kCancelled || g_interrupted)
       return fail(Error{e.code, "interrupted"}, kExitInterrupted);
     if (!generator.ok() && e.code == ErrorCode::kNotFound) return fail(e, kExitModelMissing);
+    if (e.code == ErrorCode::kTimeout && remote) {
+      return fail(Error{e.code, fmt::format("{} (raise remote.timeout, now {} s, or "
+                                            "CMDAI_REMOTE_TIMEOUT)",
+                                            e.message, config->remote_timeout)},
+                  kExitTimeout);
+    }
     if (e.code == ErrorCode::kTimeout) {
       return fail(Error{e.code, fmt::format("the model did not answer within the timeout of {} s "
                                             "(raise it with --timeout SECONDS, CMDAI_TIMEOUT or "
@@ -296,9 +379,7 @@ int run_request(RequestFlags& f, bool verbose) {
   // Whatever generated it, the command is shown, checked and run as well-formed UTF-8.
   generated->command = to_valid_utf8(generated->command);
   generated->explanation = to_valid_utf8(generated->explanation);
-  if (config->backend == "openai" || config->backend == "ollama") {
-    generated->backend = config->backend;  // the generator names the device it believes in
-  }
+  if (!api.empty()) generated->backend = api;  // the generator names the device it believes in
   if (verbose) print_timings(*generated);
   // The command is read in the grammar of the shell that will run it (run_in_shell below).
   const safety::Dialect dialect =
@@ -382,6 +463,9 @@ void setup_request(CLI::App& app, CliContext& context) {
       "inference device: auto, cpu, cuda, mlx; or a server: openai, ollama (with --url)");
   app.add_option("--url", f.url,
                  "server for --backend openai|ollama, e.g. http://127.0.0.1:8080 (cmdai serve)");
+  app.add_option("--fallback", f.fallback,
+                 "when the backend cannot answer: embedded (the server is unreachable), openai "
+                 "or ollama (the model is missing; the server at --url), none");
   app.add_option("--temperature", f.temperature, "sampling temperature (0 = most likely answer)");
   app.add_option("--max-tokens", f.max_tokens, "most tokens to generate");
   app.add_option("--seed", f.seed, "sampling seed");

@@ -30,6 +30,7 @@ struct ServeFlags {
   serve::ServiceOptions service;
   serve::ServerOptions server;
   int request_timeout_s = 300;
+  int client_timeout_s = 30;
 };
 
 // What /api/tags and /api/show say about the model: name, size, parameters, quantization.
@@ -79,6 +80,11 @@ Status run_serve(ServeFlags& f) {
   if (f.service.parallel < 1 || f.service.queue < 0) {
     return make_error(ErrorCode::kInvalidArgument, "--parallel must be >= 1 and --queue >= 0");
   }
+  if (f.client_timeout_s < 1 || f.client_timeout_s > 3600) {
+    return make_error(ErrorCode::kInvalidArgument, "--client-timeout must be 1 to 3600 seconds");
+  }
+  f.server.read_timeout_s = f.client_timeout_s;
+  f.server.write_timeout_s = f.client_timeout_s;
   sigset_t stop_signals;
   block_stop_signals(&stop_signals);
   const double load_start = now_ms();
@@ -137,6 +143,9 @@ void setup_serve_command(CLI::App& app, CliContext& context) {
                   "largest request body; larger gets 413 (default 4 MiB)");
   cmd->add_option("--request-timeout", f.request_timeout_s,
                   "seconds one request may run (default 300)");
+  cmd->add_option("--client-timeout", f.client_timeout_s,
+                  "seconds a client has to send its request and to take each part of the answer "
+                  "(default 30)");
   cmd->add_option("--shutdown-grace-ms", f.server.shutdown_grace_ms,
                   "how long in-flight requests may finish after SIGTERM (default 10000)");
   cmd->callback([&context] {

@@ -47,6 +47,7 @@ int exit_code_for(const Error& error) {
     case ErrorCode::kTimeout:
       return kExitTimeout;
     case ErrorCode::kNetwork:
+    case ErrorCode::kUnavailable:
       return kExitNetwork;
     case ErrorCode::kGenerationFailed:
       return kExitGenerationFailed;

@@ -111,6 +111,7 @@ const std::vector<HintEntry>& value_hints() {
       {"", "--output", words({"plain", "json", "yaml"})},
       {"", "--model", model()},
       {"*", "--backend", words({"auto", "cpu", "cuda", "mlx", "openai", "ollama"})},
+      {"", "--fallback", words({"none", "embedded", "openai", "ollama"})},
       {"*", "--model", files(".gguf")},
       {"model path", "model", model()},
       {"model pull", "model", model_names()},

@@ -29,8 +29,15 @@ namespace {
 
 // A first use downloads about a gigabyte: only after a yes on the terminal. Without a terminal
 // nobody can answer, so nothing is downloaded and the error says how to get the model.
-Status agree_to_download(const catalog::ModelEntry& entry, const std::filesystem::path& dir) {
+Status agree_to_download(const catalog::ModelEntry& entry, const std::filesystem::path& dir,
+                         bool may_download) {
   const std::string size = format_bytes(entry.size_bytes);
+  if (!may_download) {
+    return make_error(ErrorCode::kNotFound,
+                      "model {} is not downloaded yet ({}, about {}); run `cmdai model pull {}` "
+                      "to use it",
+                      entry.name, entry.file_name, size, entry.name);
+  }
   if (!can_ask_on_terminal()) {
     return make_error(ErrorCode::kNotFound,
                       "model {} is not downloaded yet ({}, about {} from huggingface.co, into "
@@ -53,7 +60,7 @@ Status agree_to_download(const catalog::ModelEntry& entry, const std::filesystem
 }  // namespace
 
 Result<AcquiredModel> acquire_model(const std::string& name_or_path,
-                                    const std::atomic<bool>* cancel) {
+                                    const std::atomic<bool>* cancel, bool may_download) {
   CMDAI_ASSIGN_OR_RETURN(catalog::ResolvedModel resolved, catalog::resolve_model(name_or_path));
   AcquiredModel out;
   out.path = resolved.path;
@@ -64,7 +71,7 @@ Result<AcquiredModel> acquire_model(const std::string& name_or_path,
                       resolved.path.string());
   }
   const catalog::ModelEntry& entry = *resolved.entry;
-  CMDAI_TRY(agree_to_download(entry, resolved.path.parent_path()));
+  CMDAI_TRY(agree_to_download(entry, resolved.path.parent_path(), may_download));
   ProgressBar bar;
   catalog::DownloadOptions options;
   options.url = entry.url;

@@ -27,7 +27,9 @@ void add_gguf_checks(catalog::DownloadOptions& options);
 // truncated file) when it fails.
 Status check_gguf_file(const std::filesystem::path& path);
 
+// With may_download false, a catalog model not downloaded yet is kNotFound without a question
+// (remote.fallback has a server to ask instead).
 Result<AcquiredModel> acquire_model(const std::string& name_or_path,
-                                    const std::atomic<bool>* cancel);
+                                    const std::atomic<bool>* cancel, bool may_download = true);
 
 }  // namespace cmdai::cli

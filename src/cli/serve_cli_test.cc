@@ -1,19 +1,9 @@
 // `cmdai serve` end to end: a real server process on a free loopback port with a tiny synthetic
 // model (the shared Qwen vocabulary, random weights), spoken to over HTTP as the OpenAI and Ollama
 // clients do, fed bad input, overloaded, and used by `cmdai --backend openai` itself.
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "base/testdata.h"
-#include "cli/cli_test_runner.h"
+#include "cli/serve_test_fixture.h"
 
 namespace cmdai::cli {
 namespace {
@@ -21,95 +11,7 @@ namespace {
 using nlohmann::json;
 using testing::CliResult;
 using testing::run_cli;
-namespace fs = std::filesystem;
-
-class ServeCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
-    if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
-    dir_ = fs::temp_directory_path() / ("cmdai_serve_cli_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "cache");
-    fs::create_directories(dir_ / "config");
-    model_ = dir_ / "synth.gguf";
-    const CliResult synth =
-        run_cli({"model", "synth", "--shape", "tiny", "--quant", "q8_0", "--vocab-from",
-                 (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out", model_.string()},
-                env());
-    ASSERT_EQ(synth.exit_code, 0) << synth.err;
-  }
-
-  void TearDown() override {
-    if (pid_ > 0) EXPECT_EQ(stop_server(), 0) << log();
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  std::map<std::string, std::string> env() const {
-    return {{"CMDAI_CACHE_DIR", (dir_ / "cache").string()},
-            {"CMDAI_CONFIG_DIR", (dir_ / "config").string()},
-            {"SHELL", "/bin/bash"},
-            {"https_proxy", "http://127.0.0.1:9"},
-            {"http_proxy", "http://127.0.0.1:9"}};
-  }
-
-  // Starts `cmdai serve` on a free port and waits for its "listening" line.
-  void start_server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {CMDAI_BINARY, "serve", "--model",   model_.string(),
-                                     "--port",     "0",     "--threads", "1",
-                                     "--name",     "synth"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const std::string err = (dir_ / "serve.err").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      for (const auto& [k, v] : env()) ::setenv(k.c_str(), v.c_str(), 1);
-      std::freopen(err.c_str(), "w", stderr);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 600 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      const std::string text = log();
-      const size_t at = text.find("on http://127.0.0.1:");
-      if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + 20);
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        FAIL() << "cmdai serve exited: " << text;
-      }
-    }
-    ASSERT_GT(port_, 0) << log();
-  }
-
-  // SIGTERM, then the exit status.
-  int stop_server() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  std::string log() const { return testing::slurp(dir_ / "serve.err"); }
-
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
-
-  httplib::Result post(const std::string& path, const std::string& body,
-                       const httplib::Headers& headers = {}) const {
-    return client().Post(path, headers, body, "application/json");
-  }
-
-  fs::path dir_, model_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using testing::ServeCli;
 
 TEST_F(ServeCli, OpenAiChatCompletionAnswersWithMessageAndUsage) {
   start_server();
@@ -211,6 +113,21 @@ TEST_F(ServeCli, BadInputGetsA4xxErrorObjectAndTheServerKeepsServing) {
       {"/api/chat", R"({"messages":[{"role":"user","content":7}]})", 400},
       {"/v1/cmdai/command", R"({"request":""})", 400},
       {"/v1/cmdai/command", R"({"request":"x","safety":"yolo"})", 400},
+      // The same kinds of bad input on the other routes and fields.
+      {"/v1/completions", R"({"prompt":"\ud800"})", 400},  // an escaped lone surrogate
+      {"/v1/completions", "[1,2]", 400},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":"5"})",
+       400},
+      {"/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}", 400},
+      {"/v1/chat/completions", R"({"model":"nope","messages":[{"role":"user","content":"x"}]})",
+       404},
+      {"/api/generate", "{\"prompt\":", 400},
+      {"/api/generate", "{\"prompt\":\"\xed\xa0\x80\"}", 400},  // a UTF-8-encoded surrogate
+      {"/api/generate", R"({"prompt":"x","options":"fast"})", 400},
+      {"/api/generate", "{\"prompt\":\"" + std::string(100'000, 'a') + "\"}", 413},
+      {"/api/show", R"({"model":"nope"})", 404},
+      {"/v1/cmdai/command", "{\"request\":\"\xc3\"}", 400},
+      {"/v1/cmdai/command", R"({"request":["ls"]})", 400},
   };
   for (const Case& c : cases) {
     auto r = post(c.path, c.body);

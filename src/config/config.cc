@@ -137,6 +137,13 @@ const std::vector<KeySpec>& specs() {
        1,
        3600,
        {}},
+      {{"remote.fallback", "CMDAI_REMOTE_FALLBACK", ValueKind::kString,
+        "what answers when the chosen side cannot: embedded (the server is unreachable), openai or "
+        "ollama (the embedded model is missing or fails to load; the server at remote.url), none"},
+       &Config::remote_fallback,
+       0,
+       0,
+       {"none", "embedded", "openai", "ollama"}},
   };
   static_assert(std::tuple_size_v<decltype(Config::sources)> == kKeyCount);
   if (table.size() != kKeyCount) std::abort();  // Config::sources would be indexed out of range

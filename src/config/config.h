@@ -27,7 +27,7 @@ struct KeyInfo {
   std::string_view description;  // what it does and what values it takes
 };
 
-inline constexpr size_t kKeyCount = 18;
+inline constexpr size_t kKeyCount = 19;
 
 // Every key, in display order.
 const std::vector<KeyInfo>& config_keys();
@@ -54,6 +54,9 @@ struct Config {
   std::string remote_model;  // the server's model name; "" = `model`, else its default
   std::string remote_api_key_env = "CMDAI_REMOTE_API_KEY";  // the variable holding the key
   int remote_timeout = 60;                                  // seconds for one request
+  // none | embedded (a remote backend's server is unreachable) | openai | ollama (the embedded
+  // model is missing or fails to load: that API at remote_url answers instead)
+  std::string remote_fallback = "none";
 
   // The sampling keys as the generator takes them (repeat_window at its default).
   SamplingParams sampling() const {

@@ -187,17 +187,22 @@ TEST_F(ConfigFileTest, BadFilesAreErrorsNamingFileLineAndKey) {
 TEST_F(ConfigFileTest, RemoteTableSetsTheServerForRemoteBackends) {
   auto config = load(
       "backend = \"openai\"\n[remote]\nurl = \"http://127.0.0.1:8080\"\nmodel = \"m\"\n"
-      "api_key_env = \"MY_KEY\"\ntimeout = 5\n");
+      "api_key_env = \"MY_KEY\"\ntimeout = 5\nfallback = \"embedded\"\n");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->backend, "openai");
   EXPECT_EQ(config->remote_url, "http://127.0.0.1:8080");
   EXPECT_EQ(config->remote_model, "m");
   EXPECT_EQ(config->remote_api_key_env, "MY_KEY");
   EXPECT_EQ(config->remote_timeout, 5);
+  EXPECT_EQ(config->remote_fallback, "embedded");
   EXPECT_EQ(config->source_of("remote.url"), Source::kFile);
   auto bad = load("[remote]\ntimeout = 0\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("remote.timeout"), std::string::npos) << bad.error().message;
+  auto bad_fallback = load("[remote]\nfallback = \"local\"\n");
+  ASSERT_FALSE(bad_fallback.ok());
+  EXPECT_NE(bad_fallback.error().message.find("none, embedded, openai, ollama"), std::string::npos)
+      << bad_fallback.error().message;
 }
 
 TEST(Config, BadEnvironmentValuesNameTheVariable) {

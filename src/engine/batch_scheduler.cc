@@ -237,10 +237,14 @@ void BatchScheduler::finish(Sequence& sequence, Result<GenerateResult> result) {
     owned = std::move(*it);
     active_.erase(it);
   }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --stats_.active;
+    ++stats_.completed;
+  }
+  // Only now: a client answered from on_done may submit its next request at once, and must find
+  // this slot free (not a spurious "queue full").
   if (done) done(std::move(result));
-  std::lock_guard<std::mutex> lock(mutex_);
-  --stats_.active;
-  ++stats_.completed;
 }
 
 }  // namespace cmdai::engine

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <span>
 
 #include "base/clock.h"
@@ -32,6 +33,11 @@ Result<CompletionOutcome> CompletionStream::wait() {
   o.decode_ms = r.timings.decode_ms;
   o.total_ms = now_ms() - submit_ms_;
   return o;
+}
+
+bool CompletionStream::ended_within(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return done_; });
 }
 
 void CompletionStream::cancel() { cancel_.store(true); }

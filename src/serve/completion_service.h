@@ -29,6 +29,8 @@ class CompletionStream {
   bool next(std::string* piece);
   // Blocks until the end; the outcome, or the engine's error.
   Result<CompletionOutcome> wait();
+  // Whether the generation ended within timeout_ms (without taking anything).
+  bool ended_within(int timeout_ms);
   // The client went away: the sequence stops at its next step (or prefill slice).
   void cancel();
 

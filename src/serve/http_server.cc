@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "base/clock.h"
 #include "serve/api_error.h"
 #include "serve/auth.h"
+#include "serve/client_connection.h"
 #include "serve/command_endpoint.h"
 #include "serve/json_fields.h"
 #include "serve/openai_api.h"
@@ -18,6 +20,13 @@ namespace cmdai::serve {
 namespace {
 
 constexpr const char* kServerVersion = "0.1.0";
+
+// How often a request waiting for its non-streamed answer looks whether its client is still there.
+constexpr int kClientCheckMs = 50;
+
+// The status logged for a request whose client hung up before its answer (nginx's "client closed
+// request"); nobody receives it.
+constexpr int kClientClosedStatus = 499;
 
 // What the log line of the request this worker thread serves reports: handlers, stream writers
 // and the logger run on the same thread.
@@ -69,6 +78,22 @@ bool names_served_model(std::string name, const ServedModelInfo& info) {
   return name.empty() || name == info.name;
 }
 
+// Waits for a non-streamed answer. A client that hangs up meanwhile would get the answer nowhere,
+// so its generation is cancelled at once (its slot frees for the next request): *client_gone.
+Result<CompletionOutcome> wait_for_answer(CompletionStream& stream, const httplib::Request& req,
+                                          bool* client_gone) {
+  *client_gone = false;
+  const auto connection = ClientConnection::find(req.remote_addr, req.remote_port, req.local_port);
+  while (connection && !stream.ended_within(kClientCheckMs)) {
+    if (connection->gone()) {
+      *client_gone = true;
+      stream.cancel();
+      break;
+    }
+  }
+  return stream.wait();
+}
+
 // X-Cmdai-Answer-Lines: cmdai's own remote backend asks for its answer constraint.
 std::optional<ApiError> read_answer_lines(const httplib::Request& req, CompletionRequest* r) {
   if (!req.has_header("X-Cmdai-Answer-Lines")) return std::nullopt;
@@ -82,10 +107,17 @@ std::optional<ApiError> read_answer_lines(const httplib::Request& req, Completio
 
 }  // namespace
 
+// cpp-httplib 0.11 listens with a backlog of 5, compiled into the library: in a burst of clients
+// beyond it the kernel drops handshakes, and a client whose request then comes in late through
+// TCP's growing retransmit delays finds its connection closed after the keep-alive wait (2 s),
+// unanswered. The bound socket gets the system's largest backlog instead.
+class HttpServer::Listener : public httplib::Server {
+ public:
+  void raise_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 HttpServer::HttpServer(CompletionService& service, ServerOptions options)
-    : service_(service),
-      options_(std::move(options)),
-      server_(std::make_unique<httplib::Server>()) {
+    : service_(service), options_(std::move(options)), server_(std::make_unique<Listener>()) {
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_read_timeout(options_.read_timeout_s, 0);
   server_->set_write_timeout(options_.write_timeout_s, 0);
@@ -106,6 +138,7 @@ Result<int> HttpServer::bind() {
                       "cannot listen on {}:{} (is another server using the port? try --port)",
                       options_.host, options_.port);
   }
+  server_->raise_backlog();
   return port;
 }
 
@@ -145,6 +178,13 @@ void HttpServer::install_routes() {
     if (!res.body.empty()) return;
     if (res.status == 413) return send_error(req, res, body_too_large(options_.max_body_bytes));
     if (res.status == 404) return send_error(req, res, not_found_route(req.method, req.path));
+    if (res.status == 400) {  // cpp-httplib could not read the headers or the body
+      return send_error(req, res,
+                        invalid_request(fmt::format(
+                            "the request could not be read: malformed, or its headers or body "
+                            "did not arrive within {} s (--client-timeout)",
+                            options_.read_timeout_s)));
+    }
     ApiError e = invalid_request(fmt::format("HTTP {}", res.status));
     e.http_status = res.status;
     send_error(req, res, e);
@@ -235,7 +275,12 @@ void HttpServer::handle_openai(const httplib::Request& req, httplib::Response& r
   const OpenAiIds ids{request_id(chat ? "chatcmpl" : "cmpl"), unix_now(), options_.model.name,
                       chat};
   if (!request.stream) {
-    auto outcome = stream->wait();
+    bool client_gone = false;
+    auto outcome = wait_for_answer(*stream, req, &client_gone);
+    if (client_gone) {
+      res.status = kClientClosedStatus;
+      return;
+    }
     if (!outcome.ok()) return send_error(req, res, from_error(outcome.error()));
     t_log.prompt_tokens = outcome->prompt_tokens;
     t_log.generated_tokens = outcome->completion_tokens;
@@ -285,7 +330,12 @@ void HttpServer::handle_ollama(const httplib::Request& req, httplib::Response& r
   const std::string model = options_.model.name;
   const double load_ms = options_.load_ms;
   if (!request.stream) {
-    auto outcome = stream->wait();
+    bool client_gone = false;
+    auto outcome = wait_for_answer(*stream, req, &client_gone);
+    if (client_gone) {
+      res.status = kClientClosedStatus;
+      return;
+    }
     if (!outcome.ok()) return send_error(req, res, from_error(outcome.error()));
     t_log.prompt_tokens = outcome->prompt_tokens;
     t_log.generated_tokens = outcome->completion_tokens;

@@ -53,9 +53,11 @@ class HttpServer {
   std::shared_ptr<CompletionStream> submit(const httplib::Request& req, httplib::Response& res,
                                            const CompletionRequest& request);
 
+  class Listener;  // httplib::Server with a real listen backlog
+
   CompletionService& service_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Listener> server_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> stopping_{false};
 };
