@@ -61,7 +61,9 @@ class ServeCli : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (pid_ > 0) EXPECT_EQ(stop_server(), 0) << log();
+    if (pid_ > 0) {
+      EXPECT_EQ(stop_server(), 0) << log();
+    }
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 

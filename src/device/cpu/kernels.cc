@@ -1,5 +1,8 @@
 #include "device/cpu/kernels.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "base/cpu_features.h"
 #include "quant/quantize.h"
 #include "quant/vec_dot.h"
@@ -203,7 +206,17 @@ std::string kernel_origin(const KernelSet& ks, TensorType weight_type, bool one_
   const GemmFn gemm = ks.gemm(weight_type);
   const VecDotFn dot = ks.vec_dot(weight_type);
   const char* shape = gemv != nullptr ? "gemv" : gemm != nullptr ? "tiles" : "dot";
-  for (const KernelSet* table : available_kernel_sets()) {
+  // Tables in the order each was built from the one before (available_kernel_sets() lists amx
+  // before avx512vnni, which it copies, because amx is never the best): the first to hold the
+  // function introduced it.
+  auto lineage = [](const KernelSet* t) {
+    const std::string_view name = t->name;
+    return name == "scalar" ? 0 : name == "avx2" || name == "neon" ? 1 : name == "amx" ? 3 : 2;
+  };
+  std::vector<const KernelSet*> tables = available_kernel_sets();
+  std::stable_sort(tables.begin(), tables.end(),
+                   [&](const KernelSet* a, const KernelSet* b) { return lineage(a) < lineage(b); });
+  for (const KernelSet* table : tables) {
     const bool same = gemv != nullptr   ? table->gemv(weight_type) == gemv
                       : gemm != nullptr ? table->gemm(weight_type) == gemm
                                         : dot != nullptr && table->vec_dot(weight_type) == dot;

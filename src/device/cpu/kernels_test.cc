@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -286,9 +287,17 @@ TEST(KernelSets, Q8_0QuantizerRoundsTiesToEvenOnEveryPath) {
 }
 
 // kernel_origin names the table a kernel comes from: that table holds the very function matmul
-// calls, and no earlier table does (so "avx2 gemv" in the AVX-512 table is AVX2's own GEMV).
+// calls, and no table it was built from does (so "avx2 gemv" in the AVX-512 table is AVX2's own
+// GEMV, and the amx table's copies of AVX-512 kernels read "avx512vnni").
 TEST(KernelSets, KernelOriginNamesTheFirstTableHoldingTheKernel) {
-  const auto tables = available_kernel_sets();
+  // Derivation order: scalar, then avx2 or neon, then avx512vnni or neon_dotprod, then amx.
+  auto lineage = [](const KernelSet* t) {
+    const std::string_view name = t->name;
+    return name == "scalar" ? 0 : name == "avx2" || name == "neon" ? 1 : name == "amx" ? 3 : 2;
+  };
+  auto tables = available_kernel_sets();
+  std::stable_sort(tables.begin(), tables.end(),
+                   [&](const KernelSet* a, const KernelSet* b) { return lineage(a) < lineage(b); });
   const TensorType types[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
                               TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ8_0,
                               TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};

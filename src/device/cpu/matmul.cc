@@ -26,23 +26,25 @@ std::vector<uint8_t>& activation_scratch() {
   return buffer;
 }
 
-// Rows are handed out in multiples of this: tile kernels work on groups of rows.
-constexpr int64_t kRowGrain = 4;
+// Rows are handed out in multiples of this: the one-token kernels work on groups of 4 rows, the
+// AVX-512 tiles on panels of 16 (a 12-row chunk left a quarter of a panel's lanes empty; at 16
+// threads most chunks of a 1536-row matrix were that size).
+inline int64_t row_grain(int64_t n_tokens) { return n_tokens > 1 ? 16 : 4; }
 
 // Runs fn over [0, rows) in chunks that threads claim as they go, not one fixed share each: a
 // thread that starts late (the OS gave its core to another process) then costs only its own
 // chunk, not half the matmul. Every row's result is independent of who computes it, so results
 // stay bit-identical for any thread count.
-void for_row_chunks(ThreadPool& pool, int64_t rows,
+void for_row_chunks(ThreadPool& pool, int64_t rows, int64_t grain,
                     const std::function<void(int64_t, int64_t)>& fn) {
   const int threads = pool.size();
-  if (threads <= 1 || rows <= kRowGrain) {
+  if (threads <= 1 || rows <= grain) {
     fn(0, rows);
     return;
   }
   constexpr int kChunksPerThread = 8;
-  int64_t chunk = std::max<int64_t>(kRowGrain, rows / (threads * kChunksPerThread));
-  chunk = (chunk + kRowGrain - 1) / kRowGrain * kRowGrain;
+  int64_t chunk = std::max<int64_t>(grain, rows / (threads * kChunksPerThread));
+  chunk = (chunk + grain - 1) / grain * grain;
   std::atomic<int64_t> next{0};
   pool.run([&](int) {
     for (;;) {
@@ -100,7 +102,7 @@ void multiply_rows(const WeightMatrix& w, const PreparedInput& in, int64_t n_tok
 void matmul_fast(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool) {
   const PreparedInput in = prepare_input(w.type, w.cols, x, n_tokens, pool);
-  for_row_chunks(pool, w.rows,
+  for_row_chunks(pool, w.rows, row_grain(n_tokens),
                  [&](int64_t r0, int64_t r1) { multiply_rows(w, in, n_tokens, y, r0, r1); });
 }
 
@@ -124,8 +126,9 @@ void matmul_fast_shared(std::span<const MatmulOutput> outputs, const float* x, i
   const int threads = pool.size();
   for (size_t i = 0; i < outputs.size(); ++i) {
     const int64_t rows = outputs[i].w->rows;
-    int64_t chunk = std::max<int64_t>(kRowGrain, rows / (std::max(threads, 1) * 8));
-    chunk = (chunk + kRowGrain - 1) / kRowGrain * kRowGrain;
+    const int64_t grain = row_grain(n_tokens);
+    int64_t chunk = std::max<int64_t>(grain, rows / (std::max(threads, 1) * 8));
+    chunk = (chunk + grain - 1) / grain * grain;
     for (int64_t r = 0; r < rows; r += chunk) {
       chunks.push_back({static_cast<int>(i), r, std::min(rows, r + chunk)});
     }
