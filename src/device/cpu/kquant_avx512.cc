@@ -1,4 +1,5 @@
-// AVX-512 VNNI K-quant (q4_K, q5_K, q6_K) x Q8_K prefill tiles.
+// AVX-512 VNNI K-quant (q4_K, q5_K, q6_K) x Q8_K kernels: the tiles of prefill and batched decode,
+// and the one-token GEMVs of decode.
 //
 // A tile is a panel of 16 weight rows, one per int32 lane: each super-block of the 16 rows is
 // unpacked to bytes and transposed once (64 registers: register g holds bytes 4g..4g+3 of every
@@ -6,8 +7,8 @@
 // against the panel: vpdpbusd with the token's 4-byte group broadcast from memory adds 64 products
 // for 16 rows at a time, an exact int32 sum per sub-block that vpmulld scales. The per-block float
 // steps are the reference's (quant/vec_dot.cc), lane by lane, so every output has the reference's
-// bits whatever the tile shape, thread split or kernel table (the one-token path stays the AVX2
-// GEMV, which gives the same bits).
+// bits whatever the tile shape, thread split or kernel table (one token goes to the GEMVs below,
+// which give the same bits).
 // GCC 12 warns about its own _mm512_undefined_* helpers (a self-initialised variable).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -187,9 +188,7 @@ void gemm_k(int64_t n, const uint8_t* w, size_t w_stride, int64_t r0, int64_t r1
 // Rows stay in their own layout: per super-block, vpdpbusd gives int32 lanes of 4 products each
 // (small enough for int16), and vpdpwssd multiplies them by their sub-block's scale, so a row's
 // 256 products take 4 + 4 instructions. Four rows are reduced together and finished with the
-// reference's float steps lane by lane, like the AVX2 GEMV: same bits as the tiles. (The same
-// scheme for q4_K measured ~8% slower than the AVX2 GEMV on one Xeon thread, so q4_K/q5_K keep
-// AVX2's; q6_K's gained ~25%.)
+// reference's float steps lane by lane, like the AVX2 GEMV: same bits as the tiles.
 
 // vpermw controls over the 16 scales as int16: chunk c's vector takes sub-blocks 4c..4c+3, four
 // int32 lanes each.
@@ -265,8 +264,9 @@ inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ
 // Per super-block and row: the chunks unpacked to bytes, vpdpbusd against the token's chunk and
 // vpdpwssd by the sub-block's scale as an int16 (scale, 0) pair per int32 lane; the mins weigh
 // the bsums. Four rows reduce together and finish with AVX2's float steps, lane by lane (the
-// reference's bits). On a Zen 5 EPYC with 2 threads the 8960x1536 q4_K GEMV read 41-45 GB/s
-// through AVX2's maddubs form and ~55 GB/s this way (the q6_K GEMV's figure).
+// reference's bits). On a Zen 5 EPYC thread a cached 8960x1536 q4_K matrix took 0.28 ms through
+// AVX2's maddubs GEMV and 0.24 ms this way (1536x8960: 0.28 -> 0.20 ms), which lifted 2-thread
+// Q4_K_M decode from 32.8 to 39.2 tokens/s: AVX2's GEMV, not memory, had been the limit.
 
 // pshufb controls over [scales 0..7 | mins 0..7] broadcast to every 128-bit lane: pair[k] gives
 // int32 lanes 0-7 scale 4k and lanes 8-15 scale 4k + 2 (low nibbles of qs[64k..64k+63]), or
