@@ -18,7 +18,6 @@ namespace {
 
 using RunResult = cli::testing::CliResult;
 using cli::testing::shell_quote;
-std::string read_all(const std::filesystem::path& path) { return cli::testing::slurp(path); }
 std::string quoted(const std::string& s) { return shell_quote(s); }
 
 RunResult run_cmdai(const std::string& args) { return cli::testing::run_cli_line(args); }
