@@ -201,6 +201,11 @@ std::string named(const char* table, const char* shape) {
 
 }  // namespace
 
+int kernel_set_lineage(const KernelSet& ks) {
+  const std::string_view name = ks.name;
+  return name == "scalar" ? 0 : name == "avx2" || name == "neon" ? 1 : name == "amx" ? 3 : 2;
+}
+
 std::string kernel_origin(const KernelSet& ks, TensorType weight_type, bool one_token) {
   const GemmFn gemv = one_token ? ks.gemv(weight_type) : nullptr;
   const GemmFn gemm = ks.gemm(weight_type);
@@ -209,13 +214,10 @@ std::string kernel_origin(const KernelSet& ks, TensorType weight_type, bool one_
   // Tables in the order each was built from the one before (available_kernel_sets() lists amx
   // before avx512vnni, which it copies, because amx is never the best): the first to hold the
   // function introduced it.
-  auto lineage = [](const KernelSet* t) {
-    const std::string_view name = t->name;
-    return name == "scalar" ? 0 : name == "avx2" || name == "neon" ? 1 : name == "amx" ? 3 : 2;
-  };
   std::vector<const KernelSet*> tables = available_kernel_sets();
-  std::stable_sort(tables.begin(), tables.end(),
-                   [&](const KernelSet* a, const KernelSet* b) { return lineage(a) < lineage(b); });
+  std::stable_sort(tables.begin(), tables.end(), [](const KernelSet* a, const KernelSet* b) {
+    return kernel_set_lineage(*a) < kernel_set_lineage(*b);
+  });
   for (const KernelSet* table : tables) {
     const bool same = gemv != nullptr   ? table->gemv(weight_type) == gemv
                       : gemm != nullptr ? table->gemm(weight_type) == gemm

@@ -60,6 +60,10 @@ std::vector<const KernelSet*> available_kernel_sets();
 // The fastest of available_kernel_sets(), chosen once (honours CMDAI_CPU_FEATURES).
 const KernelSet& best_kernels();
 
+// A table's place in the order the tables are built from one another: 0 scalar, 1 avx2 or neon,
+// 2 avx512vnni or neon_dotprod, 3 amx (a copy of avx512vnni with AMX tiles).
+int kernel_set_lineage(const KernelSet& ks);
+
 // Names the kernel that multiplies `weight_type` for one token (one_token) or many, as matmul
 // picks it from `ks`: the table it comes from (the first of available_kernel_sets() holding that
 // very function, since a table reuses its predecessors' entries where it adds nothing) and its

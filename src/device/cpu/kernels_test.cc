@@ -291,13 +291,19 @@ TEST(KernelSets, Q8_0QuantizerRoundsTiesToEvenOnEveryPath) {
 // GEMV, and the amx table's copies of AVX-512 kernels read "avx512vnni").
 TEST(KernelSets, KernelOriginNamesTheFirstTableHoldingTheKernel) {
   // Derivation order: scalar, then avx2 or neon, then avx512vnni or neon_dotprod, then amx.
-  auto lineage = [](const KernelSet* t) {
-    const std::string_view name = t->name;
-    return name == "scalar" ? 0 : name == "avx2" || name == "neon" ? 1 : name == "amx" ? 3 : 2;
-  };
+  EXPECT_EQ(kernel_set_lineage(scalar_kernels()), 0);
   auto tables = available_kernel_sets();
-  std::stable_sort(tables.begin(), tables.end(),
-                   [&](const KernelSet* a, const KernelSet* b) { return lineage(a) < lineage(b); });
+  for (const KernelSet* t : tables) {
+    const std::string_view name = t->name;
+    EXPECT_EQ(kernel_set_lineage(*t), name == "scalar"                   ? 0
+                                      : name == "avx2" || name == "neon" ? 1
+                                      : name == "amx"                    ? 3
+                                                                         : 2)
+        << name;
+  }
+  std::stable_sort(tables.begin(), tables.end(), [](const KernelSet* a, const KernelSet* b) {
+    return kernel_set_lineage(*a) < kernel_set_lineage(*b);
+  });
   const TensorType types[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
                               TensorType::kQ4_0, TensorType::kQ5_0, TensorType::kQ8_0,
                               TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K};

@@ -32,6 +32,17 @@ struct alignas(64) KPanel {
 };
 
 // Super-block i of rows [0, nr) of the panel starting at w (rows past nr are zero).
+// Bytes [offset, offset + 64) of the super-block at base of rows [0, nr) (zero past nr),
+// transposed: r[k] lane row = bytes offset + 4k .. + 3 of that row.
+inline void load_transposed(const uint8_t* base, size_t w_stride, int nr, size_t offset,
+                            __m512i* r) {
+  for (int row = 0; row < kPanelRows; ++row) {
+    r[row] = row < nr ? _mm512_loadu_si512(base + static_cast<size_t>(row) * w_stride + offset)
+                      : _mm512_setzero_si512();
+  }
+  transpose16_epi32(r);
+}
+
 template <KKind kKind>
 void build_panel(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int64_t i, KPanel* p) {
   const uint8_t* base = w + static_cast<size_t>(i) * kBlockBytes<kKind>;
@@ -45,12 +56,7 @@ void build_panel(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     for (int half = 0; half < 2; ++half) {
       __m512i r[kPanelRows];
-      for (int row = 0; row < kPanelRows; ++row) {
-        r[row] = row < nr ? _mm512_loadu_si512(base + static_cast<size_t>(row) * w_stride +
-                                               offsetof(BlockQ4_K, qs) + 64 * half)
-                          : zero;
-      }
-      transpose16_epi32(r);
+      load_transposed(base, w_stride, nr, offsetof(BlockQ4_K, qs) + 64 * half, r);
       for (int k = 0; k < 16; ++k) {
         const int c = 2 * half + k / 8, m = k % 8;
         p->w[16 * c + m] = _mm512_and_si512(r[k], low4);
@@ -64,21 +70,11 @@ void build_panel(const uint8_t* w, size_t w_stride, __m512i offsets, int nr, int
     // (low nibbles) and of chunk 2h + 1 (high nibbles); qh byte 32h + 4j holds the two high bits
     // of groups j and 8 + j of chunk 2h (bits 0-1, 2-3) and of chunk 2h + 1 (bits 4-5, 6-7).
     const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
-    __m512i qh[kPanelRows];
-    for (int row = 0; row < kPanelRows; ++row) {
-      qh[row] = row < nr ? _mm512_loadu_si512(base + static_cast<size_t>(row) * w_stride +
-                                              offsetof(BlockQ6_K, qh))
-                         : zero;
-    }
-    transpose16_epi32(qh);  // qh[k] lane r: qh bytes 4k..4k+3 of row r
+    __m512i qh[kPanelRows];  // qh[k] lane r: qh bytes 4k..4k+3 of row r
+    load_transposed(base, w_stride, nr, offsetof(BlockQ6_K, qh), qh);
     for (int h = 0; h < 2; ++h) {
       __m512i ql[kPanelRows];
-      for (int row = 0; row < kPanelRows; ++row) {
-        ql[row] = row < nr ? _mm512_loadu_si512(base + static_cast<size_t>(row) * w_stride +
-                                                offsetof(BlockQ6_K, ql) + 64 * h)
-                           : zero;
-      }
-      transpose16_epi32(ql);
+      load_transposed(base, w_stride, nr, offsetof(BlockQ6_K, ql) + 64 * h, ql);
       for (int g = 0; g < 16; ++g) {
         const __m512i high = qh[8 * h + g % 8];
         // Bits 2s, 2s+1 of the qh byte, moved to bits 4-5: s = g / 8 for chunk 2h, 2 + g / 8
@@ -212,6 +208,12 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 
 // One row's super-block against the token's block: *acc (8 lanes) sums to the scaled quant sum
 // without the -32 offset, *bias (8 lanes) to the scale-weighted bsums.
+// Lane t of the result = the sum of the 8 lanes of v[t].
+inline __m128i sum_lanes4(const __m256i* v) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
 inline void q6_gemv_block(const BlockQ6_K& b, const BlockQ8_K& a, const __m512i* act,
                           __m256i* acc_out, __m256i* bias_out) {
   const __m512i zero = _mm512_setzero_si512();
@@ -245,9 +247,7 @@ inline void q6_gemv_rows4(int64_t nb, const BlockQ6_K* const* rows, const BlockQ
       q6_gemv_block(rows[rr][i], ab[i], act, &acc, &bias);
       v[rr] = _mm256_sub_epi32(acc, _mm256_slli_epi32(bias, 5));  // the -32 offset, as integers
     }
-    const __m256i h =
-        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-    const __m128i sumi = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    const __m128i sumi = sum_lanes4(v);
     const __m128i dh = _mm_setr_epi16(
         static_cast<int16_t>(rows[0][i].d), static_cast<int16_t>(rows[1][i].d),
         static_cast<int16_t>(rows[2][i].d), static_cast<int16_t>(rows[3][i].d), 0, 0, 0, 0);
@@ -368,12 +368,6 @@ inline void k45_gemv_block(const uint8_t* block, __m512i sm4, const BlockQ8_K& a
   *bias_out = _mm256_madd_epi16(
       _mm512_castsi512_si256(_mm512_shuffle_epi8(sm4, _mm512_load_si512(kK45Masks.mins))),
       load256(a.bsums));
-}
-
-// Lane t of the result = the sum of the 8 lanes of v[t].
-inline __m128i sum_lanes4(const __m256i* v) {
-  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
 template <KKind kKind>

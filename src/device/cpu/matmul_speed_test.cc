@@ -95,17 +95,29 @@ double stream_read_gbps(size_t bytes) {
   return static_cast<double>(bytes) / best / 1e6;
 }
 
+struct Shape {
+  TensorType type;
+  int64_t rows, cols;
+  const char* what;
+};
+
+// Copies of the shape's matrix past the last-level cache, or (CMDAI_SPEED_HOT=1) one copy, so the
+// weights stay in cache (compute cost without DRAM).
+MatrixSet make_shape_set(const Shape& sh) {
+  const bool hot = std::getenv("CMDAI_SPEED_HOT") != nullptr;
+  return make_set(sh.type, sh.rows, sh.cols, hot ? 0 : size_t{96} << 20);
+}
+
+void print_kernels(const ThreadPool& pool) {
+  std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
+              pool.size() == 1 ? "thread CPU time" : "wall time");
+}
+
 TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
   std::printf("stream read baseline (1 thread, wall): %.1f GB/s\n",
               stream_read_gbps(size_t{256} << 20));
   ThreadPool pool(speed_threads());
-  std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
-              pool.size() == 1 ? "thread CPU time" : "wall time");
-  struct Shape {
-    TensorType type;
-    int64_t rows, cols;
-    const char* what;
-  };
+  print_kernels(pool);
   const Shape shapes[] = {
       {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"},
       {TensorType::kQ4_K, 1536, 8960, "ffn_down q4_K"},
@@ -116,9 +128,7 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
       {TensorType::kF16, 1536, 1536, "attn f16"},
   };
   for (const Shape& sh : shapes) {
-    // CMDAI_SPEED_HOT=1: one copy, so the weights stay in cache (compute cost without DRAM).
-    const bool hot = std::getenv("CMDAI_SPEED_HOT") != nullptr;
-    const MatrixSet s = make_set(sh.type, sh.rows, sh.cols, hot ? 0 : size_t{96} << 20);
+    const MatrixSet s = make_shape_set(sh);
     const double gemv_ms = time_matmul(s, 1, pool, 20 * static_cast<int>(s.copies.size()));
     const double gemm_ms = time_matmul(s, 64, pool, 8);
     const double flops = 2.0 * static_cast<double>(sh.rows * sh.cols) * 64;
@@ -133,13 +143,7 @@ TEST(MatmulSpeed, DISABLED_ReportQwen15BShapes) {
 // below the one-token GEMV's, since the weights are read once for all of them.
 TEST(MatmulSpeed, DISABLED_ReportSmallBatches) {
   ThreadPool pool(speed_threads());
-  std::printf("kernels: %s, threads: %d (%s)\n", best_kernels().name, pool.size(),
-              pool.size() == 1 ? "thread CPU time" : "wall time");
-  struct Shape {
-    TensorType type;
-    int64_t rows, cols;
-    const char* what;
-  };
+  print_kernels(pool);
   const Shape shapes[] = {
       {TensorType::kQ4_K, 8960, 1536, "ffn_up/gate q4_K"},
       {TensorType::kQ4_K, 1536, 8960, "ffn_down q4_K"},
@@ -147,8 +151,7 @@ TEST(MatmulSpeed, DISABLED_ReportSmallBatches) {
       {TensorType::kQ8_0, 8960, 1536, "ffn_up q8_0"},
   };
   for (const Shape& sh : shapes) {
-    const bool hot = std::getenv("CMDAI_SPEED_HOT") != nullptr;  // as in ReportQwen15BShapes
-    const MatrixSet s = make_set(sh.type, sh.rows, sh.cols, hot ? 0 : size_t{96} << 20);
+    const MatrixSet s = make_shape_set(sh);
     std::printf("%-18s", sh.what);
     for (const int64_t tokens : {1, 2, 4, 8, 16}) {
       const double ms = time_matmul(s, tokens, pool, 10 * static_cast<int>(s.copies.size()));
