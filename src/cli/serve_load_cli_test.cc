@@ -227,6 +227,40 @@ TEST_F(ServeCli, AClientThatHangsUpCancelsItsNonStreamedGeneration) {
   }
 }
 
+// /v1/cmdai/command runs the whole pipeline; a client that hangs up while its request waits in
+// the queue must have it cancelled (logged as 499), not generated for nobody once a slot frees.
+TEST_F(ServeCli, AClientThatHangsUpCancelsItsCommandRequest) {
+  start_server({"--parallel", "1", "--queue", "1"});
+  const std::string long_body = R"({"prompt":"x","max_tokens":1900,"temperature":2,"seed":1})";
+  const int holder = connect_to(port_);
+  ASSERT_GE(holder, 0);
+  send_all(holder, post_head("/v1/completions", long_body.size()) + long_body);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // it takes the only slot
+  const std::string command_body = R"({"request":"list files"})";
+  const int waiter = connect_to(port_);
+  ASSERT_GE(waiter, 0);
+  send_all(waiter, post_head("/v1/cmdai/command", command_body.size()) + command_body);
+  int probe = 0;
+  for (int i = 0; i < 400 && probe != 429; ++i) {  // until one runs and the other waits
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto r = post("/v1/completions", R"({"prompt":"x","max_tokens":1})");
+    probe = r ? r->status : 0;
+  }
+  ASSERT_EQ(probe, 429) << log();
+  ::close(waiter);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server notices
+  ::close(holder);
+  const auto hung_up = std::chrono::steady_clock::now();
+  while (log().find("POST /v1/cmdai/command ") == std::string::npos &&
+         std::chrono::steady_clock::now() - hung_up < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(log().find("POST /v1/cmdai/command 499"), std::string::npos) << log();
+  auto next = post("/v1/completions", R"({"prompt":"x","max_tokens":1})");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+}
+
 // The answer on a raw connection once the server closed it: a 400 error object that names the
 // time limit.
 void expect_timed_out_400(int fd) {

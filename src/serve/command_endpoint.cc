@@ -45,7 +45,7 @@ std::optional<ApiError> parse_command_request(const std::string& body, Generatio
 }  // namespace
 
 CommandReply run_command_request(CompletionService& service, const std::string& model_name,
-                                 const std::string& body) {
+                                 const std::string& body, std::function<bool()> client_gone) {
   CommandReply reply;
   GenerationRequest request;
   std::string safety_level;
@@ -53,10 +53,18 @@ CommandReply run_command_request(CompletionService& service, const std::string& 
     reply.error = e;
     return reply;
   }
-  auto backend =
-      std::make_shared<SchedulerBackend>(service, model_name, variant_of(service.device_kind()));
+  bool gone = false;
+  auto backend = std::make_shared<SchedulerBackend>(
+      service, model_name, variant_of(service.device_kind()), [&gone, &client_gone] {
+        if (!gone && client_gone) gone = client_gone();
+        return gone;
+      });
   EmbeddedGenerator generator(backend, SamplingSettings{});
   auto generated = generator.generate(request);
+  if (gone) {
+    reply.client_gone = true;
+    return reply;
+  }
   if (!generated.ok()) {
     reply.error = from_error(generated.error());
     return reply;

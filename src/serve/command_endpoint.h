@@ -3,6 +3,7 @@
 // strict parse with one retry, safety verdict), answered with the object `cmdai -o json` prints.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -17,9 +18,12 @@ struct CommandReply {
   std::optional<ApiError> error;
   int prompt_tokens = 0;
   int generated_tokens = 0;
+  bool client_gone = false;  // the client hung up: the generation was cancelled, nothing to send
 };
 
+// client_gone is polled while the model runs (see SchedulerBackend).
 CommandReply run_command_request(CompletionService& service, const std::string& model_name,
-                                 const std::string& body);
+                                 const std::string& body,
+                                 std::function<bool()> client_gone = nullptr);
 
 }  // namespace cmdai::serve

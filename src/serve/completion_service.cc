@@ -19,6 +19,17 @@ bool CompletionStream::next(std::string* piece) {
   return !piece->empty() || !done_;
 }
 
+CompletionStream::Next CompletionStream::next_within(std::string* piece, int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  piece->clear();
+  if (!changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                         [&] { return done_ || !pending_.empty(); })) {
+    return Next::kIdle;
+  }
+  piece->swap(pending_);
+  return !piece->empty() ? Next::kPiece : Next::kEnded;
+}
+
 Result<CompletionOutcome> CompletionStream::wait() {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return done_; });

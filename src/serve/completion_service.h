@@ -27,6 +27,9 @@ class CompletionStream {
   // Waits until text is ready or the generation ended; moves the released text into *piece.
   // false once the generation has ended and every piece was taken.
   bool next(std::string* piece);
+  // Like next(), but returns kIdle with *piece empty when nothing came within timeout_ms.
+  enum class Next { kPiece, kEnded, kIdle };
+  Next next_within(std::string* piece, int timeout_ms);
   // Blocks until the end; the outcome, or the engine's error.
   Result<CompletionOutcome> wait();
   // Whether the generation ended within timeout_ms (without taking anything).

@@ -238,7 +238,15 @@ void HttpServer::install_routes() {
   });
   s.Post("/v1/cmdai/command", [this](const httplib::Request& req, httplib::Response& res) {
     InFlight guard(in_flight_);
-    const CommandReply reply = run_command_request(service_, options_.model.name, req.body);
+    const auto connection =
+        ClientConnection::find(req.remote_addr, req.remote_port, req.local_port);
+    const CommandReply reply =
+        run_command_request(service_, options_.model.name, req.body,
+                            [&connection] { return connection && connection->gone(); });
+    if (reply.client_gone) {
+      res.status = kClientClosedStatus;
+      return;
+    }
     t_log.prompt_tokens = reply.prompt_tokens;
     t_log.generated_tokens = reply.generated_tokens;
     if (reply.error) return send_error(req, res, *reply.error);

@@ -3,6 +3,7 @@
 // on the shared batch scheduler instead of a private model.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -13,9 +14,14 @@ namespace cmdai::serve {
 
 class SchedulerBackend : public InferenceBackend {
  public:
+  // Polled while a generation runs; true once nobody waits for the answer any more.
+  using ClientGone = std::function<bool()>;
+
   // `service` must outlive the backend. One backend serves one HTTP request (its timings are
-  // that request's).
-  SchedulerBackend(CompletionService& service, std::string model_name, ModelVariant variant);
+  // that request's). When client_gone turns true the generation is cancelled and infer answers
+  // kCancelled (the pipeline then stops instead of retrying).
+  SchedulerBackend(CompletionService& service, std::string model_name, ModelVariant variant,
+                   ClientGone client_gone = nullptr);
 
   Result<std::string> infer(std::string_view prompt, const EmbeddedConfig& config) override;
   Result<std::string> infer_stream(std::string_view prompt, const EmbeddedConfig& config,
@@ -32,6 +38,7 @@ class SchedulerBackend : public InferenceBackend {
   CompletionService& service_;
   std::string model_name_;
   ModelVariant variant_;
+  ClientGone client_gone_;
   mutable std::mutex mutex_;
   InferenceTimings timings_;
 };
