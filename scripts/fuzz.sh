@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets (the `fuzz` preset: clang, ASan, UBSan) and runs each for a bounded
 # time on its seed corpus (fuzz/corpus/<target>/). New inputs go to a scratch corpus, never into
 # the repository; a crash leaves its input in build/fuzz/findings/ and fails the script.
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]  (gguf tokenizer config safety)
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET ...]  (gguf tokenizer config safety safety_grammar)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf tokenizer config safety)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf tokenizer config safety safety_grammar)
 
 cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz -j "$(nproc)"

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "safety/aliases.h"
 #include "safety/arg_scan.h"
 #include "safety/dialect.h"
 #include "safety/invocation.h"
@@ -80,6 +81,8 @@ class Analyzer {
   void analyze_word_substitutions(const Word& word, int depth);
   void analyze_text_substitutions(const std::string& text, int depth);
   void analyze_assignment(const std::string& assignment, int depth, const Work& work);
+  void analyze_aliases_and_options(const Work& work, int depth);
+  void report_changed_option(bool elevated, const std::vector<std::string>& wrappers);
   void track_directory(const Work& work);
   void emit_unknown_program(Work work, int depth);
   void emit_with_directory(Invocation inv);
@@ -94,7 +97,8 @@ class Analyzer {
   Work prepare(const std::vector<SimpleCommand>& commands, size_t index, const Vars& vars,
                bool elevated, const std::vector<std::string>& wrappers);
   void connect_pipeline(const std::vector<SimpleCommand>& commands, size_t index, Work& work);
-  static void update_vars(const SimpleCommand& command, const Work& work, Vars& vars);
+  std::vector<std::string> update_vars(const SimpleCommand& command, const Work& work,
+                                       Vars& vars) const;
 
   void peel(Work work, int depth);
   Invocation to_invocation(Work work);
@@ -113,7 +117,11 @@ class Analyzer {
   std::vector<Invocation> out_;
   Dialect dialect_;  // the grammar of the text being analyzed: `zsh -c '...'` switches it
   std::string cwd_;  // the working directory `cd` moved to on this line; "" when not known
-  std::set<std::string> downloaded_;  // files a downloader wrote earlier on the line
+  std::set<std::string> downloaded_;      // files a downloader wrote earlier on the line
+  AliasTable aliases_;                    // aliases defined so far on the line
+  std::set<std::string> active_aliases_;  // being replaced: an alias never expands itself
+  std::string option_changed_;            // "setopt NAME": an option the check does not model
+  bool option_reported_ = false;
   bool truncated_ = false;
   size_t budget_left_bytes_ = kAnalysisBudgetBytes;
 };

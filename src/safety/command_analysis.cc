@@ -6,9 +6,11 @@
 
 #include "safety/analyzer.h"
 #include "safety/effects.h"
+#include "safety/fish_variables.h"
 #include "safety/paths.h"
 #include "safety/program_options.h"
 #include "safety/programs.h"
+#include "safety/shell_options.h"
 
 namespace cmdai::safety {
 
@@ -43,22 +45,18 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
         analyze_zsh_eval_flag(redirection.target, vars, depth);
       }
     }
+    if (!option_changed_.empty() && !option_reported_) {
+      report_changed_option(elevated, wrappers);
+    }
     analyze_substitutions(commands[i], depth);
     Work work = prepare(commands, i, vars, elevated, wrappers);
-    update_vars(commands[i], work, vars);
+    for (const std::string& assignment : update_vars(commands[i], work, vars)) {
+      analyze_assignment(assignment, depth, work);
+    }
     for (const std::string& assignment : work.inv.assignments) {
       analyze_assignment(assignment, depth, work);
     }
-    if (!work.words.empty() && work.words[0].text == "alias") {
-      // alias x='rm -rf ~'; x: the alias is defined to be used, so read its text now.
-      for (size_t w = 1; w < work.words.size(); ++w) {
-        const std::string& text = work.words[w].text;
-        const size_t eq = text.find('=');
-        if (eq != std::string::npos && eq + 1 < text.size()) {
-          analyze_nested(work, text.substr(eq + 1), depth, "alias", work.inv.elevated);
-        }
-      }
-    }
+    analyze_aliases_and_options(work, depth);
     if (!work.words.empty() &&
         is_any(work.words[0].text, {"export", "declare", "local", "readonly", "typeset"})) {
       for (size_t w = 1; w < work.words.size(); ++w) {
@@ -74,6 +72,41 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
       emit_with_directory(std::move(work.inv));
     }
   }
+}
+
+// Aliases: a definition's text is a command (`alias x='rm -rf ~'`), and a later use of the alias
+// is read with its text in place. Options: after one that changes how words are read, what the
+// rest of the line means is not known here.
+void Analyzer::analyze_aliases_and_options(const Work& work, int depth) {
+  if (work.words.empty()) return;
+  if (auto use = aliases_.expand(work.words, active_aliases_, dialect_)) {
+    for (const std::string& name : use->names) active_aliases_.insert(name);
+    analyze_nested(work, use->text, depth, "alias", work.inv.elevated);
+    for (const std::string& name : use->names) active_aliases_.erase(name);
+  }
+  for (const std::string& value : aliases_.record(work.words, dialect_)) {
+    analyze_nested(work, value, depth, "alias", work.inv.elevated);
+  }
+  if (!option_changed_.empty()) return;
+  std::vector<bool> dynamic;
+  for (const Expanded& word : work.words) dynamic.push_back(word.dynamic);
+  if (auto option = option_changing_reading(texts_of(work.words), dynamic, dialect_)) {
+    option_changed_ = work.words[0].text + " " + *option;
+  }
+}
+
+// Words read after `setopt rc_quotes`, `shopt -s extglob`, `emulate sh`...: the check reads
+// them with the default options, so their meaning is unknown.
+void Analyzer::report_changed_option(bool elevated, const std::vector<std::string>& wrappers) {
+  option_reported_ = true;
+  Invocation unknown;
+  unknown.program = option_changed_.substr(0, option_changed_.find(' '));
+  unknown.program_path = unknown.program;
+  unknown.args = {option_changed_.substr(option_changed_.find(' ') + 1)};
+  unknown.elevated = elevated;
+  unknown.wrappers = wrappers;
+  unknown.input_unknown = true;
+  emit(std::move(unknown));
 }
 
 // `cd DIR` (or pushd) moves the rest of the line into DIR; an unknown target forgets it.
@@ -232,8 +265,13 @@ Work Analyzer::prepare(const std::vector<SimpleCommand>& commands, size_t index,
   for (const Word& word : command.assignments) {
     work.inv.assignments.push_back(expand_word(word, vars, dialect_).text);
   }
-  for (const Word& word : command.words)
-    append_expanded(work.words, expand_word(word, vars, dialect_));
+  for (const Word& word : command.words) {
+    if (dialect_ == Dialect::kFish) {
+      append_fish_expanded(work.words, word, vars);
+    } else {
+      append_expanded(work.words, expand_word(word, vars, dialect_));
+    }
+  }
   connect_pipeline(commands, index, work);
   for (const Redirection& redirection : command.redirections) {
     Expanded target = expand_word(redirection.target, vars, dialect_);
@@ -283,8 +321,18 @@ void Analyzer::connect_pipeline(const std::vector<SimpleCommand>& commands, size
   if (!work.stdin_text) work.inv.stdin_opaque_pipe = true;
 }
 
-void Analyzer::update_vars(const SimpleCommand& command, const Work& work, Vars& vars) {
-  auto assign = [&vars](const std::string& text, bool known) {
+// Records what `command` assigns; returns the assignments made by fish's `set`, whose values
+// are rated like bash assignments (PAGER=..., PROMPT_COMMAND=...).
+std::vector<std::string> Analyzer::update_vars(const SimpleCommand& command, const Work& work,
+                                               Vars& vars) const {
+  // A command that may not run, or runs in a subshell, a function or a block, leaves its
+  // variables unknown after it: `false && X=rm` keeps whatever X was.
+  const bool conditional = command.conditional || !command.pipes.empty() || command.background;
+  if (dialect_ == Dialect::kFish && !work.words.empty() && work.words[0].text == "set") {
+    return apply_fish_set(work.words, conditional, vars);
+  }
+  auto assign = [&vars, conditional](const std::string& text, bool known) {
+    known &= !conditional;
     const size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0) return;
     const bool append = text[eq - 1] == '+';  // NAME+=value
@@ -302,7 +350,7 @@ void Analyzer::update_vars(const SimpleCommand& command, const Work& work, Vars&
       assign(work.inv.assignments[i], command.assignments[i].is_literal() ||
                                           work.inv.assignments[i].find('$') == std::string::npos);
     }
-    return;
+    return {};
   }
   const std::string& program = work.words[0].text;
   if (is_any(program, {"export", "declare", "local", "readonly", "typeset"})) {
@@ -324,6 +372,7 @@ void Analyzer::update_vars(const SimpleCommand& command, const Work& work, Vars&
   } else if (program == "unset") {
     for (size_t i = 1; i < work.words.size(); ++i) vars.erase(work.words[i].text);
   }
+  return {};
 }
 
 Invocation Analyzer::to_invocation(Work work) {

@@ -912,18 +912,21 @@ class Parser {
   }
 
   void parse_and_or() {
+    const bool saved_tail = and_or_tail_;
     parse_pipeline();
     while (!failed()) {
       const Token& token = peek();
-      if (token.kind != TokenKind::kOperator || (token.op != "&&" && token.op != "||")) return;
+      if (token.kind != TokenKind::kOperator || (token.op != "&&" && token.op != "||")) break;
+      and_or_tail_ = true;
       next();
       while (peek().kind == TokenKind::kNewline) next();
       if (peek().kind == TokenKind::kEnd) {
         fail("the line ends after '&&' or '||'");
-        return;
+        break;
       }
       parse_pipeline();
     }
+    and_or_tail_ = saved_tail;
   }
 
   void parse_pipeline() {
@@ -1091,7 +1094,10 @@ class Parser {
     for (std::string_view prefix : {"and", "or", "not", "!", "time"}) {
       if (word.is_bare(prefix)) {
         next();
+        const bool saved_tail = and_or_tail_;
+        and_or_tail_ |= prefix == "and" || prefix == "or";
         parse_command();
+        and_or_tail_ = saved_tail;
         return true;
       }
     }
@@ -1111,6 +1117,12 @@ class Parser {
   }
 
   void parse_fish_block() {
+    ++scope_depth_;
+    parse_fish_block_body();
+    --scope_depth_;
+  }
+
+  void parse_fish_block_body() {
     const std::string keyword = next().word.display();
     const size_t first = line_.commands.size();
     std::string saved_function = function_name_;
@@ -1155,7 +1167,9 @@ class Parser {
     if (word.is_bare("repeat")) {
       next();
       if (peek().kind == TokenKind::kWord) line_.expanded_words.push_back(next().word);
+      ++scope_depth_;
       parse_command();
+      --scope_depth_;
       return true;
     }
     if (!word.is_bare("foreach")) return false;
@@ -1167,7 +1181,9 @@ class Parser {
       return true;
     }
     parse_word_list_in_parens();
+    ++scope_depth_;
     parse_list(Stop::kBlockEnd);
+    --scope_depth_;
     if (failed()) return true;
     if (peek().kind != TokenKind::kWord || !peek().word.is_bare("end")) {
       fail("'foreach' without 'end'");
@@ -1217,7 +1233,9 @@ class Parser {
     }
     next();
     const size_t first = line_.commands.size();
+    ++scope_depth_;  // a subshell: its variables and `cd` end with it
     parse_list(Stop::kCloseParen);
+    --scope_depth_;
     if (failed()) return;
     if (peek().kind != TokenKind::kOperator || peek().op != ")") {
       fail("unbalanced '(': missing ')'");
@@ -1288,7 +1306,9 @@ class Parser {
         return;
       }
       next();
+      ++scope_depth_;
       parse_list(Stop::kCaseItem);
+      --scope_depth_;
       if (peek().kind == TokenKind::kOperator && peek().op == ")") {
         fail("unexpected ')' in 'case'");
         return;
@@ -1443,6 +1463,8 @@ class Parser {
     }
     command.pipes = pipe_stack_;
     command.function_name = function_name_;
+    command.conditional =
+        and_or_tail_ || scope_depth_ > 0 || !block_starts_.empty() || !function_name_.empty();
     line_.commands.push_back(std::move(command));
   }
 
@@ -1465,6 +1487,8 @@ class Parser {
   std::vector<PipeStage> pipe_stack_;
   std::vector<size_t> block_starts_;  // first command of each open if/while/until/for
   std::string function_name_;
+  bool and_or_tail_ = false;  // parsing a pipeline after `&&`/`||` (fish: `and`/`or`)
+  int scope_depth_ = 0;       // open subshells, `case` items, fish blocks, zsh loops
   ParsedLine line_;
 };
 

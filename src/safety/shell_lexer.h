@@ -55,6 +55,9 @@ struct SimpleCommand {
   std::vector<PipeStage> pipes;  // every enclosing multi-stage pipeline, outermost first
   bool background = false;       // its and-or list ended with '&'
   std::string function_name;     // set when the command sits in this function's body
+  // It may not run, or runs in a scope its variables do not outlive: after `&&`/`||`, inside
+  // `if`/`while`/`for`/`case`, a subshell, a function body or a fish block.
+  bool conditional = false;
 };
 
 struct ParsedLine {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <utility>
 
+#include "safety/fish_variables.h"
 #include "safety/programs.h"
 
 namespace cmdai::safety {
@@ -361,6 +362,17 @@ Expanded expand_word(const Word& word, const Vars& vars, Dialect dialect) {
         }
         break;
       case PartKind::kVariable: {
+        if (dialect == Dialect::kFish) {
+          // fish never splits a value; a list in quotes is its values joined by blanks.
+          if (const auto known = vars.find(part.text); known != vars.end()) {
+            std::string joined;
+            for (const std::string& value : decode_fish_list(known->second)) {
+              joined += (joined.empty() ? "" : " ") + value;
+            }
+            out.text += joined;
+            break;
+          }
+        }
         Expanded value = expand_variable(part, vars);
         out.text += value.text;
         out.dynamic |= value.dynamic;
