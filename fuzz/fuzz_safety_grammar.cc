@@ -170,10 +170,11 @@ class Generator {
 
 double slowest_ms = 0;
 std::string slowest_line;
+int slowest_dialect = 0;
 
 void report_slowest() {
-  std::fprintf(stderr, "fuzz_safety_grammar: slowest line %.3f ms (%zu bytes)\n", slowest_ms,
-               slowest_line.size());
+  std::fprintf(stderr, "fuzz_safety_grammar: slowest line %.3f ms (%zu bytes, dialect %d): %s\n",
+               slowest_ms, slowest_line.size(), slowest_dialect, slowest_line.c_str());
 }
 
 }  // namespace
@@ -194,6 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ms > slowest_ms) {
     slowest_ms = ms;
     slowest_line = line;
+    slowest_dialect = static_cast<int>(dialect);
   }
   if (verdict.blocked != is_blocked(verdict.risk, SafetyLevel::kModerate) ||
       (verdict.risk != RiskLevel::kSafe && verdict.rules.empty())) {

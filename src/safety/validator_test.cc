@@ -130,6 +130,24 @@ TEST(CheckCommand, RatesHostileInputWithoutCrashing) {
   EXPECT_GE(check_command(doubling, kModerate).risk, RiskLevel::kHigh);
 }
 
+// The analysis budget (analyzer.h) bounds the work per line: each level of `echo $(T) $(T)` holds
+// its inner text twice, so 11 levels (25 KB) ask for ~300 KB of nested analysis. That is refused
+// as too complex (fail closed) rather than followed; 8 levels (3 KB, ~30 KB of analysis) are
+// checked in full. A line the grammar fuzzer found this way took ~200 ms with a 1 MiB budget.
+TEST(CheckCommand, RefusesLinesWhoseNestedTextOutgrowsTheAnalysisBudget) {
+  const auto doubled = [](int levels) {
+    std::string text = "ls";
+    for (int i = 0; i < levels; ++i) text = "echo $(" + text + ") $(" + text + ")";
+    return text;
+  };
+  const SafetyVerdict small = check_command(doubled(8), kModerate);
+  EXPECT_EQ(small.risk, RiskLevel::kSafe);
+  const SafetyVerdict large = check_command(doubled(11), kModerate);
+  EXPECT_EQ(large.risk, RiskLevel::kCritical);
+  ASSERT_FALSE(large.rules.empty());
+  EXPECT_EQ(large.rules[0].id, "parse.too_complex");
+}
+
 TEST(SafetyLevelNames, RoundTrip) {
   for (SafetyLevel level : {kStrict, kModerate, kPermissive}) {
     EXPECT_EQ(parse_safety_level(safety_level_name(level)), level);
