@@ -26,7 +26,9 @@ file(GLOB cmdai_docs ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${cmdai_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The Debian package. Its Depends come from dpkg-shlibdeps (package dpkg-dev): the libraries the
-# binary links (libc6, libstdc++6, libcurl4, libssl3, libfmt9, ...), whatever the build enabled.
+# binary links (libc6, libstdc++6, libssl3, libfmt9, ...), whatever the build enabled. libcurl is
+# dlopen()ed on the first download (src/catalog/curl_library.h), so dpkg-shlibdeps cannot see it:
+# it is named here (7.85 for CURLOPT_PROTOCOLS_STR), and shlibdeps' list is appended to it.
 set(CMDAI_DEB_MAINTAINER "cmdai developers <cmdai@localhost>"
     CACHE STRING "Maintainer field of the Debian package")
 set(CPACK_GENERATOR DEB)
@@ -42,6 +44,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CMDAI_DEB_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.85.0)")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
 include(CPack)
 

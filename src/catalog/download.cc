@@ -1,6 +1,5 @@
 #include "catalog/download.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,7 +10,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -19,12 +17,11 @@
 
 #include "base/mapped_file.h"
 #include "catalog/catalog.h"
+#include "catalog/curl_library.h"
 #include "catalog/sha256.h"
 
 namespace cmdai::catalog {
 namespace {
-
-std::once_flag curl_init_once;
 
 std::string errno_text(int error_number) { return std::strerror(error_number); }
 
@@ -82,8 +79,8 @@ Status fsync_directory(const std::filesystem::path& dir) {
 // One .part file, opened and locked for the whole download, written by one or more attempts.
 class Transfer {
  public:
-  explicit Transfer(const DownloadOptions& options)
-      : options_(options), part_path_(part_path_for(options.dest)) {}
+  Transfer(const DownloadOptions& options, const CurlLibrary& libcurl)
+      : options_(options), libcurl_(libcurl), part_path_(part_path_for(options.dest)) {}
   ~Transfer() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -115,6 +112,7 @@ class Transfer {
   void configure(CURL* curl);
 
   const DownloadOptions& options_;
+  const CurlLibrary& libcurl_;
   std::filesystem::path part_path_;
   int fd_ = -1;
   CURL* curl_ = nullptr;
@@ -218,7 +216,7 @@ Status Transfer::restart_from_zero() {
 
 Status Transfer::check_free_space() {
   curl_off_t content_length = -1;
-  curl_easy_getinfo(curl_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &content_length);
+  libcurl_.easy_getinfo(curl_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &content_length);
   uint64_t needed = 0;
   if (content_length >= 0) {
     needed = static_cast<uint64_t>(content_length);
@@ -243,7 +241,7 @@ Status Transfer::check_free_space() {
 // Runs once per response, when its first body byte (or its end, for an empty body) arrives.
 Status Transfer::begin_body() {
   body_started_ = true;
-  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status_);
+  libcurl_.easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status_);
   const uint64_t requested_offset = offset_;
   if (status_ == 416 && requested_offset > 0) {
     // The .part is as long as the file or longer; start over rather than trust it.
@@ -354,7 +352,7 @@ int Transfer::on_progress(void* self, curl_off_t total, curl_off_t now, curl_off
       progress.total_bytes = transfer->offset_ + static_cast<uint64_t>(total);
     }
     curl_off_t speed = 0;
-    curl_easy_getinfo(transfer->curl_, CURLINFO_SPEED_DOWNLOAD_T, &speed);
+    transfer->libcurl_.easy_getinfo(transfer->curl_, CURLINFO_SPEED_DOWNLOAD_T, &speed);
     progress.bytes_per_second = static_cast<double>(speed);
     options.on_progress(progress);
   }
@@ -363,36 +361,37 @@ int Transfer::on_progress(void* self, curl_off_t total, curl_off_t now, curl_off
 }
 
 void Transfer::configure(CURL* curl) {
-  curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
+  libcurl_.easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
   // Proxy settings are left to libcurl, which reads http_proxy, https_proxy and no_proxy.
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);  // Hugging Face redirects to its CDN
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "cmdai");
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes_per_s);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_message_);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, this);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, this);
+  libcurl_.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  libcurl_.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  libcurl_.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);  // Hugging Face redirects to its CDN
+  libcurl_.easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+  libcurl_.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  libcurl_.easy_setopt(curl, CURLOPT_USERAGENT, "cmdai");
+  libcurl_.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+  libcurl_.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes_per_s);
+  libcurl_.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
+  libcurl_.easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_message_);
+  libcurl_.easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  libcurl_.easy_setopt(curl, CURLOPT_HEADERDATA, this);
+  libcurl_.easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  libcurl_.easy_setopt(curl, CURLOPT_WRITEDATA, this);
+  libcurl_.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  libcurl_.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
+  libcurl_.easy_setopt(curl, CURLOPT_XFERINFODATA, this);
   if (offset_ > 0) {
     // CURLOPT_RANGE rather than RESUME_FROM: the latter fails outright when the server answers
     // 200, and begin_body() handles that case by starting over.
     range_ = std::to_string(offset_) + "-";
-    curl_easy_setopt(curl, CURLOPT_RANGE, range_.c_str());
+    libcurl_.easy_setopt(curl, CURLOPT_RANGE, range_.c_str());
   }
 }
 
 Error Transfer::error_for(CURLcode code, bool& retryable) const {
   const std::string name = display_name(options_);
-  const std::string detail = curl_message_[0] != '\0' ? curl_message_ : curl_easy_strerror(code);
+  const std::string detail =
+      curl_message_[0] != '\0' ? curl_message_ : libcurl_.easy_strerror(code);
   retryable = false;
   switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -427,11 +426,11 @@ Error Transfer::error_for(CURLcode code, bool& retryable) const {
 Status Transfer::attempt(bool& retryable) {
   retryable = false;
   CMDAI_TRY(prepare_attempt());
-  curl_ = curl_easy_init();
+  curl_ = libcurl_.easy_init();
   if (curl_ == nullptr) return make_error(ErrorCode::kInternal, "curl_easy_init failed");
   curl_message_[0] = '\0';
   configure(curl_);
-  const CURLcode code = curl_easy_perform(curl_);
+  const CURLcode code = libcurl_.easy_perform(curl_);
   Status outcome;
   if (cancelled_) {
     outcome = make_error(ErrorCode::kCancelled,
@@ -446,7 +445,7 @@ Status Transfer::attempt(bool& retryable) {
     outcome = begin_body();  // an empty body (a 416 has one) still has a status to check
   }
   if (!outcome.ok() && restarted_ && !cancelled_) retryable = true;  // it starts from byte 0
-  curl_easy_cleanup(curl_);
+  libcurl_.easy_cleanup(curl_);
   curl_ = nullptr;
   return outcome;
 }
@@ -511,8 +510,13 @@ Result<DownloadResult> download_file(const DownloadOptions& options) {
     return make_error(ErrorCode::kInvalidArgument, "'{}' is not a sha256 (64 hex digits)",
                       options.expected_sha256);
   }
-  std::call_once(curl_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  Transfer transfer(options);
+  Result<const CurlLibrary*> libcurl =
+      load_curl_library(options.curl_library.empty() ? kCurlLibraryName : options.curl_library);
+  if (!libcurl.ok()) {
+    return make_error(ErrorCode::kNetwork, "cannot download {} from {}: {}", display_name(options),
+                      options.url, libcurl.error().message);
+  }
+  Transfer transfer(options, **libcurl);
   CMDAI_TRY(transfer.open_part());
   const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
   for (int attempt = 1;; ++attempt) {

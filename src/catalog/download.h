@@ -1,5 +1,6 @@
-// Resumable, verified HTTP(S) downloads into the model cache (libcurl). Proxies come from the
-// usual http_proxy / https_proxy / no_proxy environment variables, as libcurl reads them.
+// Resumable, verified HTTP(S) downloads into the model cache (libcurl, loaded on the first
+// download: see curl_library.h). Proxies come from the usual http_proxy / https_proxy / no_proxy
+// environment variables, as libcurl reads them.
 #pragma once
 
 #include <atomic>
@@ -45,6 +46,8 @@ struct DownloadOptions {
   // that ended early without the server saying so is never installed. An error deletes the .part
   // and fails the download with the error's code. nullptr = no check.
   std::function<Status(const std::filesystem::path& part)> check_file;
+  // The libcurl to dlopen (a soname or path); empty = libcurl.so.4. Tests name a missing one.
+  std::string curl_library;
 };
 
 struct DownloadResult {
@@ -59,7 +62,8 @@ struct DownloadResult {
 // one exists; restarting when the server ignores Range), verifies the hash when one is expected,
 // runs check_file, fsyncs, renames into place (an old <dest> stays until then) and records the
 // hash in <dest>.sha256. Errors:
-//   kNetwork: unreachable host, HTTP status >= 400, stalled or dropped transfer (.part kept)
+//   kNetwork: unreachable host, HTTP status >= 400, stalled or dropped transfer (.part kept);
+//             libcurl cannot be loaded (nothing written; the message names the package libcurl4)
 //   kCorruptFile: sha256 mismatch, a body without the magic (.part deleted)
 //   check_file's code: the complete file failed check_file (.part deleted)
 //   kResourceExhausted: not enough free disk space (checked before writing) or ENOSPC
