@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <mlx/mlx.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "device/mlx/mlx_model.h"
@@ -16,7 +19,10 @@ namespace mx = mlx::core;
 
 class MlxDevice final : public device::Device {
  public:
-  explicit MlxDevice(bool metal) : metal_(metal) {}
+  MlxDevice(bool metal, std::string weight_cache_dir)
+      : metal_(metal),
+        weight_cache_dir_(std::move(weight_cache_dir)),
+        mapped_bytes_(std::make_shared<std::atomic<size_t>>(0)) {}
 
   device::DeviceKind kind() const override { return device::DeviceKind::kMlx; }
   // CR-MLX-002: Apple Silicon's GPU shares the host's memory; MLX's CPU backend keeps its own
@@ -30,11 +36,12 @@ class MlxDevice final : public device::Device {
     if (metal_) return fmt::format("mlx: {} Metal GPU, unified memory", version);
     return fmt::format("mlx: {} CPU backend (Metal only on macOS arm64), host memory", version);
   }
-  // What MLX's allocator holds (weights, caches, activations), the measure of CR-MLX-009.
+  // What MLX's allocator holds (weights, caches, activations) plus the mapped weight caches of
+  // live models: the measure of CR-MLX-009.
   device::DeviceMemory memory() const override {
     device::DeviceMemory memory;
     (void)guard_mlx("reading its memory counters", [&] {
-      memory.used_bytes = mx::get_active_memory();
+      memory.used_bytes = mx::get_active_memory() + mapped_bytes_->load();
       return ok_status();
     });
     return memory;
@@ -52,13 +59,33 @@ class MlxDevice final : public device::Device {
   }
   void inject_fault(std::string what) override { fault_ = std::move(what); }
   Result<std::unique_ptr<device::DeviceModel>> load(const device::ModelSpec& spec) override {
-    return load_mlx_model(spec, &fault_);
+    return load_mlx_model(spec, {&fault_, weight_cache_dir_, mapped_bytes_});
   }
 
  private:
   bool metal_;
+  std::string weight_cache_dir_;
+  std::shared_ptr<std::atomic<size_t>> mapped_bytes_;
   std::string fault_;
 };
+
+// Where repacked weights are kept: CMDAI_MLX_WEIGHT_CACHE ("off": nowhere), else
+// <cache>/mlx-weights under cmdai's cache folder (CMDAI_CACHE_DIR, $XDG_CACHE_HOME/cmdai or
+// ~/.cache/cmdai, as the model catalog resolves it). Read here, at the device's one entry point,
+// because DeviceOptions does not carry a cache folder yet.
+std::string weight_cache_dir() {
+  const auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  const std::string chosen = env("CMDAI_MLX_WEIGHT_CACHE");
+  if (chosen == "off") return "";
+  if (!chosen.empty()) return chosen;
+  if (!env("CMDAI_CACHE_DIR").empty()) return env("CMDAI_CACHE_DIR") + "/mlx-weights";
+  if (!env("XDG_CACHE_HOME").empty()) return env("XDG_CACHE_HOME") + "/cmdai/mlx-weights";
+  if (!env("HOME").empty()) return env("HOME") + "/.cache/cmdai/mlx-weights";
+  return "";
+}
 
 }  // namespace
 
@@ -74,7 +101,7 @@ Result<std::unique_ptr<device::Device>> open_mlx_device(const device::DeviceOpti
     return make_error(ErrorCode::kPlatformUnsupported, "MLX cannot start: {}; use --backend cpu",
                       probed.error().message);
   }
-  return std::unique_ptr<device::Device>(std::make_unique<MlxDevice>(metal));
+  return std::unique_ptr<device::Device>(std::make_unique<MlxDevice>(metal, weight_cache_dir()));
 }
 
 }  // namespace cmdai::mlx_device

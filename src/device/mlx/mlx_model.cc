@@ -21,19 +21,29 @@ using device::ModelSpec;
 
 class MlxModel final : public device::DeviceModel {
  public:
-  MlxModel(const ModelSpec& spec, const std::string* fault)
-      : spec_(spec), fault_(fault), thread_(std::make_shared<MlxThread>()) {}
+  MlxModel(const ModelSpec& spec, MlxModelContext context)
+      : spec_(spec), context_(std::move(context)), thread_(std::make_shared<MlxThread>()) {}
   ~MlxModel() override {
     (void)thread_->run("freeing the weights", [this] {
       weights_.reset();
+      if (cache_) *context_.mapped_bytes -= cache_->size_bytes();
+      cache_.reset();
       mx::clear_cache();  // give the allocator's freed buffers back to the system (CR-MLX-009)
       return ok_status();
     });
   }
 
   Status load() {
+    if (!context_.weight_cache_dir.empty()) {
+      // A folder that cannot be written costs the repacking at every load, not the load.
+      auto cache = WeightCache::open_or_build(context_.weight_cache_dir, spec_);
+      if (cache.ok()) {
+        cache_ = std::move(cache).value();
+        *context_.mapped_bytes += cache_->size_bytes();
+      }
+    }
     return thread_->run("loading the weights", [this]() -> Status {
-      CMDAI_ASSIGN_OR_RETURN(MlxWeights weights, upload_weights(spec_));
+      CMDAI_ASSIGN_OR_RETURN(MlxWeights weights, upload_weights(spec_, cache_));
       weights_ = std::make_unique<MlxWeights>(std::move(weights));
       return ok_status();
     });
@@ -73,7 +83,8 @@ class MlxModel final : public device::DeviceModel {
   Status forward_here(const ForwardPass& pass, MlxKv& kv);
 
   const ModelSpec& spec_;
-  const std::string* fault_;
+  MlxModelContext context_;
+  std::shared_ptr<const WeightCache> cache_;
   std::shared_ptr<MlxThread> thread_;
   std::unique_ptr<MlxWeights> weights_;
 };
@@ -119,13 +130,13 @@ mx::array MlxModel::attention(const MlxLayer& layer, const mx::array& h, int32_t
 }
 
 Status MlxModel::forward_here(const ForwardPass& pass, MlxKv& kv) {
-  if (!fault_->empty()) {
+  if (!context_.fault->empty()) {
     // A real MLX failure (an impossible reshape throws), so the fault crosses the same boundary
     // a failing MLX kernel would.
     try {
       mx::eval(mx::reshape(mx::zeros({3}), {2}));
     } catch (const std::exception& e) {
-      throw std::runtime_error(*fault_ + " (injected: " + e.what() + ")");
+      throw std::runtime_error(*context_.fault + " (injected: " + e.what() + ")");
     }
   }
   const device::TransformerShape& s = spec_.shape;
@@ -164,8 +175,8 @@ Status MlxModel::forward_here(const ForwardPass& pass, MlxKv& kv) {
 }  // namespace
 
 Result<std::unique_ptr<device::DeviceModel>> load_mlx_model(const ModelSpec& spec,
-                                                            const std::string* fault) {
-  auto model = std::make_unique<MlxModel>(spec, fault);
+                                                            MlxModelContext context) {
+  auto model = std::make_unique<MlxModel>(spec, std::move(context));
   CMDAI_TRY(model->load());
   return std::unique_ptr<device::DeviceModel>(std::move(model));
 }

@@ -3,6 +3,7 @@
 // includes this.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -11,9 +12,18 @@
 
 namespace cmdai::mlx_device {
 
-// Repacks `spec`'s weights on a new MLX thread. `fault` is the device's injected fault (read at
-// every pass). The spec must outlive the model (embedding rows are read from the mapped file).
+// What a model borrows from its device.
+struct MlxModelContext {
+  const std::string* fault = nullptr;  // the injected fault, read at every pass
+  std::string weight_cache_dir;        // "" = repack into memory at every load
+  // Bytes of mapped cache files of the device's live models (MLX's counters do not see them).
+  std::shared_ptr<std::atomic<size_t>> mapped_bytes;
+};
+
+// Loads `spec`'s weights on a new MLX thread: from the weight cache (built there first when it is
+// missing or stale; when the folder cannot be written, repacked into memory instead). The spec
+// must outlive the model (embedding rows are read from the mapped file).
 Result<std::unique_ptr<device::DeviceModel>> load_mlx_model(const device::ModelSpec& spec,
-                                                            const std::string* fault);
+                                                            MlxModelContext context);
 
 }  // namespace cmdai::mlx_device

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "device/mlx/repack.h"
 
@@ -15,23 +14,10 @@ mx::array buffer_array(mx::allocator::Buffer buffer, mx::Shape shape, mx::Dtype 
   return mx::array(buffer, std::move(shape), dtype);  // freed by MLX's allocator with the array
 }
 
-// Repacks rows in parallel: at load, on the hot path of the first request.
-void repack_parallel(const device::WeightMatrix& m, const MlxForm& form, uint32_t* words,
-                     float* scales, float* biases) {
-  const int64_t words_per_row = m.cols * form.bits / 32, groups_per_row = m.cols / kGroupSize;
-  const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1,
-                                                std::max<int64_t>(1, m.rows / 64));
-  const int64_t chunk = (m.rows + n_threads - 1) / n_threads;
-  std::vector<std::thread> threads;
-  for (int64_t t = 0; t < n_threads; ++t) {
-    const int64_t row0 = t * chunk, row1 = std::min(m.rows, row0 + chunk);
-    if (row0 >= row1) break;
-    threads.emplace_back([&, row0, row1] {
-      repack_affine_rows(m, form, row0, row1, words + row0 * words_per_row,
-                         scales + row0 * groups_per_row, biases + row0 * groups_per_row);
-    });
-  }
-  for (auto& t : threads) t.join();
+mx::Dtype dense_dtype(const MlxForm& form) {
+  return form.dense == DenseType::kF32   ? mx::float32
+         : form.dense == DenseType::kF16 ? mx::float16
+                                         : mx::bfloat16;
 }
 
 Result<MlxMatrix> upload_matrix(const device::WeightMatrix& m, size_t* bytes) {
@@ -42,27 +28,43 @@ Result<MlxMatrix> upload_matrix(const device::WeightMatrix& m, size_t* bytes) {
   out.bits = form.bits;
   if (form.dense != DenseType::kNone) {
     mx::allocator::Buffer buffer = mx::allocator::malloc(sizes.dense_bytes);
-    auto* dst = static_cast<uint8_t*>(buffer.raw_ptr());
-    const size_t dense_row = sizes.dense_bytes / static_cast<size_t>(m.rows);
-    for (int64_t r = 0; r < m.rows; ++r) {
-      std::memcpy(dst + r * dense_row, m.data + r * m.row_bytes, dense_row);
-    }
-    const mx::Dtype dtype = form.dense == DenseType::kF32   ? mx::float32
-                            : form.dense == DenseType::kF16 ? mx::float16
-                                                            : mx::bfloat16;
-    out.w = buffer_array(buffer, {rows, cols}, dtype);
+    repack_matrix(m, form, nullptr, nullptr, nullptr, static_cast<uint8_t*>(buffer.raw_ptr()));
+    out.w = buffer_array(buffer, {rows, cols}, dense_dtype(form));
     *bytes += sizes.dense_bytes;
     return out;
   }
   mx::allocator::Buffer words = mx::allocator::malloc(sizes.word_count * 4);
   mx::allocator::Buffer scales = mx::allocator::malloc(sizes.group_count * 4);
   mx::allocator::Buffer biases = mx::allocator::malloc(sizes.group_count * 4);
-  repack_parallel(m, form, static_cast<uint32_t*>(words.raw_ptr()),
-                  static_cast<float*>(scales.raw_ptr()), static_cast<float*>(biases.raw_ptr()));
+  repack_matrix(m, form, static_cast<uint32_t*>(words.raw_ptr()),
+                static_cast<float*>(scales.raw_ptr()), static_cast<float*>(biases.raw_ptr()),
+                nullptr);
   out.w = buffer_array(words, {rows, cols * form.bits / 32}, mx::uint32);
   out.scales = buffer_array(scales, {rows, cols / kGroupSize}, mx::float32);
   out.biases = buffer_array(biases, {rows, cols / kGroupSize}, mx::float32);
   *bytes += sizes.word_count * 4 + 2 * sizes.group_count * 4;
+  return out;
+}
+
+// An array over bytes of the mapped cache file, no copy: the array keeps the mapping alive.
+mx::array mapped_array(const void* data, mx::Shape shape, mx::Dtype dtype,
+                       const std::shared_ptr<const WeightCache>& cache) {
+  // MLX never writes to the weights (nothing donates them: MlxWeights holds every one).
+  return mx::array(const_cast<void*>(data), std::move(shape), dtype, [cache](void*) {});
+}
+
+MlxMatrix cached_matrix(const device::WeightMatrix& m, const CachedMatrix& c,
+                        const std::shared_ptr<const WeightCache>& cache) {
+  const int rows = static_cast<int>(m.rows), cols = static_cast<int>(m.cols);
+  MlxMatrix out;
+  out.bits = c.form.bits;
+  if (c.form.dense != DenseType::kNone) {
+    out.w = mapped_array(c.words, {rows, cols}, dense_dtype(c.form), cache);
+    return out;
+  }
+  out.w = mapped_array(c.words, {rows, cols * c.form.bits / 32}, mx::uint32, cache);
+  out.scales = mapped_array(c.scales, {rows, cols / kGroupSize}, mx::float32, cache);
+  out.biases = mapped_array(c.biases, {rows, cols / kGroupSize}, mx::float32, cache);
   return out;
 }
 
@@ -82,30 +84,44 @@ mx::array linear(const mx::array& x, const MlxMatrix& m) {
                               "affine");
 }
 
-Result<MlxWeights> upload_weights(const device::ModelSpec& spec) {
+Result<MlxWeights> upload_weights(const device::ModelSpec& spec,
+                                  std::shared_ptr<const WeightCache> cache) {
   const device::TransformerShape& s = spec.shape;
+  // The matrices in the cache's order, then handed out in that order.
+  const std::vector<const device::WeightMatrix*> order = spec_matrices(spec);
+  std::vector<MlxMatrix> matrices;
   MlxWeights w;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (cache) {
+      matrices.push_back(cached_matrix(*order[i], cache->matrices()[i], cache));
+    } else {
+      CMDAI_ASSIGN_OR_RETURN(MlxMatrix m, upload_matrix(*order[i], &w.bytes));
+      matrices.push_back(std::move(m));
+    }
+  }
+  if (cache) w.bytes += cache->size_bytes();
+  size_t next = 0;
   for (const device::LayerTensors& t : spec.layers) {
     MlxLayer layer;
     layer.attn_norm = vector_array(t.attn_norm, s.hidden_dim, &w.bytes);
-    CMDAI_ASSIGN_OR_RETURN(layer.attn_q, upload_matrix(t.attn_q, &w.bytes));
-    CMDAI_ASSIGN_OR_RETURN(layer.attn_k, upload_matrix(t.attn_k, &w.bytes));
-    CMDAI_ASSIGN_OR_RETURN(layer.attn_v, upload_matrix(t.attn_v, &w.bytes));
-    CMDAI_ASSIGN_OR_RETURN(layer.attn_output, upload_matrix(t.attn_output, &w.bytes));
-    if (t.attn_q_bias != nullptr)
+    for (MlxMatrix* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v, &layer.attn_output,
+                         &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down}) {
+      *m = std::move(matrices[next++]);
+    }
+    if (t.attn_q_bias != nullptr) {
       layer.attn_q_bias = vector_array(t.attn_q_bias, s.q_dim(), &w.bytes);
-    if (t.attn_k_bias != nullptr)
+    }
+    if (t.attn_k_bias != nullptr) {
       layer.attn_k_bias = vector_array(t.attn_k_bias, s.kv_dim(), &w.bytes);
-    if (t.attn_v_bias != nullptr)
+    }
+    if (t.attn_v_bias != nullptr) {
       layer.attn_v_bias = vector_array(t.attn_v_bias, s.kv_dim(), &w.bytes);
+    }
     layer.ffn_norm = vector_array(t.ffn_norm, s.hidden_dim, &w.bytes);
-    CMDAI_ASSIGN_OR_RETURN(layer.ffn_gate, upload_matrix(t.ffn_gate, &w.bytes));
-    CMDAI_ASSIGN_OR_RETURN(layer.ffn_up, upload_matrix(t.ffn_up, &w.bytes));
-    CMDAI_ASSIGN_OR_RETURN(layer.ffn_down, upload_matrix(t.ffn_down, &w.bytes));
     w.layers.push_back(std::move(layer));
   }
   w.output_norm = vector_array(spec.output_norm, s.hidden_dim, &w.bytes);
-  CMDAI_ASSIGN_OR_RETURN(w.output, upload_matrix(spec.output, &w.bytes));
+  w.output = std::move(matrices[next++]);
   return w;
 }
 

@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "device/device.h"
+#include "device/mlx/weight_cache.h"
 
 namespace cmdai::mlx_device {
 
@@ -40,8 +41,10 @@ struct MlxWeights {
 // call (the q-types of Q4_K_M and Q8_0 files never take that path).
 mlx::core::array linear(const mlx::core::array& x, const MlxMatrix& m);
 
-// Repacks every matrix of `spec` (kUnsupported for a type without an MLX form). MLX may throw:
-// call inside guard_mlx.
-Result<MlxWeights> upload_weights(const device::ModelSpec& spec);
+// Every matrix of `spec` in MLX's form (kUnsupported for a type without one): wrapped without a
+// copy from `cache` (whose mapping the arrays keep alive) when there is one, else repacked into
+// MLX's memory. MLX may throw: call inside guard_mlx.
+Result<MlxWeights> upload_weights(const device::ModelSpec& spec,
+                                  std::shared_ptr<const WeightCache> cache);
 
 }  // namespace cmdai::mlx_device

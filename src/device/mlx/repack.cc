@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "base/fp16.h"
@@ -228,6 +229,31 @@ void repack_affine_rows(const device::WeightMatrix& m, const MlxForm& form, int6
       *biases++ = groups[g].bias;
     }
   }
+}
+
+void repack_matrix(const device::WeightMatrix& m, const MlxForm& form, uint32_t* words,
+                   float* scales, float* biases, uint8_t* dense) {
+  if (form.dense != DenseType::kNone) {
+    const size_t dense_row = repacked_sizes(m, form).dense_bytes / static_cast<size_t>(m.rows);
+    for (int64_t r = 0; r < m.rows; ++r) {
+      std::memcpy(dense + r * dense_row, m.data + r * m.row_bytes, dense_row);
+    }
+    return;
+  }
+  const int64_t words_per_row = m.cols * form.bits / 32, groups_per_row = m.cols / kGroupSize;
+  const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1,
+                                                std::max<int64_t>(1, m.rows / 64));
+  const int64_t chunk = (m.rows + n_threads - 1) / n_threads;
+  std::vector<std::thread> threads;
+  for (int64_t t = 0; t < n_threads; ++t) {
+    const int64_t row0 = t * chunk, row1 = std::min(m.rows, row0 + chunk);
+    if (row0 >= row1) break;
+    threads.emplace_back([&, row0, row1] {
+      repack_affine_rows(m, form, row0, row1, words + row0 * words_per_row,
+                         scales + row0 * groups_per_row, biases + row0 * groups_per_row);
+    });
+  }
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace cmdai::mlx_device

@@ -38,6 +38,11 @@ RepackedSizes repacked_sizes(const device::WeightMatrix& m, const MlxForm& form)
 void repack_affine_rows(const device::WeightMatrix& m, const MlxForm& form, int64_t row0,
                         int64_t row1, uint32_t* words, float* scales, float* biases);
 
+// The whole matrix, rows split over the machine's cores (load time): affine forms into words,
+// scales and biases, dense ones into `dense` (the file's rows copied).
+void repack_matrix(const device::WeightMatrix& m, const MlxForm& form, uint32_t* words,
+                   float* scales, float* biases, uint8_t* dense);
+
 // q6_K's 16-element sub-blocks have no exact affine form with groups of 32: each group of 32 is
 // quantized again to 8 bits from its min and max: the rounding this adds is at most an eighth of
 // the larger sub-block's q6_K step (63 steps spread over 255), measured in repack_test.cc and
