@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -19,6 +20,24 @@ namespace mx = mlx::core;
 using device::ForwardPass;
 using device::ModelSpec;
 
+// The mapped cache, counted in the device's memory while anything holds it. Only the arrays hold
+// it after load: where MLX wraps the mapping without a copy (Metal), for the model's life; where
+// it copies (its CPU backend has no such wrapping), only until the copy is made, and then the
+// mapping goes and MLX's own counters see the weights.
+std::shared_ptr<const WeightCache> counted(std::shared_ptr<WeightCache> cache,
+                                           std::shared_ptr<std::atomic<size_t>> counter) {
+  struct Counted {
+    std::shared_ptr<WeightCache> cache;
+    std::shared_ptr<std::atomic<size_t>> counter;
+    ~Counted() { *counter -= cache->size_bytes(); }
+  };
+  *counter += cache->size_bytes();
+  auto holder = std::make_shared<Counted>();
+  holder->cache = std::move(cache);
+  holder->counter = std::move(counter);
+  return std::shared_ptr<const WeightCache>(holder, holder->cache.get());
+}
+
 class MlxModel final : public device::DeviceModel {
  public:
   MlxModel(const ModelSpec& spec, MlxModelContext context)
@@ -26,24 +45,20 @@ class MlxModel final : public device::DeviceModel {
   ~MlxModel() override {
     (void)thread_->run("freeing the weights", [this] {
       weights_.reset();
-      if (cache_) *context_.mapped_bytes -= cache_->size_bytes();
-      cache_.reset();
       mx::clear_cache();  // give the allocator's freed buffers back to the system (CR-MLX-009)
       return ok_status();
     });
   }
 
   Status load() {
+    std::shared_ptr<const WeightCache> cache;
     if (!context_.weight_cache_dir.empty()) {
       // A folder that cannot be written costs the repacking at every load, not the load.
-      auto cache = WeightCache::open_or_build(context_.weight_cache_dir, spec_);
-      if (cache.ok()) {
-        cache_ = std::move(cache).value();
-        *context_.mapped_bytes += cache_->size_bytes();
-      }
+      auto opened = WeightCache::open_or_build(context_.weight_cache_dir, spec_);
+      if (opened.ok()) cache = counted(std::move(opened).value(), context_.mapped_bytes);
     }
-    return thread_->run("loading the weights", [this]() -> Status {
-      CMDAI_ASSIGN_OR_RETURN(MlxWeights weights, upload_weights(spec_, cache_));
+    return thread_->run("loading the weights", [&]() -> Status {
+      CMDAI_ASSIGN_OR_RETURN(MlxWeights weights, upload_weights(spec_, std::move(cache)));
       weights_ = std::make_unique<MlxWeights>(std::move(weights));
       return ok_status();
     });
@@ -84,7 +99,6 @@ class MlxModel final : public device::DeviceModel {
 
   const ModelSpec& spec_;
   MlxModelContext context_;
-  std::shared_ptr<const WeightCache> cache_;
   std::shared_ptr<MlxThread> thread_;
   std::unique_ptr<MlxWeights> weights_;
 };
