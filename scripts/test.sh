@@ -43,7 +43,9 @@ fi
 if [ -f "${CMDAI_THIRD_PARTY:-../shared/third_party}/SHA256SUMS" ]; then
   scripts/install-mlx.sh > /dev/null
   cmake --preset mlx > /dev/null
-  cmake --build --preset mlx -j "$(nproc)"
+  # Only what those tests need: the other test programs would be the release preset's again.
+  cmake --build --preset mlx -j "$(nproc)" --target cmdai cmdai_mlx_tests cmdai_model_tests \
+    cmdai_backend_tests cmdai_cli_tests
   ctest --preset mlx -R 'mlx|Mlx|BackendChoice' "$@"
 else
   echo "test.sh: no MLX snapshot in ../shared/third_party: the mlx preset was not built"
