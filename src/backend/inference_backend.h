@@ -75,6 +75,8 @@ class InferenceBackend {
   virtual bool is_loaded() const = 0;
   virtual InferenceTimings last_timings() const = 0;
   virtual std::string model_name() const = 0;
+  // The device's one-line description (what it runs on), for --verbose; "" where none.
+  virtual std::string device_description() const { return ""; }
 };
 
 }  // namespace cmdai
