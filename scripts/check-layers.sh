@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a module includes a layer it must not, exactly as docs/ARCHITECTURE.md's layer table
 # says; above device/, only the seam (device/device.h, device/weight_matrix.h) may be named.
-# Tests (*_test.cc) may include what they test against.
+# Tests (*_test.cc) may include what they test against. MLX's headers (<mlx/...>) only in
+# device/mlx/.
 set -euo pipefail
 cd "$(dirname "$0")/../src"
 declare -A allowed=(
@@ -47,4 +48,9 @@ for module in */; do
     fi
   done < <(grep -rnE '^#include "[a-z_]+/' "$module" --include='*.h' --include='*.cc' --include='*.cu' --include='*.cuh' | grep -v '_test\.cc:' || true)
 done
+# MLX's headers stay inside the MLX device (device.h: no MLX header reaches anything above it).
+while IFS= read -r line; do
+  echo "layering violation: ${line%%:*} includes MLX ($(sed -E 's/.*#include <([^>]+)>.*/\1/' <<<"$line")): only device/mlx/ may"
+  status=1
+done < <(grep -rnE '^#include <mlx/' . --include='*.h' --include='*.cc' | grep -v '^\./device/mlx/' || true)
 exit $status

@@ -2,7 +2,8 @@
 # Installs, builds and runs the whole test suite (ctest). Extra arguments go to ctest. On x86-64
 # it then cross-builds the arm64 kernels and runs their tests under qemu (scripts/test-arm64.sh),
 # runs the suite again under ASan and UBSan (the dev preset), fuzzes each parser of untrusted input
-# for a bounded time (scripts/fuzz.sh) and builds the CUDA preset where nvcc is installed.
+# for a bounded time (scripts/fuzz.sh), builds the CUDA preset where nvcc is installed and the MLX
+# preset (MLX's CPU backend, built once into ~/.cache/cmdai-deps by scripts/install-mlx.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache first: the presets below share most of their objects through it (CMakeLists.txt).
@@ -33,4 +34,19 @@ if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   ctest --preset cuda -R 'cuda|Cuda|Devices/|Backend|AppCli|BenchCli' "$@"
 else
   echo "test.sh: no CUDA toolkit (nvcc) here: the cuda preset was not built"
+fi
+# The MLX device on MLX's CPU backend (docs/MLX.md): MLX is built once from the snapshot in
+# ../shared/third_party into ~/.cache/cmdai-deps (reused by later runs), then the mlx preset, whose
+# code outside device/ comes from the release preset's objects through ccache, and the tests it
+# changes: the MLX device's own, the device-parametrized model and backend tests for mlx, and the
+# CLI tests that run --backend mlx.
+if [ -f "${CMDAI_THIRD_PARTY:-../shared/third_party}/SHA256SUMS" ]; then
+  scripts/install-mlx.sh > /dev/null
+  cmake --preset mlx > /dev/null
+  # Only what those tests need: the other test programs would be the release preset's again.
+  cmake --build --preset mlx -j "$(nproc)" --target cmdai cmdai_mlx_tests cmdai_model_tests \
+    cmdai_backend_tests cmdai_cli_tests
+  ctest --preset mlx -R 'mlx|Mlx|BackendChoice' "$@"
+else
+  echo "test.sh: no MLX snapshot in ../shared/third_party: the mlx preset was not built"
 fi

@@ -86,6 +86,8 @@ MemoryType EmbeddedBackend::memory_type() const {
       return MemoryType::kUnified;
     case device::MemoryKind::kDevice:
       return MemoryType::kDevice;
+    case device::MemoryKind::kHost:
+      return MemoryType::kHost;
   }
   return MemoryType::kHostMapped;
 }

@@ -54,7 +54,7 @@ class EmbeddedBackend : public InferenceBackend {
   // so tests can prove that device errors surface as errors naming the device. "" turns it off.
   void inject_device_fault(std::string what);
   // The device's one-line description (doctor, bench, --verbose).
-  std::string device_description() const;
+  std::string device_description() const override;
   device::DeviceMemory device_memory() const;
 
  private:

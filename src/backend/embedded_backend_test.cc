@@ -60,13 +60,37 @@ std::unique_ptr<EmbeddedBackend> cpu_backend(const BackendOptions& options) {
   return std::move(backend).value();
 }
 
+// CR-MLX-001: MLX runs on Metal on macOS arm64 only, on its CPU backend everywhere else.
+constexpr bool mlx_on_metal() {
+#if defined(__APPLE__) && defined(__aarch64__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool mlx_in_build() {
+  const auto kinds = device::compiled_devices();
+  return std::find(kinds.begin(), kinds.end(), device::DeviceKind::kMlx) != kinds.end();
+}
+
 TEST(BackendChoice, MlxIsRefusedWithoutMlxAndAutoAlwaysOpensADevice) {  // CR-MLX-001
   BackendOptions options;
   options.backend = "mlx";
-  auto mlx = create_backend(options);
-  ASSERT_FALSE(mlx.ok());
-  EXPECT_EQ(mlx.error().code, ErrorCode::kPlatformUnsupported);
-  EXPECT_NE(mlx.error().message.find("Apple Silicon"), std::string::npos);
+  if (mlx_in_build()) {
+    // The mlx preset: Metal on Apple Silicon, MLX's CPU backend elsewhere, and it says which.
+    auto mlx = EmbeddedBackend::create(options);
+    ASSERT_TRUE(mlx.ok()) << mlx.error().to_string();
+    EXPECT_EQ((*mlx)->variant(), ModelVariant::kMlx);
+    const std::string description = (*mlx)->device_description();
+    EXPECT_NE(description.find(mlx_on_metal() ? "Metal" : "CPU backend"), std::string::npos)
+        << description;
+  } else {
+    auto mlx = create_backend(options);
+    ASSERT_FALSE(mlx.ok());
+    EXPECT_EQ(mlx.error().code, ErrorCode::kPlatformUnsupported);
+    EXPECT_NE(mlx.error().message.find("Apple Silicon"), std::string::npos);
+  }
   options.backend = "cpu";
   auto cpu = create_backend(options);
   ASSERT_TRUE(cpu.ok());
@@ -119,15 +143,47 @@ class BackendContract : public ::testing::TestWithParam<device::DeviceChoice> {
     return std::move(backend).value();
   }
   bool on_cpu() const { return GetParam() == device::DeviceChoice::kCpu; }
+  ModelVariant expected_variant() const {
+    switch (GetParam()) {
+      case device::DeviceChoice::kCuda:
+        return ModelVariant::kCuda;
+      case device::DeviceChoice::kMlx:
+        return ModelVariant::kMlx;
+      default:
+        return ModelVariant::kCpu;
+    }
+  }
+  // CR-MLX-002: the CPU reads the mapped file, CUDA its own memory, MLX unified memory on Apple
+  // Silicon and its own host copy elsewhere.
+  MemoryType expected_memory() const {
+    switch (GetParam()) {
+      case device::DeviceChoice::kCuda:
+        return MemoryType::kDevice;
+      case device::DeviceChoice::kMlx:
+        return mlx_on_metal() ? MemoryType::kUnified : MemoryType::kHost;
+      default:
+        return MemoryType::kHostMapped;
+    }
+  }
+  // The name a device fault's message carries (CR-MLX-006).
+  const char* device_name() const {
+    switch (GetParam()) {
+      case device::DeviceChoice::kCuda:
+        return "CUDA";
+      case device::DeviceChoice::kMlx:
+        return "MLX";
+      default:
+        return "CPU";
+    }
+  }
 };
 
 TEST_P(BackendContract, ReportsTheVariantAndMemoryOfItsDevice) {  // CR-MLX-002
   const std::string path = model_path("tiny-qwen2-q8_0.gguf");
   REQUIRE_MODEL(path);
   auto backend = backend_for(path);
-  const bool cuda = GetParam() == device::DeviceChoice::kCuda;
-  const ModelVariant variant = cuda ? ModelVariant::kCuda : ModelVariant::kCpu;
-  const MemoryType memory = cuda ? MemoryType::kDevice : MemoryType::kHostMapped;
+  const ModelVariant variant = expected_variant();
+  const MemoryType memory = expected_memory();
   // Before load() the answers are already the device's (inference_backend.h), and they stay so
   // once the weights are in place and after unload().
   ASSERT_FALSE(backend->is_loaded());
@@ -253,7 +309,7 @@ TEST_P(BackendContract, UnloadGivesTheMemoryBack) {  // CR-MLX-009
   ASSERT_TRUE(backend->load().ok());
   ASSERT_TRUE(backend->infer(kPrompt, short_config()).ok());  // touches every weight page
   if (!on_cpu()) {
-    // Device memory, as the device counts it (cudaMemGetInfo on CUDA).
+    // Device memory, as the device counts it (cudaMemGetInfo on CUDA, MLX's active memory).
     const size_t loaded = backend->device_memory().used_bytes;
     ASSERT_TRUE(backend->unload().ok());
     const size_t unloaded = backend->device_memory().used_bytes;
@@ -285,7 +341,7 @@ TEST_P(BackendContract, DeviceFaultsSurfaceAsErrorsNamingTheDevice) {  // CR-MLX
   EXPECT_EQ(out.error().code, ErrorCode::kDeviceError);
   const std::string& message = out.error().message;
   EXPECT_NE(message.find("simulated memory error"), std::string::npos) << message;
-  EXPECT_NE(message.find(on_cpu() ? "CPU" : "CUDA"), std::string::npos) << message;
+  EXPECT_NE(message.find(device_name()), std::string::npos) << message;
   // As embedded_backend.cc documents: a device error unloads the model, and says so.
   EXPECT_FALSE(backend->is_loaded());
   EXPECT_NE(message.find("unloaded"), std::string::npos) << message;

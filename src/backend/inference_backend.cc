@@ -22,6 +22,8 @@ std::string_view memory_type_name(MemoryType type) {
       return "unified";
     case MemoryType::kDevice:
       return "device";
+    case MemoryType::kHost:
+      return "host";
   }
   return "unknown";
 }

@@ -19,8 +19,9 @@ namespace cmdai {
 enum class ModelVariant { kCpu, kCuda, kMlx };
 std::string_view variant_name(ModelVariant variant);
 
-// Where a variant keeps the weights (CR-MLX-002): mapped host memory, unified, or device memory.
-enum class MemoryType { kHostMapped, kUnified, kDevice };
+// Where a variant keeps the weights (CR-MLX-002): mapped host memory, unified, device memory, or
+// a repacked copy in host memory (MLX's CPU backend off Apple Silicon).
+enum class MemoryType { kHostMapped, kUnified, kDevice, kHost };
 std::string_view memory_type_name(MemoryType type);
 
 // The seed's EmbeddedConfig: sampling and limits for one request.
@@ -74,6 +75,8 @@ class InferenceBackend {
   virtual bool is_loaded() const = 0;
   virtual InferenceTimings last_timings() const = 0;
   virtual std::string model_name() const = 0;
+  // The device's one-line description (what it runs on), for --verbose; "" where none.
+  virtual std::string device_description() const { return ""; }
 };
 
 }  // namespace cmdai

@@ -3,11 +3,13 @@
 // time).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/testdata.h"
 #include "base/testdata_gtest.h"
 #include "cli/cli_test_runner.h"
+#include "device/device.h"
 
 namespace cmdai {
 namespace {
@@ -48,6 +50,31 @@ TEST(BenchCli, ReportsEveryFigureForShortPromptsAndLongDecodes) {
     EXPECT_FALSE(kernels[type]["prefill"].get<std::string>().empty()) << kernels.dump();
   }
   EXPECT_FALSE(kernels.contains("f32")) << "norm vectors are not matrices: " << kernels.dump();
+}
+
+TEST(BenchCli, MlxBackendReportsItsDeviceAndWhatMlxRunsOn) {  // CR-MLX-001
+  const auto kinds = device::compiled_devices();
+  if (std::find(kinds.begin(), kinds.end(), device::DeviceKind::kMlx) == kinds.end()) {
+    GTEST_SKIP() << "this build has no MLX device (cmake --preset mlx)";
+  }
+  const std::string model = tiny_model();
+  if (model.empty()) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const auto r = run_cli_line("bench --backend mlx --model " + shell_quote(model) +
+                              " --threads 2 -p 4 -n 8 -r 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["device"]["name"], "mlx");
+  const std::string description = j["device"]["description"];
+#if defined(__APPLE__) && defined(__aarch64__)
+  EXPECT_NE(description.find("Metal"), std::string::npos) << description;
+#else
+  EXPECT_NE(description.find("CPU backend"), std::string::npos) << description;
+#endif
+  EXPECT_GT(j["decode"]["tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["device"]["weight_bytes_on_device"].get<double>(), 0.0);
+  EXPECT_NE(j["device"]["kernels"]["q4_K"]["decode"].get<std::string>().find("affine 4-bit"),
+            std::string::npos)
+      << j["device"]["kernels"].dump();
 }
 
 TEST(BenchCli, MissingModelIsAnErrorNamingIt) {

@@ -282,6 +282,7 @@ void print_timings(const GeneratedCommand& g) {
       "{:.0f} ms, first token {:.0f} ms, {} tokens {:.0f} ms, total {:.0f} ms, attempts {}\n",
       g.model, g.backend, t.device_open_ms, t.load_ms, t.prompt_tokens, t.cached_prompt_tokens,
       t.prompt_ms, t.first_token_ms, t.generated_tokens, t.decode_ms, t.total_ms, g.attempts);
+  if (!g.device.empty()) fmt::print(stderr, "cmdai: device {}\n", g.device);
 }
 
 int run_request(RequestFlags& f, bool verbose) {

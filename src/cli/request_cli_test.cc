@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "base/testdata.h"
 #include "base/utf8.h"
 #include "cli/cli_test_runner.h"
+#include "device/device.h"
 
 namespace cmdai::cli {
 namespace {
@@ -420,6 +422,38 @@ TEST_F(RequestCli, SyntheticModelRunsTheWholePathToAValidObject) {
     EXPECT_LE(j["timings"]["generated_tokens"].get<int>(), 24);
     if (run == 1) {
       EXPECT_GT(j["timings"]["cached_prompt_tokens"].get<int>(), 20);
+    }
+  }
+}
+
+// The MLX device end to end (the mlx preset; other builds skip): the request's JSON names it, and
+// the second run restores the system prompt's KV snapshot through its write_rows.
+TEST_F(RequestCli, MlxBackendRunsTheWholePathAndRestoresItsSnapshot) {
+  const auto kinds = device::compiled_devices();
+  if (std::find(kinds.begin(), kinds.end(), device::DeviceKind::kMlx) == kinds.end()) {
+    GTEST_SKIP() << "this build has no MLX device (cmake --preset mlx)";
+  }
+  auto testdata = find_testdata_dir(CMDAI_SOURCE_DIR);
+  if (!testdata) GTEST_SKIP() << "shared testdata not found (set CMDAI_TESTDATA): skipping";
+  const fs::path model = dir_ / "synth.gguf";
+  const CliResult synth =
+      run_cli({"model", "synth", "--shape", "tiny", "--quant", "q4_k_m", "--vocab-from",
+               (*testdata / "ggml-vocab-qwen2.5-coder.gguf").string(), "--out", model.string()},
+              env());
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  std::string first_command;
+  for (int run = 0; run < 2; ++run) {
+    const CliResult r = run_cli({"--backend", "mlx", "--model", model.string(), "-o", "json",
+                                 "--temperature", "0", "--max-tokens", "16", "list files"},
+                                env());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["backend"], "mlx");
+    EXPECT_FALSE(j["command"].get<std::string>().empty());
+    if (run == 0) first_command = j["command"].get<std::string>();
+    if (run == 1) {
+      EXPECT_GT(j["timings"]["cached_prompt_tokens"].get<int>(), 20);
+      EXPECT_EQ(j["command"].get<std::string>(), first_command) << "greedy, same model";
     }
   }
 }

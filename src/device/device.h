@@ -1,7 +1,8 @@
 // The seam between the model and the hardware: a device takes an architecture described as data
 // (shape, rotation style, the file's tensors) and owns everything after that: the weights in the
 // layout its kernels want, the KV storage, the activations and how a forward pass runs.
-// Plain C++: no CUDA or MLX header reaches anything above device/.
+// Plain C++: no CUDA or MLX header reaches anything above device/ (only device/mlx/ includes
+// mlx/mlx.h, only device/cuda/ the CUDA headers).
 #pragma once
 
 #include <cstdint>
@@ -19,9 +20,9 @@ namespace cmdai::device {
 enum class DeviceKind { kCpu, kCuda, kMlx };
 std::string_view device_kind_name(DeviceKind kind);  // "cpu", "cuda", "mlx"
 
-// Where a device keeps the weights: the mapped file used in place, unified memory, or the
-// device's own memory (copied there at load).
-enum class MemoryKind { kHostMapped, kUnified, kDevice };
+// Where a device keeps the weights: the mapped file used in place, unified memory, the device's
+// own memory (copied there at load), or its own copy in host memory (MLX's CPU backend).
+enum class MemoryKind { kHostMapped, kUnified, kDevice, kHost };
 
 // Which elements RoPE rotates together.
 enum class RopeStyle {

@@ -7,6 +7,9 @@
 #if defined(CMDAI_HAVE_CUDA)
 #include "device/cuda/cuda_device.h"
 #endif
+#if defined(CMDAI_HAVE_MLX)
+#include "device/mlx/mlx_device.h"
+#endif
 
 namespace cmdai::device {
 
@@ -36,6 +39,9 @@ std::vector<DeviceKind> compiled_devices() {
 #if defined(CMDAI_HAVE_CUDA)
   kinds.push_back(DeviceKind::kCuda);
 #endif
+#if defined(CMDAI_HAVE_MLX)
+  kinds.push_back(DeviceKind::kMlx);
+#endif
   kinds.push_back(DeviceKind::kCpu);
   return kinds;
 }
@@ -53,11 +59,20 @@ Result<std::unique_ptr<Device>> open_cuda(const DeviceOptions& options) {
 #endif
 }
 
-Result<std::unique_ptr<Device>> open_mlx(const DeviceOptions&) {
+Result<std::unique_ptr<Device>> open_mlx(const DeviceOptions& options) {
+#if defined(CMDAI_HAVE_MLX)
+  return mlx_device::open_mlx_device(options);
+#else
+  (void)options;
   return make_error(ErrorCode::kPlatformUnsupported,
                     "the MLX device is not part of this build (it needs MLX: macOS on Apple "
                     "Silicon, or the 'mlx' preset on Linux); use --backend cpu");
+#endif
 }
+
+// auto takes MLX only where it runs on Metal: on MLX's CPU backend (Linux) the CPU device is
+// faster.
+bool is_worth_auto(const Device& device) { return device.memory_kind() == MemoryKind::kUnified; }
 
 }  // namespace
 
@@ -73,6 +88,9 @@ Result<std::unique_ptr<Device>> open_device(DeviceChoice choice, const DeviceOpt
       for (DeviceKind kind : compiled_devices()) {
         if (kind == DeviceKind::kCuda) {
           if (auto cuda = open_cuda(options); cuda.ok()) return cuda;
+        }
+        if (kind == DeviceKind::kMlx) {
+          if (auto mlx = open_mlx(options); mlx.ok() && is_worth_auto(**mlx)) return mlx;
         }
       }
       return cpu::make_cpu_device(options.threads);

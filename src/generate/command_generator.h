@@ -34,6 +34,7 @@ struct GeneratedCommand {
   std::string explanation;
   std::string backend;  // "cpu", "cuda", "canned"
   std::string model;    // model name or file
+  std::string device;   // what the embedded model ran on (Device::description()); "" otherwise
   GenerationTimings timings;
   int attempts = 1;  // 2 when the first answer was malformed and retried
 };

@@ -48,6 +48,7 @@ Result<GeneratedCommand> EmbeddedGenerator::attempt(const GenerationRequest& req
   out.command = std::move(answer.command);
   out.backend = name();
   out.model = backend_->model_name();
+  out.device = backend_->device_description();
   const InferenceTimings t = backend_->last_timings();
   out.timings.device_open_ms = t.device_open_ms;
   out.timings.prompt_ms = t.prefill_ms;

@@ -223,7 +223,13 @@ TEST_P(ModelLoad, LongInputsGiveTheSameLogitsHoweverTheyAreSplit) {
   for (size_t i = 0; i < whole.size(); ++i) {
     max_delta = std::max(max_delta, std::fabs(whole[i] - split[i]));
   }
-  EXPECT_LE(max_delta, 1e-4f);
+  // MLX's CPU backend multiplies f32 matrices through OpenBLAS, whose rounding depends on the
+  // batch's row count (5.7e-6 on a 512x64 product of values near 8, measured), and the f16 KV
+  // cache turns such last-bit differences into f16 rounding flips of single keys and values
+  // (~5e-4 relative): 0.017 at most measured here. A wrong split (positions, mask, cache rows)
+  // moves logits by whole units.
+  const bool mlx = GetParam() == device::DeviceChoice::kMlx;
+  EXPECT_LE(max_delta, mlx ? 5e-2f : 1e-4f);
 
   // Asking for the last row only gives that same row.
   auto cache3 = (*model)->make_cache(n);
