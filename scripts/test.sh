@@ -6,23 +6,35 @@
 # preset (MLX's CPU backend, built once into ~/.cache/cmdai-deps by scripts/install-mlx.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage says how long it took, so CI's 45-minute budget (2 cores, empty caches) can be watched.
+stage_start=$SECONDS
+stage_done() {
+  echo "test.sh: $1 took $((SECONDS - stage_start)) s (total $SECONDS s)"
+  stage_start=$SECONDS
+}
 # ccache first: the presets below share most of their objects through it (CMakeLists.txt).
 scripts/install-deps.sh ccache
 scripts/build.sh
+stage_done "install and release build"
 scripts/check-format.sh
 ctest --preset release "$@"
+stage_done "release tests"
 # Packagers build without the tests: that configuration must still configure.
 cmake -S . -B build/no-tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMDAI_BUILD_TESTS=OFF > /dev/null
 if [ "$(uname -m)" = x86_64 ]; then
   scripts/test-arm64.sh
+  stage_done "arm64 kernels under qemu"
 fi
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 cmake --preset dev > /dev/null
 cmake --build --preset dev -j "$(nproc)"
+stage_done "ASan/UBSan build"
 ctest --preset dev "$@"
+stage_done "ASan/UBSan tests"
 # libFuzzer on the GGUF reader, the tokenizer, the config parser and the safety check (clang).
 scripts/install-deps.sh clang libclang-rt-14-dev
 scripts/fuzz.sh "${CMDAI_FUZZ_SECONDS:-30}"
+stage_done "fuzzing"
 # The CUDA build, where the toolkit is installed (CI has it; no GPU needed): it must build, and
 # the tests it changes run, the GPU ones skipping with their reason when no GPU answers
 # (docs/CUDA.md).
@@ -32,6 +44,7 @@ if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   # What the CUDA build changes: the device parameter of the model tests, the tensor-core test,
   # backend choice, and what --version, doctor and bench say. The rest is the release build's.
   ctest --preset cuda -R 'cuda|Cuda|Devices/|Backend|AppCli|BenchCli' "$@"
+  stage_done "cuda build and tests"
 else
   echo "test.sh: no CUDA toolkit (nvcc) here: the cuda preset was not built"
 fi
@@ -47,6 +60,7 @@ if [ -f "${CMDAI_THIRD_PARTY:-../shared/third_party}/SHA256SUMS" ]; then
   cmake --build --preset mlx -j "$(nproc)" --target cmdai cmdai_mlx_tests cmdai_model_tests \
     cmdai_backend_tests cmdai_cli_tests
   ctest --preset mlx -R 'mlx|Mlx|BackendChoice' "$@"
+  stage_done "MLX install, mlx build and tests"
 else
   echo "test.sh: no MLX snapshot in ../shared/third_party: the mlx preset was not built"
 fi
