@@ -135,6 +135,17 @@ class ServeCli : public ::testing::Test {
     return c;
   }
 
+  // Whether the server turns a one-token request away (429) within 4 s: every slot and queue
+  // place is taken.
+  bool server_full() const {
+    for (int i = 0; i < 400; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      auto r = post("/v1/completions", R"({"prompt":"x","max_tokens":1})");
+      if (r && r->status == 429) return true;
+    }
+    return false;
+  }
+
   httplib::Result post(const std::string& path, const std::string& body,
                        const httplib::Headers& headers = {}) const {
     return client().Post(path, headers, body, "application/json");

@@ -178,9 +178,13 @@ class DeviceModel {
   // slot alone. This default runs the slots one by one; devices override it to read each weight
   // once for the whole batch (decode is bound by memory, so a batch costs little more than one).
   virtual Status forward_batch(std::span<const BatchSlot> slots, float* logits, int64_t vocab_size);
-  // kUnsupported where the device has no such path (only the CPU has kExact).
-  virtual Status set_numerics(Numerics numerics) = 0;
-  virtual Numerics numerics() const = 0;
+  // kUnsupported where the device has no such path: only the CPU has kExact (and overrides these).
+  virtual Status set_numerics(Numerics numerics) {
+    if (numerics == Numerics::kFast) return ok_status();
+    return make_error(ErrorCode::kUnsupported,
+                      "the exact reference path runs on the CPU only (use --backend cpu)");
+  }
+  virtual Numerics numerics() const { return Numerics::kFast; }
   // Bytes the weights take in the device's memory (0 when used in place from the mapped file).
   virtual size_t weight_bytes() const = 0;
 };

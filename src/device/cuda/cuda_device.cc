@@ -251,12 +251,6 @@ class CudaModel final : public device::DeviceModel {
     }
     return std::unique_ptr<device::KvState>(std::move(kv));
   }
-  Status set_numerics(device::Numerics numerics) override {
-    if (numerics == device::Numerics::kFast) return ok_status();
-    return make_error(ErrorCode::kUnsupported,
-                      "the exact reference path runs on the CPU only (use --backend cpu)");
-  }
-  device::Numerics numerics() const override { return device::Numerics::kFast; }
   size_t weight_bytes() const override { return arena_.size(); }
 
   Status forward(const ForwardPass& pass) override;

@@ -74,12 +74,6 @@ class MlxModel final : public device::DeviceModel {
     CMDAI_ASSIGN_OR_RETURN(auto kv, MlxKv::create(thread_, spec_.shape, n_ctx));
     return std::unique_ptr<device::KvState>(std::move(kv));
   }
-  Status set_numerics(device::Numerics numerics) override {
-    if (numerics == device::Numerics::kFast) return ok_status();
-    return make_error(ErrorCode::kUnsupported,
-                      "the exact reference path runs on the CPU only (use --backend cpu)");
-  }
-  device::Numerics numerics() const override { return device::Numerics::kFast; }
   size_t weight_bytes() const override { return weights_ ? weights_->bytes : 0; }
 
   Status forward(const ForwardPass& pass) override {
