@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/cmdai_binary_for_tests.h"
+
 extern char** environ;
 
 namespace {
@@ -23,8 +25,8 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs CMDAI_BINARY with `args`; CMDAI_SAFETY is removed from the environment and SHELL is
-// /bin/bash unless `env` sets them.
+// Runs the cmdai binary under test with `args`; CMDAI_SAFETY is removed from the environment and
+// SHELL is /bin/bash unless `env` sets them.
 ProcessResult run_cmdai(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> env_strings;
@@ -41,7 +43,7 @@ ProcessResult run_cmdai(const std::vector<std::string>& args,
   for (std::string& entry : env_strings) envp.push_back(entry.data());
   envp.push_back(nullptr);
 
-  std::vector<std::string> argv_strings = {CMDAI_BINARY};
+  std::vector<std::string> argv_strings = {cmdai::cli::testing::cmdai_binary()};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_strings) argv.push_back(arg.data());
@@ -58,7 +60,8 @@ ProcessResult run_cmdai(const std::vector<std::string>& args,
   posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
   posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, CMDAI_BINARY, &actions, nullptr, argv.data(), envp.data());
+  const int spawned = posix_spawn(&pid, cmdai::cli::testing::cmdai_binary(), &actions, nullptr,
+                                  argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);

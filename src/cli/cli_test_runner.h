@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/cmdai_binary_for_tests.h"
+
 namespace cmdai::cli::testing {
 
 struct CliResult {
@@ -52,7 +54,7 @@ inline CliResult run_cli_line(const std::string& args_line,
   // run from one.
   std::string command = "setsid -w env NO_COLOR=1";
   for (const auto& [k, v] : env) command += " " + shell_quote(k + "=" + v);
-  command += " " + shell_quote(CMDAI_BINARY) + " " + args_line;
+  command += " " + shell_quote(cmdai_binary()) + " " + args_line;
   command +=
       " <" + shell_quote((dir / "in").string()) + " " +
       (stdout_redirect.empty() ? ">" + shell_quote((dir / "out").string()) : stdout_redirect) +

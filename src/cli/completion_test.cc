@@ -80,7 +80,7 @@ class Completion : public ::testing::Test {
 
   // Runs `command` with the built cmdai first on PATH and an empty model cache; its stdout.
   std::string run(const std::string& command) const {
-    const std::string bin_dir = fs::path(CMDAI_BINARY).parent_path().string();
+    const std::string bin_dir = fs::path(testing::cmdai_binary()).parent_path().string();
     const std::string line = "env PATH=" + shell_quote(bin_dir + ":" + std::getenv("PATH")) +
                              " CMDAI_CACHE_DIR=" + shell_quote((dir_ / "cache").string()) + " " +
                              command + " 2>&1";
@@ -135,7 +135,8 @@ class Completion : public ::testing::Test {
   }
 
   std::set<std::string> model_names() const {
-    const auto names = split_words(run(shell_quote(CMDAI_BINARY) + " model list --names"));
+    const auto names =
+        split_words(run(shell_quote(testing::cmdai_binary()) + " model list --names"));
     return {names.begin(), names.end()};
   }
 

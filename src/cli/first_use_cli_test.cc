@@ -48,8 +48,8 @@ class FirstUseCli : public ::testing::Test {
   int run_on_terminal(const std::string& args, const std::string& answer, std::string* shown) {
     std::string assignments;
     for (const auto& [k, v] : env()) assignments += " " + testing::shell_quote(k + "=" + v);
-    const std::string inner =
-        "env NO_COLOR=1" + assignments + " " + testing::shell_quote(CMDAI_BINARY) + " " + args;
+    const std::string inner = "env NO_COLOR=1" + assignments + " " +
+                              testing::shell_quote(testing::cmdai_binary()) + " " + args;
     const fs::path typescript = dir_ / "typescript";
     const std::string command = "(sleep 1; printf '" + answer + "\\n') | script -qec " +
                                 testing::shell_quote(inner) + " /dev/null > " +

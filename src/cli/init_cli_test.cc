@@ -23,7 +23,7 @@ class InitCli : public ::testing::Test {
     for (const char* sub : {"bin", "cache", "config", "home", "xdg_config/fish", "xdg_data/fish"}) {
       fs::create_directories(dir_ / sub);
     }
-    fs::create_symlink(CMDAI_BINARY, dir_ / "bin" / "cmdai");
+    fs::create_symlink(testing::cmdai_binary(), dir_ / "bin" / "cmdai");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

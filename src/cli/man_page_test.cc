@@ -66,7 +66,7 @@ TEST(ManPage, ManRendersTheBinarysPageWithoutWarnings) {
     GTEST_SKIP() << "man is not installed (apt-get install man-db): skipping";
   }
   const fs::path file = fs::temp_directory_path() / ("cmdai_man_" + std::to_string(::getpid()));
-  const std::string page = run(testing::shell_quote(CMDAI_BINARY) + " man-page");
+  const std::string page = run(testing::shell_quote(testing::cmdai_binary()) + " man-page");
   std::ofstream(file) << page;
   const std::string text = run("MANWIDTH=100 MANPAGER=cat man --warnings -l " +
                                testing::shell_quote(file.string()) + " 2>&1");

@@ -177,7 +177,7 @@ TEST_F(RequestCli, TerminatingCmdaiDuringACommandEndsTheWholeCommand) {
     std::vector<char*> envp;
     for (auto& x : env_strings) envp.push_back(x.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = {CMDAI_BINARY, "-x", "-y", "wait a while"};
+    std::vector<std::string> args = {testing::cmdai_binary(), "-x", "-y", "wait a while"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -188,7 +188,7 @@ TEST_F(RequestCli, TerminatingCmdaiDuringACommandEndsTheWholeCommand) {
       dup2(null, 0);
       dup2(null, 1);
       dup2(null, 2);
-      execve(CMDAI_BINARY, argv.data(), envp.data());
+      execve(testing::cmdai_binary(), argv.data(), envp.data());
       _exit(127);
     }
     pid_t sleeper = 0;
@@ -235,7 +235,7 @@ TEST_F(RequestCli, AnsweringNoAtThePromptIsDeclinedWithOrWithoutExecute) {
   for (const auto& [k, v] : env("ls")) assignments += " " + testing::shell_quote(k + "=" + v);
   for (const char* flags : {"", " -x"}) {
     const std::string inner = "env NO_COLOR=1" + assignments + " " +
-                              testing::shell_quote(CMDAI_BINARY) + flags + " list files";
+                              testing::shell_quote(testing::cmdai_binary()) + flags + " list files";
     const std::string command = "(sleep 1; printf 'n\\n') | script -qec " +
                                 testing::shell_quote(inner) + " /dev/null > /dev/null 2>&1";
     const int status = std::system(command.c_str());
@@ -260,7 +260,8 @@ TEST_F(RequestCli, ADumbTerminalGetsNoColour) {
   const fs::path out = dir_ / "typescript";
   for (const char* term : {"xterm", "dumb"}) {
     const std::string inner = "env -u NO_COLOR TERM=" + std::string(term) + assignments + " " +
-                              testing::shell_quote(CMDAI_BINARY) + " --dry-run list files";
+                              testing::shell_quote(testing::cmdai_binary()) +
+                              " --dry-run list files";
     const std::string command = "script -qec " + testing::shell_quote(inner) + " /dev/null > " +
                                 testing::shell_quote(out.string()) + " 2>&1 < /dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0) << term;
@@ -282,8 +283,8 @@ TerminalRun run_on_terminal(const std::map<std::string, std::string>& env, const
                             const fs::path& screen_file) {
   std::string assignments;
   for (const auto& [k, v] : env) assignments += " " + testing::shell_quote(k + "=" + v);
-  std::string inner =
-      "env NO_COLOR=1" + assignments + " " + testing::shell_quote(CMDAI_BINARY) + " " + args;
+  std::string inner = "env NO_COLOR=1" + assignments + " " +
+                      testing::shell_quote(testing::cmdai_binary()) + " " + args;
   if (!pipe_in.empty()) inner = "printf '%s\\n' " + testing::shell_quote(pipe_in) + " | " + inner;
   const std::string command = "(sleep 1; printf '" + typed + "') | script -qec " +
                               testing::shell_quote(inner) + " /dev/null > " +

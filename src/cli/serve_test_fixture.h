@@ -77,9 +77,9 @@ class ServeCli : public ::testing::Test {
 
   // Starts `cmdai serve` on a free port and waits for its "listening" line.
   void start_server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {CMDAI_BINARY, "serve", "--model",   model_.string(),
-                                     "--port",     "0",     "--threads", "1",
-                                     "--name",     "synth"};
+    std::vector<std::string> args = {cmdai_binary(), "serve", "--model",   model_.string(),
+                                     "--port",       "0",     "--threads", "1",
+                                     "--name",       "synth"};
     args.insert(args.end(), extra.begin(), extra.end());
     const std::string err = (dir_ / "serve.err").string();
     pid_ = ::fork();

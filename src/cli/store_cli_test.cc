@@ -13,6 +13,7 @@
 
 #include "base/testdata.h"
 #include "catalog/test_http_server.h"
+#include "cli/cmdai_binary_for_tests.h"
 #include "gguf/gguf_writer.h"
 
 namespace {
@@ -64,7 +65,8 @@ class StoreCliTest : public ::testing::Test {
     const std::string command =
         "env -u CMDAI_MODEL -u CMDAI_TEMPERATURE -u CMDAI_MAX_TOKENS CMDAI_CACHE_DIR='" +
         (dir_ / "cache").string() + "' CMDAI_CONFIG_DIR='" + (dir_ / "config").string() + "' " +
-        env + " '" + CMDAI_BINARY + "' " + args + " >'" + out_file + "' 2>'" + err_file + "'";
+        env + " '" + cmdai::cli::testing::cmdai_binary() + "' " + args + " >'" + out_file +
+        "' 2>'" + err_file + "'";
     const int status = std::system(command.c_str());
     RunResult result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
