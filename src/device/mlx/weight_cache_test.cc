@@ -6,57 +6,15 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
-#include "quant/quantize.h"
+#include "device/mlx/test_spec.h"
 
 namespace cmdai::mlx_device {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A one-layer qwen2-shaped spec with q8_0 matrices and f32 norms, weights from `seed`.
-class TinySpec {
- public:
-  explicit TinySpec(uint32_t seed) {
-    device::TransformerShape& s = spec.shape;
-    s = {1, 64, 2, 1, 32, 128, 96, 32};
-    std::mt19937 rng(seed);
-    norm_.assign(64, 1.0f);
-    spec.output_norm = norm_.data();
-    device::LayerTensors layer;
-    layer.attn_norm = layer.ffn_norm = norm_.data();
-    layer.attn_q = matrix(64, 64, rng);
-    layer.attn_k = matrix(32, 64, rng);
-    layer.attn_v = matrix(32, 64, rng);
-    layer.attn_output = matrix(64, 64, rng);
-    layer.ffn_gate = matrix(128, 64, rng);
-    layer.ffn_up = matrix(128, 64, rng);
-    layer.ffn_down = matrix(64, 128, rng);
-    spec.layers.push_back(layer);
-    spec.token_embd = spec.output = matrix(96, 64, rng);
-    spec.tied_output = true;
-  }
-  device::ModelSpec spec;
-
- private:
-  device::WeightMatrix matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
-    std::normal_distribution<float> normal(0.0f, 0.1f);
-    const size_t row_size = *row_bytes(TensorType::kQ8_0, cols);
-    auto& bytes = storage_.emplace_back(row_size * static_cast<size_t>(rows));
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      for (auto& x : row) x = normal(rng);
-      quantize_row(TensorType::kQ8_0, row.data(), bytes.data() + r * row_size, cols);
-    }
-    return {TensorType::kQ8_0, rows, cols, bytes.data(), row_size};
-  }
-  std::vector<float> norm_;
-  std::deque<std::vector<uint8_t>> storage_;
-};
 
 class WeightCacheTest : public ::testing::Test {
  protected:
