@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "device/mlx/decode_step.h"
 #include "device/mlx/mlx_model.h"
 #include "device/mlx/mlx_thread.h"
 #include "device/mlx/repack.h"
@@ -19,10 +20,11 @@ namespace mx = mlx::core;
 
 class MlxDevice final : public device::Device {
  public:
-  MlxDevice(bool metal, std::string weight_cache_dir)
+  MlxDevice(bool metal, std::string weight_cache_dir, bool compile_decode)
       : metal_(metal),
         weight_cache_dir_(std::move(weight_cache_dir)),
-        mapped_bytes_(std::make_shared<std::atomic<size_t>>(0)) {}
+        mapped_bytes_(std::make_shared<std::atomic<size_t>>(0)),
+        compile_(std::make_shared<DecodeCompileStatus>(compile_decode)) {}
 
   device::DeviceKind kind() const override { return device::DeviceKind::kMlx; }
   // CR-MLX-002: Apple Silicon's GPU shares the host's memory; MLX's CPU backend keeps its own
@@ -33,8 +35,11 @@ class MlxDevice final : public device::Device {
   std::string description() const override {
     const std::string version =
         fmt::format("MLX {}.{}.{}", MLX_VERSION_MAJOR, MLX_VERSION_MINOR, MLX_VERSION_PATCH);
-    if (metal_) return fmt::format("mlx: {} Metal GPU, unified memory", version);
-    return fmt::format("mlx: {} CPU backend (Metal only on macOS arm64), host memory", version);
+    if (metal_) {
+      return fmt::format("mlx: {} Metal GPU, unified memory, {}", version, compile_->describe());
+    }
+    return fmt::format("mlx: {} CPU backend (Metal only on macOS arm64), host memory, {}", version,
+                       compile_->describe());
   }
   // What MLX's allocator holds (weights, caches, activations) plus the mapped weight caches of
   // live models: the measure of CR-MLX-009.
@@ -59,13 +64,14 @@ class MlxDevice final : public device::Device {
   }
   void inject_fault(std::string what) override { fault_ = std::move(what); }
   Result<std::unique_ptr<device::DeviceModel>> load(const device::ModelSpec& spec) override {
-    return load_mlx_model(spec, {&fault_, weight_cache_dir_, mapped_bytes_});
+    return load_mlx_model(spec, {&fault_, weight_cache_dir_, mapped_bytes_, compile_});
   }
 
  private:
   bool metal_;
   std::string weight_cache_dir_;
   std::shared_ptr<std::atomic<size_t>> mapped_bytes_;
+  std::shared_ptr<DecodeCompileStatus> compile_;
   std::string fault_;
 };
 
@@ -101,7 +107,10 @@ Result<std::unique_ptr<device::Device>> open_mlx_device(const device::DeviceOpti
     return make_error(ErrorCode::kPlatformUnsupported, "MLX cannot start: {}; use --backend cpu",
                       probed.error().message);
   }
-  return std::unique_ptr<device::Device>(std::make_unique<MlxDevice>(metal, weight_cache_dir()));
+  // Read here, at the device's one entry point, like the weight cache's folder.
+  const bool compile = decode_compile_wanted(metal, std::getenv("CMDAI_MLX_COMPILE"));
+  return std::unique_ptr<device::Device>(
+      std::make_unique<MlxDevice>(metal, weight_cache_dir(), compile));
 }
 
 }  // namespace cmdai::mlx_device

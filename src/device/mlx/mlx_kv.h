@@ -21,12 +21,10 @@ class MlxKv final : public device::KvState {
                                                int64_t n_ctx);
   ~MlxKv() override;  // frees the arrays on their thread
 
-  // On the model's thread only (inside a forward pass): keys and values of positions
-  // pos .. pos+n-1, [1, n_kv_heads, n, head_dim] each, written into layer `layer`; then the
-  // layer's K and V up to pos+n as the attention reads them.
-  void write(int64_t layer, int32_t pos, const mlx::core::array& k, const mlx::core::array& v);
-  mlx::core::array keys(int64_t layer, int32_t n) const;
-  mlx::core::array values(int64_t layer, int32_t n) const;
+  // On the model's thread only (inside a forward pass): every layer's K and V, which the pass
+  // replaces by the updated arrays (mlx_forward.h).
+  std::vector<mlx::core::array>& k() { return k_; }
+  std::vector<mlx::core::array>& v() { return v_; }
   // Every layer's arrays, to evaluate them with a pass's logits.
   std::vector<mlx::core::array> arrays() const;
   const MlxThread* thread() const { return thread_.get(); }
@@ -37,6 +35,11 @@ class MlxKv final : public device::KvState {
 
  private:
   MlxKv(std::shared_ptr<MlxThread> thread, const device::TransformerShape& shape, int64_t n_ctx);
+  // Keys and values of positions pos .. pos+n-1, [1, n_kv_heads, n, head_dim] each, written into
+  // layer `layer`; the layer's K and V of positions 0 .. n-1.
+  void write(int64_t layer, int32_t pos, const mlx::core::array& k, const mlx::core::array& v);
+  mlx::core::array keys(int64_t layer, int32_t n) const;
+  mlx::core::array values(int64_t layer, int32_t n) const;
 
   std::shared_ptr<MlxThread> thread_;
   int n_kv_heads_, head_dim_;

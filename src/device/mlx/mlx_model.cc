@@ -6,9 +6,13 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "device/mlx/decode_step.h"
+#include "device/mlx/mlx_forward.h"
 #include "device/mlx/mlx_kv.h"
 #include "device/mlx/mlx_weights.h"
 #include "quant/dequantize.h"
@@ -44,6 +48,7 @@ class MlxModel final : public device::DeviceModel {
       : spec_(spec), context_(std::move(context)), thread_(std::make_shared<MlxThread>()) {}
   ~MlxModel() override {
     (void)thread_->run("freeing the weights", [this] {
+      decode_.reset();  // its traces hold the weights
       weights_.reset();
       mx::clear_cache();  // give the allocator's freed buffers back to the system (CR-MLX-009)
       return ok_status();
@@ -60,6 +65,7 @@ class MlxModel final : public device::DeviceModel {
     return thread_->run("loading the weights", [&]() -> Status {
       CMDAI_ASSIGN_OR_RETURN(MlxWeights weights, upload_weights(spec_, std::move(cache)));
       weights_ = std::make_unique<MlxWeights>(std::move(weights));
+      if (context_.compile->active()) decode_ = std::make_unique<CompiledDecode>(spec_, *weights_);
       return ok_status();
     });
   }
@@ -87,15 +93,26 @@ class MlxModel final : public device::DeviceModel {
 
  private:
   mx::array embed(std::span<const int32_t> tokens) const;
-  mx::array attention(const MlxLayer& layer, const mx::array& h, int32_t pos, MlxKv& kv,
-                      int64_t l) const;
   Status forward_here(const ForwardPass& pass, MlxKv& kv);
+  // Prefill, and decode when the step is not compiled: one graph, its positions fixed in it.
+  Status forward_eager(mx::array x, const ForwardPass& pass, MlxKv& kv);
+  // One token through the compiled step (decode_step.h); uncompiled from then on if it fails.
+  Status decode_compiled(const mx::array& x, const ForwardPass& pass, MlxKv& kv);
 
   const ModelSpec& spec_;
   MlxModelContext context_;
   std::shared_ptr<MlxThread> thread_;
   std::unique_ptr<MlxWeights> weights_;
+  std::unique_ptr<CompiledDecode> decode_;  // null when the step is not compiled
+  std::set<int64_t> proven_sizes_;          // cache sizes whose compiled step has run
 };
+
+// Logits [1, rows, vocab_size] float32 into host memory.
+void copy_logits(const mx::array& logits, float* out) {
+  const mx::array rows = mx::contiguous(logits);
+  mx::eval(rows);
+  std::memcpy(out, rows.data<float>(), rows.nbytes());
+}
 
 // The tokens' embedding rows, dequantized on the host from the mapped file: [1, n, hidden_dim].
 mx::array MlxModel::embed(std::span<const int32_t> tokens) const {
@@ -110,33 +127,6 @@ mx::array MlxModel::embed(std::span<const int32_t> tokens) const {
   return mx::array(buffer, {1, n, hidden}, mx::float32);
 }
 
-// Grouped-query attention of one layer over the cache, the new keys and values written first.
-// h: [1, n, hidden_dim] -> [1, n, q_dim].
-mx::array MlxModel::attention(const MlxLayer& layer, const mx::array& h, int32_t pos, MlxKv& kv,
-                              int64_t l) const {
-  const device::TransformerShape& s = spec_.shape;
-  const int n = h.shape(1), head_dim = static_cast<int>(s.head_dim);
-  const auto project = [&](const MlxMatrix& m, const std::optional<mx::array>& bias, int heads) {
-    mx::array y = linear(h, m);  // [1, n, heads * head_dim]
-    if (bias) y = mx::add(y, *bias);
-    return mx::transpose(mx::reshape(y, {1, n, heads, head_dim}), {0, 2, 1, 3});
-  };
-  // llama rotates adjacent pairs (MLX's "traditional"), qwen2 the two halves.
-  const bool traditional = spec_.rope_style == device::RopeStyle::kAdjacentPairs;
-  const int n_rot = static_cast<int>(s.n_rot);
-  mx::array q = project(layer.attn_q, layer.attn_q_bias, static_cast<int>(s.n_heads));
-  mx::array k = project(layer.attn_k, layer.attn_k_bias, static_cast<int>(s.n_kv_heads));
-  mx::array v = project(layer.attn_v, layer.attn_v_bias, static_cast<int>(s.n_kv_heads));
-  q = mx::fast::rope(q, n_rot, traditional, s.rope_freq_base, 1.0f, pos);  // [1, n_heads, n, hd]
-  k = mx::fast::rope(k, n_rot, traditional, s.rope_freq_base, 1.0f, pos);  // [1, n_kv, n, hd]
-  kv.write(l, pos, k, v);
-  // "causal" aligns the mask to the last query: query i sees keys 0 .. pos + i.
-  mx::array o = mx::fast::scaled_dot_product_attention(
-      q, kv.keys(l, pos + n), kv.values(l, pos + n), 1.0f / std::sqrt(static_cast<float>(head_dim)),
-      n > 1 ? "causal" : "");
-  return mx::reshape(mx::transpose(o, {0, 2, 1, 3}), {1, n, static_cast<int>(s.q_dim())});
-}
-
 Status MlxModel::forward_here(const ForwardPass& pass, MlxKv& kv) {
   if (!context_.fault->empty()) {
     // A real MLX failure (an impossible reshape throws), so the fault crosses the same boundary
@@ -147,36 +137,59 @@ Status MlxModel::forward_here(const ForwardPass& pass, MlxKv& kv) {
       throw std::runtime_error(*context_.fault + " (injected: " + e.what() + ")");
     }
   }
-  const device::TransformerShape& s = spec_.shape;
-  const float eps = s.rms_eps;
-  const int n = static_cast<int>(pass.tokens.size());
-  mx::array x = embed(pass.tokens);  // [1, n, hidden_dim] residual stream
-  for (size_t l = 0; l < weights_->layers.size(); ++l) {
-    const MlxLayer& layer = weights_->layers[l];
-    mx::array h = mx::fast::rms_norm(x, layer.attn_norm, eps);
-    x = mx::add(
-        x, linear(attention(layer, h, pass.pos, kv, static_cast<int64_t>(l)), layer.attn_output));
-    h = mx::fast::rms_norm(x, layer.ffn_norm, eps);
-    const mx::array gate = linear(h, layer.ffn_gate);  // [1, n, ffn_dim]
-    const mx::array up = linear(h, layer.ffn_up);
-    const mx::array act = mx::multiply(mx::multiply(gate, mx::sigmoid(gate)), up);  // SwiGLU
-    x = mx::add(x, linear(act, layer.ffn_down));
+  const mx::array x = embed(pass.tokens);  // [1, n, hidden_dim] residual stream
+  if (pass.tokens.size() == 1 && pass.logits != nullptr && decode_ && context_.compile->active()) {
+    return decode_compiled(x, pass, kv);
   }
+  return forward_eager(x, pass, kv);
+}
+
+Status MlxModel::forward_eager(mx::array x, const ForwardPass& pass, MlxKv& kv) {
+  const int n = static_cast<int>(pass.tokens.size());
+  PassPositions at;
+  at.pos = pass.pos;
+  x = decoder_layers(spec_, *weights_, x, at, kv.k(), kv.v());
   std::vector<mx::array> outputs = kv.arrays();
   if (pass.logits != nullptr) {
     if (!pass.all_rows && n > 1) {
-      x = mx::slice(x, {0, n - 1, 0}, {1, n, static_cast<int>(s.hidden_dim)});
+      x = mx::slice(x, {0, n - 1, 0}, {1, n, static_cast<int>(spec_.shape.hidden_dim)});
     }
-    x = mx::fast::rms_norm(x, weights_->output_norm, eps);
-    outputs.push_back(mx::astype(linear(x, weights_->output), mx::float32));  // [1, rows, vocab]
+    outputs.push_back(output_logits(spec_, *weights_, x));  // [1, rows, vocab_size]
   }
   mx::eval(outputs);
-  if (pass.logits != nullptr) {
-    const mx::array logits = mx::contiguous(outputs.back());
-    mx::eval(logits);
-    std::memcpy(pass.logits, logits.data<float>(), logits.nbytes());
-  }
+  if (pass.logits != nullptr) copy_logits(outputs.back(), pass.logits);
   kv.set_filled(pass.pos + n);
+  return ok_status();
+}
+
+// The first compiled step of each cache size builds its trace's kernels (on MLX's CPU backend by
+// running a C++ compiler). Until that step has run the old caches are kept, so when it fails they
+// are still whole: the device stops compiling and the step runs again uncompiled.
+Status MlxModel::decode_compiled(const mx::array& x, const ForwardPass& pass, MlxKv& kv) {
+  const bool first = !proven_sizes_.contains(kv.n_ctx());
+  std::vector<mx::array> kept_k, kept_v;
+  if (first) {
+    kept_k = kv.k();
+    kept_v = kv.v();
+  }
+  try {
+    std::vector<mx::array> outputs = {decode_->step(x, pass.pos, kv.k(), kv.v())};
+    const std::vector<mx::array> caches = kv.arrays();
+    outputs.insert(outputs.end(), caches.begin(), caches.end());
+    mx::eval(outputs);
+    copy_logits(outputs.front(), pass.logits);
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    if (!first || message.find("[malloc]") != std::string::npos) throw;
+    mx::synchronize();  // work queued before the failure ends before the caches are reused
+    kv.k() = std::move(kept_k);
+    kv.v() = std::move(kept_v);
+    context_.compile->record_failure(message);
+    decode_.reset();
+    return forward_eager(x, pass, kv);
+  }
+  proven_sizes_.insert(kv.n_ctx());
+  kv.set_filled(pass.pos + 1);
   return ok_status();
 }
 

@@ -12,12 +12,16 @@
 
 namespace cmdai::mlx_device {
 
+class DecodeCompileStatus;  // decode_step.h
+
 // What a model borrows from its device.
 struct MlxModelContext {
   const std::string* fault = nullptr;  // the injected fault, read at every pass
   std::string weight_cache_dir;        // "" = repack into memory at every load
   // Bytes of mapped cache files of the device's live models (MLX's counters do not see them).
   std::shared_ptr<std::atomic<size_t>> mapped_bytes;
+  // Whether the decode step is compiled, shared with the device (decode_step.h); never null.
+  std::shared_ptr<DecodeCompileStatus> compile;
 };
 
 // Loads `spec`'s weights on a new MLX thread: from the weight cache (built there first when it is
