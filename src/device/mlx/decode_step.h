@@ -47,7 +47,7 @@ class CompiledDecode {
   CompiledDecode(const device::ModelSpec& spec, const MlxWeights& weights);
 
   // One token's step: x [1, 1, hidden_dim] at position `pos` of caches k and v (per layer
-  // [1, n_kv_heads, n_ctx, head_dim] float16, replaced by the updated arrays). Returns the logits
+  // [1, n_kv_heads, rows, head_dim] float16, replaced by the updated arrays). Returns the logits
   // [1, 1, vocab_size] float32, lazy: the caller evaluates them with the caches.
   mlx::core::array step(const mlx::core::array& x, int32_t pos, std::vector<mlx::core::array>& k,
                         std::vector<mlx::core::array>& v);

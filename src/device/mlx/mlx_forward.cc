@@ -9,7 +9,7 @@ namespace mx = mlx::core;
 using device::ModelSpec;
 
 // Grouped-query attention of one layer over the cache, the new keys and values written first.
-// h: [1, n, hidden_dim] -> [1, n, q_dim]; k_cache, v_cache: [1, n_kv_heads, n_ctx, head_dim].
+// h: [1, n, hidden_dim] -> [1, n, q_dim]; k_cache, v_cache: [1, n_kv_heads, rows, head_dim].
 mx::array attention(const ModelSpec& spec, const MlxLayer& layer, const mx::array& h,
                     const PassPositions& at, mx::array& k_cache, mx::array& v_cache) {
   const device::TransformerShape& s = spec.shape;
@@ -54,8 +54,8 @@ mx::array attention(const ModelSpec& spec, const MlxLayer& layer, const mx::arra
 
 }  // namespace
 
-mx::array positions_written(const mx::array& pos_array, int n_ctx) {
-  return mx::reshape(mx::less_equal(mx::arange(0, n_ctx), pos_array), {1, 1, 1, n_ctx});
+mx::array positions_written(const mx::array& pos_array, int rows) {
+  return mx::reshape(mx::less_equal(mx::arange(0, rows), pos_array), {1, 1, 1, rows});
 }
 
 mx::array decoder_layers(const ModelSpec& spec, const MlxWeights& weights, mx::array x,

@@ -19,16 +19,16 @@ struct PassPositions {
   // the pass's last token.
   int32_t pos = 0;
   // Compiled decode (one token): its position as an int32 array [1] (an input of the trace) and
-  // the bool mask [1, 1, 1, n_ctx] of the positions 0 .. pos. The attention reads the whole cache
+  // the bool mask [1, 1, 1, rows] of the positions 0 .. pos. The attention reads the whole cache
   // with that mask, so nothing in the graph depends on the step and one trace serves them all.
   std::optional<mlx::core::array> pos_array, mask;
 };
 
-// The mask of PassPositions for a one-token step at `pos_array` (int32 [1]) over n_ctx positions.
-mlx::core::array positions_written(const mlx::core::array& pos_array, int n_ctx);
+// The mask of PassPositions for a one-token step at `pos_array` (int32 [1]) over the cache's rows.
+mlx::core::array positions_written(const mlx::core::array& pos_array, int rows);
 
 // Every layer over the residual stream x [1, n, hidden_dim] -> [1, n, hidden_dim]. The tokens'
-// keys and values are written at `at` into k and v (per layer [1, n_kv_heads, n_ctx, head_dim]
+// keys and values are written at `at` into k and v (per layer [1, n_kv_heads, rows, head_dim]
 // float16), whose arrays are replaced by the updated ones.
 mlx::core::array decoder_layers(const device::ModelSpec& spec, const MlxWeights& weights,
                                 mlx::core::array x, const PassPositions& at,

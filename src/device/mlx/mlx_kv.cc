@@ -26,6 +26,15 @@ void heads_to_rows(const mx::array& cache, int pos0, int n, void* rows) {
   std::memcpy(rows, part.data<mx::float16_t>(), part.nbytes());
 }
 
+// The arrays' positions: n_ctx rounded up to a multiple of 256 within the model's context, so
+// caches of nearby sizes (one per request) share one trace of the compiled decode step, which
+// MLX keys by shape. The extra rows are never written, and that step's mask hides them.
+int64_t kv_rows(int64_t n_ctx, const device::TransformerShape& shape) {
+  constexpr int64_t kQuantum = 256;
+  const int64_t rounded = (n_ctx + kQuantum - 1) / kQuantum * kQuantum;
+  return std::max(n_ctx, std::min(rounded, shape.context_length));
+}
+
 }  // namespace
 
 MlxKv::MlxKv(std::shared_ptr<MlxThread> thread, const device::TransformerShape& shape,
@@ -39,7 +48,8 @@ Result<std::unique_ptr<MlxKv>> MlxKv::create(std::shared_ptr<MlxThread> thread,
                                              const device::TransformerShape& shape, int64_t n_ctx) {
   std::unique_ptr<MlxKv> kv(new MlxKv(thread, shape, n_ctx));
   const Status made = thread->run("allocating the KV cache", [&]() -> Status {
-    const mx::Shape dims = {1, kv->n_kv_heads_, static_cast<int>(n_ctx), kv->head_dim_};
+    const mx::Shape dims = {1, kv->n_kv_heads_, static_cast<int>(kv_rows(n_ctx, shape)),
+                            kv->head_dim_};
     for (int64_t l = 0; l < shape.n_layers; ++l) {
       kv->k_.push_back(mx::zeros(dims, mx::float16));
       kv->v_.push_back(mx::zeros(dims, mx::float16));

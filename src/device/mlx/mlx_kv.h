@@ -1,6 +1,7 @@
-// The KV cache of one sequence as MLX arrays: per layer K and V of [1, n_kv_heads, n_ctx,
-// head_dim] in float16, allocated once and updated in place (slice_update on an array nothing
-// else holds reuses its buffer). Only device/mlx/ includes this.
+// The KV cache of one sequence as MLX arrays: per layer K and V of [1, n_kv_heads, rows,
+// head_dim] in float16 (rows: n_ctx rounded up, see mlx_kv.cc), allocated once and updated in
+// place (slice_update on an array nothing else holds reuses its buffer). Only device/mlx/
+// includes this.
 #pragma once
 
 #include <mlx/mlx.h>
@@ -25,6 +26,7 @@ class MlxKv final : public device::KvState {
   // replaces by the updated arrays (mlx_forward.h).
   std::vector<mlx::core::array>& k() { return k_; }
   std::vector<mlx::core::array>& v() { return v_; }
+  int64_t rows() const { return k_.front().shape(2); }  // n_ctx or more
   // Every layer's arrays, to evaluate them with a pass's logits.
   std::vector<mlx::core::array> arrays() const;
   const MlxThread* thread() const { return thread_.get(); }

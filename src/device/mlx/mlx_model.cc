@@ -104,7 +104,7 @@ class MlxModel final : public device::DeviceModel {
   std::shared_ptr<MlxThread> thread_;
   std::unique_ptr<MlxWeights> weights_;
   std::unique_ptr<CompiledDecode> decode_;  // null when the step is not compiled
-  std::set<int64_t> proven_sizes_;          // cache sizes whose compiled step has run
+  std::set<int64_t> proven_sizes_;          // cache rows whose compiled step has run
 };
 
 // Logits [1, rows, vocab_size] float32 into host memory.
@@ -166,7 +166,7 @@ Status MlxModel::forward_eager(mx::array x, const ForwardPass& pass, MlxKv& kv) 
 // running a C++ compiler). Until that step has run the old caches are kept, so when it fails they
 // are still whole: the device stops compiling and the step runs again uncompiled.
 Status MlxModel::decode_compiled(const mx::array& x, const ForwardPass& pass, MlxKv& kv) {
-  const bool first = !proven_sizes_.contains(kv.n_ctx());
+  const bool first = !proven_sizes_.contains(kv.rows());
   std::vector<mx::array> kept_k, kept_v;
   if (first) {
     kept_k = kv.k();
@@ -188,7 +188,7 @@ Status MlxModel::decode_compiled(const mx::array& x, const ForwardPass& pass, Ml
     decode_.reset();
     return forward_eager(x, pass, kv);
   }
-  proven_sizes_.insert(kv.n_ctx());
+  proven_sizes_.insert(kv.rows());
   kv.set_filled(pass.pos + 1);
   return ok_status();
 }
