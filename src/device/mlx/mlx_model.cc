@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -162,7 +163,7 @@ Status MlxModel::forward_eager(mx::array x, const ForwardPass& pass, MlxKv& kv) 
   return ok_status();
 }
 
-// The first compiled step of each cache size builds its trace's kernels (on MLX's CPU backend by
+// The first compiled step of each cache length builds its trace's kernels (on MLX's CPU backend by
 // running a C++ compiler). Until that step has run the old caches are kept, so when it fails they
 // are still whole: the device stops compiling and the step runs again uncompiled.
 Status MlxModel::decode_compiled(const mx::array& x, const ForwardPass& pass, MlxKv& kv) {
@@ -178,6 +179,8 @@ Status MlxModel::decode_compiled(const mx::array& x, const ForwardPass& pass, Ml
     outputs.insert(outputs.end(), caches.begin(), caches.end());
     mx::eval(outputs);
     copy_logits(outputs.front(), pass.logits);
+  } catch (const std::bad_alloc&) {
+    throw;  // out of memory, not out of a compiler: guard_mlx says so
   } catch (const std::exception& e) {
     const std::string message = e.what();
     if (!first || message.find("[malloc]") != std::string::npos) throw;
