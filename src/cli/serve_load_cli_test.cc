@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/sanitizers.h"
 #include "cli/serve_test_fixture.h"
 
 namespace cmdai::cli {
@@ -139,11 +140,7 @@ TEST_F(ServeCli, LoadOf32ClientsEachGetsItsOwnAnswerOrACleanRefusal) {
 
   // Memory: what a 128-request load may add over the warm-up. Under AddressSanitizer freed memory
   // waits in its quarantine (256 MiB by default) before it is reused.
-#if defined(__SANITIZE_ADDRESS__)
-  constexpr int64_t kMarginKib = 320 * 1024;
-#else
-  constexpr int64_t kMarginKib = 48 * 1024;
-#endif
+  constexpr int64_t kMarginKib = kBuiltWithAddressSanitizer ? 320 * 1024 : 48 * 1024;
   const int64_t loaded_rss_kib = server_rss_kib();
   EXPECT_LE(loaded_rss_kib, warm_rss_kib + kMarginKib)
       << "VmRSS " << warm_rss_kib << " KiB after the warm-up, " << loaded_rss_kib

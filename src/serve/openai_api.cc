@@ -136,15 +136,16 @@ nlohmann::json choice(const OpenAiIds& ids, const std::string& text, bool delta,
 
 nlohmann::json openai_response(const OpenAiIds& ids, const CompletionOutcome& outcome) {
   nlohmann::json j = envelope(ids, false);
-  j["choices"] = {
-      choice(ids, outcome.text, false, false, std::string(finish_reason(outcome.stop_reason)))};
+  // json::array, not braces: `{one_json}` is that json itself under clang, an array under GCC.
+  j["choices"] = nlohmann::json::array(
+      {choice(ids, outcome.text, false, false, std::string(finish_reason(outcome.stop_reason)))});
   j["usage"] = openai_usage(outcome);
   return j;
 }
 
 nlohmann::json openai_chunk(const OpenAiIds& ids, const std::string& text, bool first) {
   nlohmann::json j = envelope(ids, true);
-  j["choices"] = {choice(ids, text, true, first, nullptr)};
+  j["choices"] = nlohmann::json::array({choice(ids, text, true, first, nullptr)});
   return j;
 }
 
@@ -152,7 +153,7 @@ nlohmann::json openai_final_chunk(const OpenAiIds& ids, const CompletionOutcome&
   nlohmann::json j = envelope(ids, true);
   nlohmann::json c = choice(ids, "", true, false, std::string(finish_reason(outcome.stop_reason)));
   if (ids.chat) c["delta"] = nlohmann::json::object();
-  j["choices"] = {c};
+  j["choices"] = nlohmann::json::array({c});
   return j;
 }
 

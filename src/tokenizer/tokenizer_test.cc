@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <random>
 
+#include "base/sanitizers.h"
 #include "tokenizer/testing_vocab_spec.h"
 
 namespace cmdai::tokenizer {
@@ -168,11 +169,7 @@ TEST(SpmTokenizer, RoundTripsRandomBytesOnStories) {
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = kBuiltWithAddressSanitizer || kBuiltWithThreadSanitizer;
 
 TEST(QwenTokenizer, EncodesAVeryLongWordWithoutBlowingUp) {
   const std::optional<std::string> path = testing::testdata_file("ggml-vocab-qwen2.5-coder.gguf");
