@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/fnv1a.h"
+#include "device/mlx/weight_cache_pruning.h"
 
 namespace cmdai::mlx_device {
 namespace {
@@ -202,10 +203,14 @@ Result<std::shared_ptr<WeightCache>> WeightCache::open_or_build(const std::strin
   std::filesystem::create_directories(dir, ec);
   const std::string path =
       fmt::format("{}/{:016x}.v{}.mlxw", dir, spec_fingerprint(spec), kWeightCacheVersion);
-  if (auto cached = open(path, spec); cached.ok()) return cached;
+  if (auto cached = open(path, spec); cached.ok()) {
+    mark_weight_cache_used(path);
+    return cached;
+  }
   CMDAI_TRY(build(path, spec));
   CMDAI_ASSIGN_OR_RETURN(auto cache, open(path, spec));
   cache->built_ = true;
+  prune_weight_caches(dir, path, kWeightCacheVersion);
   return cache;
 }
 
