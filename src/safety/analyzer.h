@@ -92,6 +92,7 @@ class Analyzer {
   bool peel_ssh_option(const Work& work, const std::string& option, int depth);
   Step peel_known_runner(Work& work, const std::string& name, int depth);
   Step peel_inline_code(Work& work, const std::string& name, int depth);
+  void read_stdin_as_code(Work& work, const std::string& name, int depth);
   Step peel_parallel(Work& work, int depth);
   Step peel_from_first_program(Work& work, size_t from, const char* wrapper);
   void analyze_code_value(const Work& work, const std::string& code, int depth,

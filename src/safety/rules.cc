@@ -251,7 +251,8 @@ bool systemctl_verb_on(const Invocation& inv, std::initializer_list<std::string_
 
 bool inline_code_has(const Invocation& inv, std::initializer_list<std::string_view> needles) {
   if (!is_interpreter(inv.program)) return false;
-  const std::string code = joined_args(inv);
+  std::string code = joined_args(inv);
+  if (inv.stdin_is_code && inv.stdin_known) code += "\n" + inv.stdin_literal;
   for (std::string_view needle : needles) {
     if (code.find(needle) != std::string::npos) return true;
   }
@@ -1083,17 +1084,17 @@ const std::vector<Rule>& build_table() {
        [](const Invocation& inv) { return inv.input_unknown; }},
       {"exec.inline_code_destructive", R::kCritical, "exec.inline",
        "inline script code deletes a directory tree, or a system or home path",
-       [](const Invocation& inv) { return scan_inline_code(inv.program, inv.args).destroys; }},
+       [](const Invocation& inv) { return scan_invocation_code(inv).destroys; }},
       {"net.inline_remote_shell", R::kCritical, "exec.inline",
        "inline script code wires a shell to a network socket or runs code it downloads",
        [](const Invocation& inv) {
-         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         const InlineCode code = scan_invocation_code(inv);
          return code.remote_shell || code.runs_download;
        }},
       {"exec.inline_code_unknown", R::kHigh, "exec.inline",
        "inline script code does more than print or compute, so what it does cannot be checked",
        [](const Invocation& inv) {
-         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         const InlineCode code = scan_invocation_code(inv);
          return code.present && (!code.trivial || code.runs_unknown || code.encoded);
        }},
 

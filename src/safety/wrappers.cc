@@ -567,6 +567,40 @@ bool Analyzer::peel_ssh_option(const Work& work, const std::string& option, int 
   return true;
 }
 
+namespace {
+
+// awk -f /dev/stdin, awk -f -: the program is read from stdin.
+bool reads_program_from_stdin_file(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if ((args[i] == "-f" || args[i] == "--file") && i + 1 < args.size() &&
+        names_stdin(args[i + 1])) {
+      return true;
+    }
+    if (args[i].rfind("-f", 0) == 0 && names_stdin(args[i].substr(2))) return true;
+    if (args[i].rfind("--file=", 0) == 0 && names_stdin(args[i].substr(7))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// An interpreter reading its program from stdin: known text (a here-document, a here-string,
+// `echo ... |`) is scanned as inline code and the commands it visibly runs are analyzed;
+// unknown stdin is rated by the exec.stdin rules.
+void Analyzer::read_stdin_as_code(Work& work, const std::string& name, int depth) {
+  if (!work.stdin_text) return;
+  work.inv.stdin_is_code = true;
+  Invocation probe;
+  probe.program = name;
+  probe.stdin_is_code = true;
+  probe.stdin_known = true;
+  probe.stdin_literal = *work.stdin_text;
+  for (const std::string& command : scan_invocation_code(probe).shell_commands) {
+    analyze_nested(work, command, depth, "inline code", work.inv.elevated);
+  }
+}
+
 // Interpreters with inline code, awk programs, sed scripts, vim -c and less +!: the shell
 // commands they visibly run are analyzed; the invocation itself is rated by its code.
 Step Analyzer::peel_inline_code(Work& work, const std::string& name, int depth) {
@@ -574,12 +608,16 @@ Step Analyzer::peel_inline_code(Work& work, const std::string& name, int depth) 
   for (const std::string& command : code.shell_commands) {
     analyze_nested(work, command, depth, "inline code", work.inv.elevated);
   }
+  if (is_awk(name) && reads_program_from_stdin_file(texts_of(work.words, 1))) {
+    read_stdin_as_code(work, name, depth);
+  }
   if (!is_interpreter(name)) return Step::kStop;
   const ScannedArgs scanned = scan_args(texts_of(work.words, 1), "cemErW", {}, true);
   const size_t operand = 1 + scanned.options_end;
   const bool runs_module = scanned.value("m") != nullptr;  // python -m json.tool reads data
   const bool reads_stdin = !code.present && !runs_module &&
                            (operand >= work.words.size() || names_stdin(work.words[operand].text));
+  if (reads_stdin) read_stdin_as_code(work, name, depth);
   if (!reads_stdin) {
     work.inv.stdin_opaque_pipe = false;
     work.inv.stdin_from_download = false;
