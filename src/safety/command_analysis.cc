@@ -516,6 +516,25 @@ void Analyzer::follow_downloads(Invocation& inv) {
 
 // A program name that cannot be known (`$X rm -rf ~`): rated as unknown, and the words after
 // it are read as a command too, since the variable may be a wrapper or empty.
+// `frobnicate -e 'rm -rf ~'`: an argument of an unknown program that reads as a command line
+// of a known program may be run through a shell, so it is rated as one.
+void Analyzer::analyze_command_arguments(const Work& work, size_t from, int depth) {
+  for (size_t i = from; i < work.words.size(); ++i) {
+    const Expanded& word = work.words[i];
+    std::string text = word.text;
+    // --run='CMD': the option's value.
+    const size_t eq = text.find('=');
+    if (text.rfind("-", 0) == 0 && eq != std::string::npos && eq < text.find(' ')) {
+      text.erase(0, eq + 1);
+    }
+    const size_t blank = text.find_first_of(" \t\n");
+    if (word.dynamic || word.from_subst || blank == std::string::npos || blank == 0) continue;
+    if (is_known_program(canonical_program(basename_of(text.substr(0, blank))))) {
+      analyze_nested(work, text, depth, "unknown program", work.inv.elevated);
+    }
+  }
+}
+
 void Analyzer::emit_unknown_program(Work work, int depth) {
   Work rest = work;
   emit_with_directory(to_invocation(std::move(work)));
@@ -526,6 +545,7 @@ void Analyzer::emit_unknown_program(Work work, int depth) {
     analyze_nested(rest, rest.words[1].text, depth, "unknown -c", rest.inv.elevated);
     return;
   }
+  analyze_command_arguments(rest, 0, depth);
   rest.inv.wrappers.push_back("unknown program");
   peel(std::move(rest), depth + 1);
 }

@@ -559,6 +559,17 @@ InlineCode scan_inline_code(const std::string& program, const std::vector<std::s
 
 InlineCode scan_invocation_code(const Invocation& invocation) {
   InlineCode out = scan_inline_code(invocation.program, invocation.args);
+  if (invocation.stdin_is_code && invocation.stdin_known &&
+      is_any(invocation.program, {"ed", "ex", "vim", "vi", "nvim"})) {
+    // Editor commands, one a line: only their `!cmd`, `r !cmd`, `w !cmd` run anything.
+    std::string_view text = invocation.stdin_literal;
+    while (!text.empty()) {
+      const size_t end = std::min(text.find('\n'), text.size());
+      scan_ex_command(text.substr(0, end), out);
+      text.remove_prefix(std::min(end + 1, text.size()));
+    }
+    return out;
+  }
   if (invocation.stdin_is_code && invocation.stdin_known) {
     if (!out.present) out.trivial = true;
     out.present = true;
