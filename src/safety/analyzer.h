@@ -87,6 +87,7 @@ class Analyzer {
   void report_changed_option(bool elevated, const std::vector<std::string>& wrappers);
   void track_directory(const Work& work);
   void emit_unknown_program(Work work, int depth);
+  void analyze_persisted_text(const SimpleCommand& command, const Work& work, int depth);
   void analyze_command_arguments(const Work& work, size_t from, int depth);
   void emit_with_directory(Invocation inv);
   Step peel_table_wrapper(Work& work, const std::string& name, int depth);

@@ -159,7 +159,12 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
   // An unknown program whose arguments start with a known program: read them as a command.
   if (!is_known_program(name)) {
     analyze_command_arguments(work, 1, depth);
-    return peel_from_first_program(work, 1, "unknown wrapper");
+    // The unknown program is rated too: `setcap cap_setuid+ep /usr/bin/python3` is not only
+    // the python3 it names.
+    Work self = work;
+    const Step step = peel_from_first_program(work, 1, "unknown wrapper");
+    if (step != Step::kStop) emit_with_directory(to_invocation(std::move(self)));
+    return step;
   }
   return Step::kStop;
 }
