@@ -87,11 +87,15 @@ class Analyzer {
   void report_changed_option(bool elevated, const std::vector<std::string>& wrappers);
   void track_directory(const Work& work);
   void emit_unknown_program(Work work, int depth);
+  void analyze_persisted_text(const SimpleCommand& command, const Work& work, int depth);
+  void analyze_command_arguments(const Work& work, size_t from, int depth);
   void emit_with_directory(Invocation inv);
   Step peel_table_wrapper(Work& work, const std::string& name, int depth);
   bool peel_ssh_option(const Work& work, const std::string& option, int depth);
   Step peel_known_runner(Work& work, const std::string& name, int depth);
   Step peel_inline_code(Work& work, const std::string& name, int depth);
+  void read_stdin_as_code(Work& work, const std::string& name, int depth);
+  Step peel_make(Work& work, const std::vector<std::string>& args, int depth);
   Step peel_parallel(Work& work, int depth);
   Step peel_from_first_program(Work& work, size_t from, const char* wrapper);
   void analyze_code_value(const Work& work, const std::string& code, int depth,

@@ -13,6 +13,31 @@
 #include "safety/shell_options.h"
 
 namespace cmdai::safety {
+namespace {
+
+// The commands of crontab text: each entry without its five time fields (or its @keyword).
+std::string cron_commands(std::string_view text) {
+  std::string commands;
+  while (!text.empty()) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    line.remove_prefix(first);
+    const int fields = line[0] == '@' ? 1 : 5;
+    for (int f = 0; f < fields && !line.empty(); ++f) {
+      const size_t blank = line.find_first_of(" \t");
+      line.remove_prefix(blank == std::string_view::npos ? line.size() : blank);
+      const size_t next = line.find_first_not_of(" \t");
+      line.remove_prefix(next == std::string_view::npos ? line.size() : next);
+    }
+    commands += std::string(line) + "\n";
+  }
+  return commands;
+}
+
+}  // namespace
 
 void Analyzer::analyze(std::string_view line, int depth, bool elevated,
                        const std::vector<std::string>& wrappers) {
@@ -65,12 +90,52 @@ void Analyzer::analyze(std::string_view line, int depth, bool elevated,
         }
       }
     }
+    analyze_persisted_text(commands[i], work, depth);
     if (!work.words.empty()) {
       track_directory(work);
       peel(std::move(work), depth);
     } else if (!work.inv.assignments.empty() || !work.inv.redirections.empty()) {
       emit_with_directory(std::move(work.inv));
     }
+  }
+}
+
+// Text written into a file that runs later as commands (`echo 'curl …|sh' >> ~/.bashrc`, a
+// cron line, `… | tee -a ~/.profile`) is rated as the command it becomes; text that cannot be
+// known there is unknown code.
+void Analyzer::analyze_persisted_text(const SimpleCommand& command, const Work& work, int depth) {
+  std::vector<std::pair<PersistedCode, bool>> targets;  // (kind, the text is known)
+  SimpleCommand bare = command;
+  bare.redirections.clear();
+  const std::optional<std::string> output = literal_output(bare);
+  for (const RedirectionTarget& redirection : work.inv.redirections) {
+    if (redirection.op.find('>') == std::string::npos || redirection.op == ">&") continue;
+    const PersistedCode kind = persisted_code(redirection.target);
+    if (kind != PersistedCode::kNone) targets.emplace_back(kind, output.has_value());
+  }
+  const bool redirected = !targets.empty();
+  const bool tee = !work.words.empty() && basename_of(work.words[0].text) == "tee";
+  for (size_t w = 1; tee && w < work.words.size(); ++w) {
+    const PersistedCode kind = persisted_code(work.words[w].text);
+    if (kind != PersistedCode::kNone) targets.emplace_back(kind, work.stdin_text.has_value());
+  }
+  // `… | crontab -`: the new crontab is stdin.
+  if (!work.words.empty() && basename_of(work.words[0].text) == "crontab" &&
+      work.words.back().text == "-" && (work.stdin_text || work.inv.stdin_opaque_pipe)) {
+    targets.emplace_back(PersistedCode::kCron, work.stdin_text.has_value());
+  }
+  for (const auto& [kind, known] : targets) {
+    if (!known) {
+      Invocation inv = work.inv;
+      inv.program = work.words.empty() ? "" : basename_of(work.words[0].text);
+      inv.wrappers.push_back("startup file");
+      inv.input_unknown = true;
+      emit(std::move(inv));
+      continue;
+    }
+    std::string text = redirected ? *output : *work.stdin_text;
+    if (kind == PersistedCode::kCron) text = cron_commands(text);
+    analyze_nested(work, text, depth, "startup file", work.inv.elevated);
   }
 }
 
@@ -516,6 +581,25 @@ void Analyzer::follow_downloads(Invocation& inv) {
 
 // A program name that cannot be known (`$X rm -rf ~`): rated as unknown, and the words after
 // it are read as a command too, since the variable may be a wrapper or empty.
+// `frobnicate -e 'rm -rf ~'`: an argument of an unknown program that reads as a command line
+// of a known program may be run through a shell, so it is rated as one.
+void Analyzer::analyze_command_arguments(const Work& work, size_t from, int depth) {
+  for (size_t i = from; i < work.words.size(); ++i) {
+    const Expanded& word = work.words[i];
+    std::string text = word.text;
+    // --run='CMD': the option's value.
+    const size_t eq = text.find('=');
+    if (text.rfind("-", 0) == 0 && eq != std::string::npos && eq < text.find(' ')) {
+      text.erase(0, eq + 1);
+    }
+    const size_t blank = text.find_first_of(" \t\n");
+    if (word.dynamic || word.from_subst || blank == std::string::npos || blank == 0) continue;
+    if (is_known_program(canonical_program(basename_of(text.substr(0, blank))))) {
+      analyze_nested(work, text, depth, "unknown program", work.inv.elevated);
+    }
+  }
+}
+
 void Analyzer::emit_unknown_program(Work work, int depth) {
   Work rest = work;
   emit_with_directory(to_invocation(std::move(work)));
@@ -526,6 +610,7 @@ void Analyzer::emit_unknown_program(Work work, int depth) {
     analyze_nested(rest, rest.words[1].text, depth, "unknown -c", rest.inv.elevated);
     return;
   }
+  analyze_command_arguments(rest, 0, depth);
   rest.inv.wrappers.push_back("unknown program");
   peel(std::move(rest), depth + 1);
 }

@@ -2,6 +2,7 @@
 
 #include "safety/arg_scan.h"
 #include "safety/paths.h"
+#include "safety/programs.h"
 
 namespace cmdai::safety {
 namespace {
@@ -92,10 +93,20 @@ std::vector<std::string> written_paths(const Invocation& invocation) {
     if ((program == "uniq" || scanned.has('r')) && scanned.operands.size() >= 2) {
       out.push_back(scanned.operands[1]);
     }
-  } else if (program == "openssl" || program == "gcc" || program == "cc" || program == "g++" ||
-             program == "clang" || program == "ld") {
-    for (size_t i = 0; i + 1 < args.size(); ++i) {
-      if (args[i] == "-out" || args[i] == "-o" || args[i] == "-keyout") out.push_back(args[i + 1]);
+  } else if (is_any(program,
+                    {"openssl", "gcc",    "cc",      "g++",      "clang",  "clang++", "ld",
+                     "as",      "zstd",   "unzstd",  "lz4",      "brotli", "lzip",    "lzop",
+                     "plzip",   "gpg",    "gpg2",    "age",      "iconv",  "pandoc",  "nasm",
+                     "rustc",   "zig",    "objcopy", "msgfmt",   "base64", "basenc",  "go",
+                     "protoc",  "magick", "convert", "qemu-img", "xxd",    "sqlite3", "jq"})) {
+    // Compilers, compressors and converters: -o FILE (openssl: -out) is the file they write.
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (program == "jq" || program == "sqlite3") break;  // -o is not an output file there
+      if ((args[i] == "-out" || args[i] == "-o" || args[i] == "-keyout") && i + 1 < args.size()) {
+        out.push_back(args[i + 1]);
+      } else if (args[i].rfind("-o", 0) == 0 && args[i].size() > 2 && args[i][2] != '-') {
+        out.push_back(args[i].substr(2));
+      }
     }
   } else if (program == "curl") {
     const ScannedArgs scanned = scan_args(args, "oHdXAeuTrwKxEF", {"output", "header", "data"});
@@ -105,6 +116,18 @@ std::vector<std::string> written_paths(const Invocation& invocation) {
     const ScannedArgs scanned = scan_args(args, "OPaoU", {"output-document"});
     if (const std::string* file = scanned.value("O")) out.push_back(*file);
     if (const std::string* file = scanned.value("output-document")) out.push_back(*file);
+  }
+  // --output FILE / --output=FILE / --outfile: with GNU-style tools a file that is written.
+  if (!is_any(program, {"df", "curl", "wget", "ps", "jq", "kubectl", "aws", "gcloud", "az"})) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--") break;
+      for (std::string_view option : {"--output", "--outfile", "--output-file", "--out-file"}) {
+        if (args[i] == option && i + 1 < args.size()) out.push_back(args[i + 1]);
+        if (args[i].rfind(std::string(option) + "=", 0) == 0) {
+          out.push_back(args[i].substr(option.size() + 1));
+        }
+      }
+    }
   }
   std::erase_if(out, [](const std::string& path) {
     return path.empty() || path == "-" || is_harmless_sink(path);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <string_view>
+#include <utility>
 
 #include "safety/paths.h"
 #include "safety/programs.h"
@@ -83,8 +84,10 @@ std::vector<std::string> code_arguments(const std::string& program,
 
 // The first argument of every `call(` in `code`: a literal string (or a list of literals,
 // joined with blanks) goes to `commands`, anything else sets `*unknown`.
+using Spans = std::vector<std::pair<size_t, size_t>>;  // [begin, end) offsets into the code
+
 void call_arguments(std::string_view code, std::string_view call,
-                    std::vector<std::string>& commands, bool* unknown) {
+                    std::vector<std::string>& commands, bool* unknown, Spans* seen = nullptr) {
   for (size_t at = code.find(call); at != std::string_view::npos;
        at = code.find(call, at + call.size())) {
     size_t i = at + call.size();
@@ -110,6 +113,7 @@ void call_arguments(std::string_view code, std::string_view call,
       while (i < code.size() && (code[i] == ',' || code[i] == ' ')) ++i;
       if (i < code.size() && code[i] != '"' && code[i] != '\'') break;
     }
+    if (seen != nullptr) seen->emplace_back(at, i);
     const bool concatenated = i < code.size() && (code[i] == '+' || code[i] == '.');
     if (literal && !concatenated && command.find("%s") == std::string::npos) {
       commands.push_back(std::move(command));
@@ -170,27 +174,140 @@ bool opens_for_write(std::string_view code) {
 
 // Names through which code can do more than print or compute: run commands, write, delete,
 // rename or change files, signal processes, load native code or decode hidden payloads.
-constexpr std::string_view kCapabilities[] = {
-    "system(",     "system ",    "exec(",      "exec ",         "execv",
-    "execl",       "execSync",   "execFile",   "eval(",         "eval ",
-    "spawn",       "popen",      "subprocess", "shutil",        "os.rename",
-    "os.replace",  "os.chmod",   "os.chown",   "os.kill",       "os.fork",
-    "os.write",    "os.setuid",  "os.symlink", "os.link",       "os.truncate",
-    "rename",      "chmod",      "chown",      "kill",          "fork",
-    "__import__",  "getattr",    "compile(",   "marshal",       "pickle",
-    "ctypes",      "importlib",  "b64decode",  "base64",        "codecs",
-    "decode(",     "chr(",       "\\x",        "child_process", "process.binding",
-    "writeFile",   "appendFile", "File.write", "File.open",     "fs.rm",
-    "fs.chmod",    "fs.chown",   "fs.rename",  "fs.copyFile",   "fs.symlink",
-    "fs.truncate", "fs.open",    "fs.write",   "fs.mkdir",      "write_text",
-    "write_bytes", "syscall",    "send(",      "Kernel",        "`",
-    "qx",          "%x",         "pty",        "sysopen",       "mkdir",
-    "symlink",     "setuid",     "Invoke-",    "Start-",        "Set-",
-    "New-Item",    "Remove-",    "http",       "curl",          "wget",
-    "dlopen",      "ffi",        "FFI"};
+constexpr std::string_view kCapabilities[] = {"system(",
+                                              "system ",
+                                              "exec(",
+                                              "exec ",
+                                              "execv",
+                                              "execl",
+                                              "execSync",
+                                              "execFile",
+                                              "eval(",
+                                              "eval ",
+                                              "spawn",
+                                              "popen",
+                                              "subprocess",
+                                              "shutil",
+                                              "os.rename",
+                                              "os.replace",
+                                              "os.chmod",
+                                              "os.chown",
+                                              "os.kill",
+                                              "os.fork",
+                                              "os.write",
+                                              "os.setuid",
+                                              "os.symlink",
+                                              "os.link",
+                                              "os.truncate",
+                                              "rename",
+                                              "chmod",
+                                              "chown",
+                                              "kill",
+                                              "fork",
+                                              "__import__",
+                                              "getattr",
+                                              "compile(",
+                                              "marshal",
+                                              "pickle",
+                                              "ctypes",
+                                              "importlib",
+                                              "b64decode",
+                                              "base64",
+                                              "codecs",
+                                              "decode(",
+                                              "chr(",
+                                              "\\x",
+                                              "child_process",
+                                              "process.binding",
+                                              "writeFile",
+                                              "appendFile",
+                                              "File.write",
+                                              "File.open",
+                                              "fs.rm",
+                                              "fs.chmod",
+                                              "fs.chown",
+                                              "fs.rename",
+                                              "fs.copyFile",
+                                              "fs.symlink",
+                                              "fs.truncate",
+                                              "fs.open",
+                                              "fs.write",
+                                              "fs.mkdir",
+                                              "write_text",
+                                              "write_bytes",
+                                              "syscall",
+                                              "send(",
+                                              "Kernel",
+                                              "`",
+                                              "qx",
+                                              "%x",
+                                              "pty",
+                                              "sysopen",
+                                              "mkdir",
+                                              "symlink",
+                                              "setuid",
+                                              "Invoke-",
+                                              "Start-",
+                                              "Set-",
+                                              "New-Item",
+                                              "Remove-",
+                                              "http",
+                                              "curl",
+                                              "wget",
+                                              "dlopen",
+                                              "ffi",
+                                              "FFI",
+                                              "Deno.run",
+                                              "Deno.Command",
+                                              "Deno.remove",
+                                              "Deno.write",
+                                              "Deno.chmod",
+                                              "Deno.rename",
+                                              "Deno.kill",
+                                              "Bun.spawn",
+                                              "Bun.write",
+                                              "Bun.$",
+                                              "$`"};
+
+// True when every mention of `name` in `code` is a call site read by call_arguments, or a
+// plain `import name` / `require("name").`: an alias (`import subprocess as s`, `from os
+// import system as x`, `const {execSync: e} = require(...)`) hides the calls made through it.
+bool all_mentions_read(std::string_view code, std::string_view name, const Spans& call_sites) {
+  auto identifier_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  };
+  for (size_t at = code.find(name); at != std::string_view::npos; at = code.find(name, at + 1)) {
+    // Only the name itself or a call variant of it: not `filesystem`, not `sys.executable`.
+    if (at > 0 && identifier_char(code[at - 1])) continue;
+    size_t end = at + name.size();
+    while (end < code.size() && identifier_char(code[end])) ++end;
+    const std::string_view suffix = code.substr(at + name.size(), end - at - name.size());
+    if (!suffix.empty() && !is_any(suffix, {"v", "l", "vp", "vpe", "ve", "le", "lp", "lpe", "Sync",
+                                            "File", "FileSync", "2", "3"})) {
+      continue;
+    }
+    const bool in_call = std::any_of(call_sites.begin(), call_sites.end(), [at](const auto& span) {
+      return at >= span.first && at < span.second;
+    });
+    if (in_call) continue;
+    const std::string_view before = code.substr(0, at);
+    const std::string_view after = code.substr(at + name.size());
+    const bool plain_import =
+        before.size() >= 7 && before.substr(before.size() - 7) == "import " &&
+        (after.empty() || after[0] == ';' || after[0] == '\n') &&
+        (before.size() == 7 ||
+         std::string_view(";\n ").find(before[before.size() - 8]) != std::string_view::npos);
+    const bool plain_require = before.size() >= 9 &&
+                               before.substr(before.size() - 9).substr(0, 8) == "require(" &&
+                               after.size() >= 3 && after[1] == ')' && after[2] == '.';
+    if (!plain_import && !plain_require) return false;
+  }
+  return true;
+}
 
 void scan_program_code(std::string_view code, InlineCode& out) {
   bool unknown_command = false;
+  Spans call_sites;
   for (std::string_view call : {"system",
                                 "os.popen",
                                 "popen",
@@ -213,7 +330,7 @@ void scan_program_code(std::string_view code, InlineCode& out) {
                                 "Start-Process",
                                 "Invoke-Expression",
                                 "iex "}) {
-    call_arguments(code, call, out.shell_commands, &unknown_command);
+    call_arguments(code, call, out.shell_commands, &unknown_command, &call_sites);
   }
   backtick_commands(code, out.shell_commands, &unknown_command);
   // awk: `print | "cmd"` and `"cmd" | getline` run cmd through sh.
@@ -282,9 +399,10 @@ void scan_program_code(std::string_view code, InlineCode& out) {
       has_any(code, {"rmtree", "rm_rf", "rm_r(", "rm_r ", "remove_tree", "rimraf",
                      "deleteRecursively", "rmSync", "rmdirSync", "Remove-Item", "rmdir -Recurse",
                      "FileUtils.rm", "unlink glob", "unlink(glob", "File::Path"});
-  const bool file_delete = has_any(
-      code, {"os.remove", "os.unlink", "os.rmdir", "unlink", "File.delete", "Files.delete",
-             "removedirs", "fs.unlink", "File.unlink", "Path.unlink", ".unlink(", "truncate("});
+  const bool file_delete =
+      has_any(code, {"os.remove", "os.unlink", "os.rmdir", "unlink", "File.delete", "Files.delete",
+                     "removedirs", "fs.unlink", "File.unlink", "Path.unlink", ".unlink(",
+                     "truncate(", "Deno.remove", "unlinkSync", "file.remove", "os.remove("});
   out.destroys = tree_delete || (file_delete && mentions_vital_path(code));
   out.runs_unknown = unknown_command;
   // Calls that only run the literal commands found above are rated through those commands;
@@ -299,6 +417,13 @@ void scan_program_code(std::string_view code, InlineCode& out) {
         return std::none_of(std::begin(kCallsAnalyzed), std::end(kCallsAnalyzed),
                             [name](std::string_view call) { return name == call; });
       });
+  // A command-running name met outside the calls read above runs something not seen.
+  static constexpr std::string_view kCallNames[] = {
+      "system",        "exec",       "spawn",    "popen",     "subprocess",
+      "child_process", "shell_exec", "passthru", "proc_open", "Open3"};
+  const bool hidden_call = std::any_of(
+      std::begin(kCallNames), std::end(kCallNames),
+      [&](std::string_view name) { return !all_mentions_read(code, name, call_sites); });
   const bool evaluates = has_any(
       code, {"eval(", "eval ", "IEX", "Invoke-Expression", "iex ", "loadstring(", "Function(",
              "instance_eval", "| sh", "|sh", "| bash", "|bash", "execv", "execl"});
@@ -315,7 +440,7 @@ void scan_program_code(std::string_view code, InlineCode& out) {
     }
   }
   const bool capable = tree_delete || file_delete || networked || fetches || evaluates ||
-                       unknown_command || other_capability || other_os_call;
+                       unknown_command || other_capability || other_os_call || hidden_call;
   out.trivial = !capable && !opens_for_write(code);
 }
 
@@ -441,6 +566,20 @@ void scan_ex_command(std::string_view command, InlineCode& out) {
   }
 }
 
+// Merges what one code string does into `out` (whose `trivial` starts true).
+void add_program_code(const std::string& code, InlineCode& out) {
+  InlineCode one;
+  scan_program_code(code, one);
+  out.codes.push_back(code);
+  out.destroys |= one.destroys;
+  out.remote_shell |= one.remote_shell;
+  out.runs_download |= one.runs_download;
+  out.runs_unknown |= one.runs_unknown;
+  out.shell_commands.insert(out.shell_commands.end(), one.shell_commands.begin(),
+                            one.shell_commands.end());
+  out.trivial = out.trivial && one.trivial;
+}
+
 }  // namespace
 
 InlineCode scan_inline_code(const std::string& program, const std::vector<std::string>& args) {
@@ -490,23 +629,29 @@ InlineCode scan_inline_code(const std::string& program, const std::vector<std::s
   const std::vector<std::string> codes = code_arguments(program, args, &out.encoded);
   if (codes.empty() && !out.encoded) return out;
   out.present = true;
-  out.codes = codes;
-  for (const std::string& code : codes) {
-    InlineCode one;
-    scan_program_code(code, one);
-    out.destroys |= one.destroys;
-    out.remote_shell |= one.remote_shell;
-    out.runs_download |= one.runs_download;
-    out.runs_unknown |= one.runs_unknown;
-    out.shell_commands.insert(out.shell_commands.end(), one.shell_commands.begin(),
-                              one.shell_commands.end());
-    if (!one.trivial) out.trivial = false;
+  out.trivial = !out.encoded;
+  for (const std::string& code : codes) add_program_code(code, out);
+  return out;
+}
+
+InlineCode scan_invocation_code(const Invocation& invocation) {
+  InlineCode out = scan_inline_code(invocation.program, invocation.args);
+  if (invocation.stdin_is_code && invocation.stdin_known &&
+      is_any(invocation.program, {"ed", "ex", "vim", "vi", "nvim"})) {
+    // Editor commands, one a line: only their `!cmd`, `r !cmd`, `w !cmd` run anything.
+    std::string_view text = invocation.stdin_literal;
+    while (!text.empty()) {
+      const size_t end = std::min(text.find('\n'), text.size());
+      scan_ex_command(text.substr(0, end), out);
+      text.remove_prefix(std::min(end + 1, text.size()));
+    }
+    return out;
   }
-  out.trivial = !out.encoded && std::all_of(codes.begin(), codes.end(), [](const std::string& c) {
-    InlineCode one;
-    scan_program_code(c, one);
-    return one.trivial;
-  });
+  if (invocation.stdin_is_code && invocation.stdin_known) {
+    if (!out.present) out.trivial = true;
+    out.present = true;
+    add_program_code(invocation.stdin_literal, out);
+  }
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "safety/invocation.h"
+
 namespace cmdai::safety {
 
 struct InlineCode {
@@ -23,5 +25,9 @@ struct InlineCode {
 
 // `program` is the canonical name (see programs.h); `args` are its expanded arguments.
 InlineCode scan_inline_code(const std::string& program, const std::vector<std::string>& args);
+
+// As scan_inline_code, plus the program an interpreter reads from known stdin text
+// (`python3 - <<'EOF'`, `perl <<< '...'`, `echo '...' | ruby`, `awk -f /dev/stdin <<< '...'`).
+InlineCode scan_invocation_code(const Invocation& invocation);
 
 }  // namespace cmdai::safety

@@ -37,6 +37,7 @@ struct Invocation {
   bool limit_exceeded = false;      // too long or too deeply nested to be checked
   bool stdin_known = false;         // stdin is fixed text (here-string, echo | ...)
   std::string stdin_literal;        // ... that text
+  bool stdin_is_code = false;       // an interpreter reads its program from that stdin
   std::string parse_error;          // non-empty when the (nested) line could not be parsed
   bool nul_byte = false;            // with parse_error: the line holds a NUL byte
 };

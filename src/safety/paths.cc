@@ -225,6 +225,30 @@ bool is_history_file(std::string_view path) {
   return false;
 }
 
+PersistedCode persisted_code(std::string_view path) {
+  const std::string normalized = normalize_path(path);
+  const size_t slash = normalized.rfind('/');
+  const std::string_view name = slash == std::string::npos
+                                    ? std::string_view(normalized)
+                                    : std::string_view(normalized).substr(slash + 1);
+  for (std::string_view file :
+       {".bashrc",   ".bash_profile", ".bash_login", ".bash_logout", ".profile",    ".zshrc",
+        ".zshenv",   ".zprofile",     ".zlogin",     ".zlogout",     ".kshrc",      ".mkshrc",
+        ".xprofile", ".xinitrc",      ".xsession",   "config.fish",  "bash.bashrc", "zshrc",
+        "zshenv",    "zprofile",      "rc.local"}) {
+    if (name == file) return PersistedCode::kShell;
+  }
+  const std::string_view full = normalized;
+  for (std::string_view dir : {"/etc/profile.d/", "/.config/fish/conf.d/", "/.config/autostart/",
+                               "/.ssh/rc", "/etc/profile", "/etc/environment"}) {
+    if (full.find(dir) != std::string_view::npos) return PersistedCode::kShell;
+  }
+  for (std::string_view dir : {"/etc/cron", "/var/spool/cron/", "/etc/anacrontab"}) {
+    if (full.find(dir) != std::string_view::npos) return PersistedCode::kCron;
+  }
+  return PersistedCode::kNone;
+}
+
 bool is_kernel_control(std::string_view path) {
   const std::string normalized = normalize_path(path);
   return starts_with_dir(normalized, "/proc/sys") || starts_with_dir(normalized, "/sys") ||

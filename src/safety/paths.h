@@ -28,6 +28,10 @@ bool is_credential_file(std::string_view path);  // /etc/passwd, shadow, group, 
 bool is_boot_path(std::string_view path);        // /boot/..., /efi/...
 bool is_system_path(std::string_view path);      // under /etc, /usr, /bin, /lib, /boot, /opt, ...
 bool is_history_file(std::string_view path);     // ~/.bash_history, .zsh_history, fish_history
-bool is_kernel_control(std::string_view path);   // under /proc/sys or /sys
+bool is_kernel_control(std::string_view path);
+// Files whose text runs later as commands: shell startup files (~/.bashrc, ~/.profile,
+// ~/.zshrc, fish config, /etc/profile.d/...), crontabs, ~/.ssh/rc, autostart entries.
+enum class PersistedCode { kNone, kShell, kCron };
+PersistedCode persisted_code(std::string_view path);  // under /proc/sys or /sys
 
 }  // namespace cmdai::safety

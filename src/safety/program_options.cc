@@ -49,6 +49,17 @@ void expand_long_abbreviations(const std::string& program, std::vector<std::stri
        {"to-command", "use-compress-program", "checkpoint-action", "directory", "extract", "create",
         "file", "info-script", "new-volume-script", "rsh-command", "get", "help", "version"}},
       {"rsync", {"rsh", "rsync-path", "delete", "dry-run", "help", "version"}},
+      // git's parse-options accepts unique prefixes of a subcommand's long options
+      // (`git rebase --exe=CMD`); the neighbours of the options the rules read are listed so
+      // that a prefix they share stays ambiguous.
+      {"git", {"exec",        "exclude",          "exit-code",
+               "ext-diff",    "extcmd",           "extended-regexp",
+               "upload-pack", "tree-filter",      "index-filter",
+               "msg-filter",  "env-filter",       "commit-filter",
+               "force",       "force-with-lease", "force-if-includes",
+               "follow-tags", "delete",           "dry-run",
+               "hard",        "mirror",           "help",
+               "version"}},
       {"xargs", {"replace", "arg-file", "max-args", "null", "help", "version"}},
   };
   const auto known = kLongs.find(program);

@@ -251,7 +251,8 @@ bool systemctl_verb_on(const Invocation& inv, std::initializer_list<std::string_
 
 bool inline_code_has(const Invocation& inv, std::initializer_list<std::string_view> needles) {
   if (!is_interpreter(inv.program)) return false;
-  const std::string code = joined_args(inv);
+  std::string code = joined_args(inv);
+  if (inv.stdin_is_code && inv.stdin_known) code += "\n" + inv.stdin_literal;
   for (std::string_view needle : needles) {
     if (code.find(needle) != std::string::npos) return true;
   }
@@ -307,6 +308,84 @@ bool kills_everything(const Invocation& inv) {
     signal_seen = true;
   }
   return false;
+}
+
+// pkill -u USER / killall -u USER with no process name: every process of that user.
+bool kills_all_of_user(const Invocation& inv) {
+  if (!program_is(inv, {"pkill", "killall", "skill", "slay"})) return false;
+  bool user = false;
+  bool name = false;
+  for (size_t i = 0; i < inv.args.size(); ++i) {
+    const std::string& arg = inv.args[i];
+    if (is_any(arg, {"-u", "-U", "--euid", "--uid", "--user"})) {
+      user = true;
+      ++i;  // the user name
+      continue;
+    }
+    if (arg.rfind("--user=", 0) == 0 || arg.rfind("--euid=", 0) == 0 ||
+        arg.rfind("--uid=", 0) == 0 || (arg.rfind("-u", 0) == 0 && arg.size() > 2)) {
+      user = true;
+      continue;
+    }
+    if (is_any(arg, {"-g", "-G", "-P", "-s", "-t", "--signal", "-n", "--session", "--terminal",
+                     "--parent", "--group", "--pgroup"})) {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] == '-') continue;  // -9, -KILL, -f, -x, ...
+    name = true;
+  }
+  return user && !name;
+}
+
+// Overwriting (not appending to) a file under /var/log, or emptying one.
+bool wipes_system_log(const Invocation& inv) {
+  auto is_log = [](std::string_view path) {
+    return normalize_path(path).rfind("/var/log/", 0) == 0;
+  };
+  for (const RedirectionTarget& redirection : inv.redirections) {
+    if (is_any(redirection.op, {">", ">|", "&>"}) && is_log(redirection.target)) return true;
+  }
+  if (!program_is(inv, {"cp", "dd", "truncate", "ln", "install", "shred"})) return false;
+  const std::vector<std::string> written = written_paths(inv);
+  return std::any_of(written.begin(), written.end(),
+                     [&](const std::string& path) { return is_log(path); });
+}
+
+// setcap granting a capability that is as good as root: setuid, sys_admin, dac_override, ...
+bool grants_root_capability(const Invocation& inv) {
+  if (inv.program != "setcap") return false;
+  for (std::string arg : inv.args) {
+    for (char& c : arg) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (arg.rfind("=", 0) == 0 || arg.rfind("all", 0) == 0) return true;  // "=ep": every cap
+    for (std::string_view cap :
+         {"cap_setuid", "cap_setgid", "cap_sys_admin", "cap_dac_override", "cap_dac_read_search",
+          "cap_sys_ptrace", "cap_sys_module", "cap_chown", "cap_fowner", "cap_sys_rawio",
+          "cap_setfcap", "cap_setpcap"}) {
+      if (arg.find(cap) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+// docker rm -f $(docker ps -aq): forced removal of containers, images or volumes whose names
+// are only known at run time.
+bool container_removes_unknown(const Invocation& inv) {
+  if (!is_container_tool(inv)) return false;
+  const std::vector<std::string> operands = operands_of(inv);
+  if (operands.empty()) return false;
+  const bool removes =
+      is_any(operands[0], {"rm", "rmi"}) ||
+      (operands.size() >= 2 && is_any(operands[0], {"container", "image", "volume"}) &&
+       is_any(operands[1], {"rm", "remove"}));
+  const bool force = std::any_of(inv.args.begin(), inv.args.end(), [](const std::string& arg) {
+    return arg == "--force" ||
+           (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' && arg.find('f') != std::string::npos);
+  });
+  const bool unknown = std::any_of(operands.begin(), operands.end(), [](const std::string& op) {
+    return op.find('$') != std::string::npos;
+  });
+  return removes && force && unknown;
 }
 
 bool partitions_disk(const Invocation& inv) {
@@ -941,6 +1020,9 @@ const std::vector<Rule>& build_table() {
        [](const Invocation& inv) {
          return kills_everything(inv) || kills_by_pattern_everything(inv);
        }},
+      {"proc.kill_user", R::kHigh, "proc.kill",
+       "kills every process of a user (pkill/killall -u without a name), ending their sessions",
+       [](const Invocation& inv) { return kills_all_of_user(inv); }},
       {"proc.kill", R::kModerate, "proc.kill", "terminates processes",
        [](const Invocation& inv) {
          return program_is(inv, {"kill", "pkill", "killall", "skill", "xkill"});
@@ -1000,6 +1082,9 @@ const std::vector<Rule>& build_table() {
        [](const Invocation& inv) { return truncates_to_empty(inv); }},
       {"fs.truncate", R::kModerate, "fs.truncate", "changes a file's size, cutting off content",
        [](const Invocation& inv) { return inv.program == "truncate"; }},
+      {"fs.log_wipe", R::kHigh, "fs.log",
+       "empties or overwrites a system log, destroying the record of what happened",
+       [](const Invocation& inv) { return wipes_system_log(inv); }},
       {"fs.overwrite_redirect", R::kModerate, "fs.redirect",
        "output redirection overwrites or appends to a file",
        [](const Invocation& inv) { return !redirected_files(inv).empty(); }},
@@ -1023,6 +1108,9 @@ const std::vector<Rule>& build_table() {
          const std::optional<PermView> view = perm_view(inv);
          return view && view->recursive && mode_is_world_writable(view->mode);
        }},
+      {"perm.capability", R::kHigh, "perm",
+       "grants a program a capability that amounts to root (setuid, sys_admin, dac_override, ...)",
+       [](const Invocation& inv) { return grants_root_capability(inv); }},
       {"perm.setuid", R::kHigh, "perm", "sets the setuid/setgid bit, a privilege escalation path",
        [](const Invocation& inv) {
          const std::optional<PermView> view = perm_view(inv);
@@ -1083,17 +1171,17 @@ const std::vector<Rule>& build_table() {
        [](const Invocation& inv) { return inv.input_unknown; }},
       {"exec.inline_code_destructive", R::kCritical, "exec.inline",
        "inline script code deletes a directory tree, or a system or home path",
-       [](const Invocation& inv) { return scan_inline_code(inv.program, inv.args).destroys; }},
+       [](const Invocation& inv) { return scan_invocation_code(inv).destroys; }},
       {"net.inline_remote_shell", R::kCritical, "exec.inline",
        "inline script code wires a shell to a network socket or runs code it downloads",
        [](const Invocation& inv) {
-         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         const InlineCode code = scan_invocation_code(inv);
          return code.remote_shell || code.runs_download;
        }},
       {"exec.inline_code_unknown", R::kHigh, "exec.inline",
        "inline script code does more than print or compute, so what it does cannot be checked",
        [](const Invocation& inv) {
-         const InlineCode code = scan_inline_code(inv.program, inv.args);
+         const InlineCode code = scan_invocation_code(inv);
          return code.present && (!code.trivial || code.runs_unknown || code.encoded);
        }},
 
@@ -1206,6 +1294,12 @@ const std::vector<Rule>& build_table() {
          return (scanned.has('f') || scanned.has_long("force")) && !scanned.has('n') &&
                 !scanned.has_long("dry-run");
        }},
+      {"git.stash_clear", R::kHigh, "git", "git stash clear deletes every stashed change for good",
+       [](const Invocation& inv) {
+         const ScannedArgs scanned = git_args(inv);
+         return git_is(inv, "stash") && scanned.operands.size() >= 2 &&
+                scanned.operands[1] == "clear";
+       }},
       {"git.history_rewrite", R::kHigh, "git", "rewrites or expires repository history",
        [](const Invocation& inv) {
          const std::string sub = git_subcommand(inv);
@@ -1237,6 +1331,9 @@ const std::vector<Rule>& build_table() {
       {"container.privileged", R::kHigh, "container",
        "runs a container with full access to the host",
        [](const Invocation& inv) { return container_privileged(inv); }},
+      {"container.remove_unknown", R::kHigh, "container",
+       "force-removes containers, images or volumes chosen at run time (every one, often)",
+       [](const Invocation& inv) { return container_removes_unknown(inv); }},
       {"container.change", R::kModerate, "container", "starts, stops or removes containers",
        [](const Invocation& inv) { return container_mutates(inv); }},
       {"k8s.delete", R::kHigh, "k8s", "deletes cluster resources",
@@ -1273,6 +1370,16 @@ const std::vector<Rule>& build_table() {
          if (inv.program == "service") return inv.args.size() >= 2;
          return inv.program == "launchctl" &&
                 is_any(first_operand(inv), {"load", "unload", "bootout", "remove", "stop"});
+       }},
+      {"sys.unmount_system", R::kHigh, "sys",
+       "unmounts / or a system directory from under the running system",
+       [](const Invocation& inv) {
+         if (!program_is(inv, {"umount"})) return false;
+         const std::vector<std::string> operands = operands_of(inv);
+         return std::any_of(operands.begin(), operands.end(), [](const std::string& path) {
+           return !path.empty() && path[0] == '/' &&
+                  (tree_is_root_or_system(path) || is_boot_path(path));
+         });
        }},
       {"sys.mount", R::kModerate, "sys", "mounts, unmounts or changes swap",
        [](const Invocation& inv) {

@@ -310,6 +310,9 @@ class Parser {
       add_literal(word, "", false);
       return true;
     }
+    // `name()` with nothing between the parentheses defines a function (`f(){ f|f& }`),
+    // it is not a glob group: the word ends before the `(`.
+    if (c == '(' && !word.parts.empty() && empty_parens_at(pos_)) return false;
     if (c == '(' && (!word.parts.empty() || glob_group_start)) {
       lex_zsh_glob_group(word);
       return true;
@@ -1469,6 +1472,10 @@ class Parser {
   }
 
   // At the `(` token: true when only blanks stand between it and a `)` (`name ()`).
+  bool empty_parens_at(size_t open) const {
+    const size_t after = src_.find_first_not_of(" \t", open + 1);
+    return after != std::string_view::npos && src_[after] == ')';
+  }
   bool empty_parens_follow() const {
     const size_t after = src_.find_first_not_of(" \t", peek_begin() + 1);
     return after != std::string_view::npos && src_[after] == ')';

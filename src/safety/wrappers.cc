@@ -7,6 +7,7 @@
 #include "safety/arg_scan.h"
 #include "safety/inline_code.h"
 #include "safety/paths.h"
+#include "safety/program_options.h"
 #include "safety/programs.h"
 
 namespace cmdai::safety {
@@ -40,7 +41,8 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
   if (name == "find") return peel_find(work, depth);
   if (is_shell(name)) return peel_shell(work, depth);
   if (is_interpreter(name) || is_awk(name) ||
-      is_any(name, {"sed", "gsed", "vim", "vi", "nvim", "ex", "view", "gvim", "less", "more"})) {
+      is_any(name,
+             {"sed", "gsed", "vim", "vi", "nvim", "ex", "view", "gvim", "less", "more", "ed"})) {
     return peel_inline_code(work, name, depth);
   }
   if (name == "su") return peel_su(work, depth);
@@ -155,7 +157,15 @@ Step Analyzer::peel_step(const std::string& name, Work& work, int depth) {
   if (runner != Step::kStop) return runner;
   if (is_command_wrapper(name)) return peel_table_wrapper(work, name, depth);
   // An unknown program whose arguments start with a known program: read them as a command.
-  if (!is_known_program(name)) return peel_from_first_program(work, 1, "unknown wrapper");
+  if (!is_known_program(name)) {
+    analyze_command_arguments(work, 1, depth);
+    // The unknown program is rated too: `setcap cap_setuid+ep /usr/bin/python3` is not only
+    // the python3 it names.
+    Work self = work;
+    const Step step = peel_from_first_program(work, 1, "unknown wrapper");
+    if (step != Step::kStop) emit_with_directory(to_invocation(std::move(self)));
+    return step;
+  }
   return Step::kStop;
 }
 
@@ -211,8 +221,17 @@ Step Analyzer::peel_table_wrapper(Work& work, const std::string& name, int depth
       }
     }
   }
-  if (is_any(name, {"xterm", "konsole", "alacritty", "kitty", "gnome-terminal"})) {
+  if (is_any(name, {"xterm", "konsole", "alacritty", "kitty", "gnome-terminal", "xfce4-terminal",
+                    "terminator", "tilix", "mate-terminal", "lxterminal", "urxvt", "rxvt", "st",
+                    "foot", "wezterm", "terminology", "qterminal", "sakura"})) {
     for (size_t i = 1; i < work.words.size(); ++i) {
+      // `xterm -e 'CMD ARGS'`, `tilix -e 'CMD'`: one argument holding blanks is a command line
+      // (xterm and the -e of VTE terminals run it through a shell or split it as one).
+      if (is_any(work.words[i].text, {"-e", "--command", "-c"}) && i + 2 == work.words.size() &&
+          work.words[i + 1].text.find_first_of(" \t\n") != std::string::npos) {
+        analyze_nested(work, work.words[i + 1].text, depth, "terminal", work.inv.elevated);
+        return Step::kDone;
+      }
       if (is_any(work.words[i].text, {"-e", "--", "-x", "--command"})) {
         return peel_from_first_program(work, i + 1, "terminal");
       }
@@ -315,7 +334,8 @@ Step Analyzer::peel_table_wrapper(Work& work, const std::string& name, int depth
 // --to-command, rsync -e, docker run IMAGE CMD, kubectl exec POD -- CMD, man -P, npm exec.
 // Returns kStop when `name` has none of them in use.
 Step Analyzer::peel_known_runner(Work& work, const std::string& name, int depth) {
-  const std::vector<std::string> args = texts_of(work.words, 1);
+  std::vector<std::string> args = texts_of(work.words, 1);
+  expand_long_abbreviations(name, args);  // tar --use-compress-prog=CMD runs CMD
   auto run = [&](const std::string& code, const char* wrapper) {
     analyze_code_value(work, code, depth, wrapper);
   };
@@ -520,6 +540,7 @@ Step Analyzer::peel_known_runner(Work& work, const std::string& name, int depth)
     if (!child.words.empty()) peel(std::move(child), depth + 1);
     return Step::kDone;
   }
+  if (is_any(name, {"make", "gmake", "bmake", "remake"})) return peel_make(work, args, depth);
   if (name == "man") {
     for (size_t i = 0; i < args.size(); ++i) {
       if ((args[i] == "-P" || args[i] == "--pager" || args[i] == "-H") && i + 1 < args.size()) {
@@ -567,6 +588,125 @@ bool Analyzer::peel_ssh_option(const Work& work, const std::string& option, int 
   return true;
 }
 
+namespace {
+
+// The shell commands of makefile text: recipe lines (after a tab) and `$(shell ...)` calls.
+std::vector<std::string> makefile_commands(std::string_view text) {
+  std::vector<std::string> commands;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line[0] == '\t') {
+      line.remove_prefix(1);
+      while (!line.empty() && (line[0] == '@' || line[0] == '-' || line[0] == '+')) {
+        line.remove_prefix(1);
+      }
+      commands.emplace_back(line);
+    }
+    start = end + 1;
+  }
+  for (size_t at = text.find("$(shell "); at != std::string_view::npos;
+       at = text.find("$(shell ", at + 1)) {
+    const size_t close = text.find(')', at);
+    if (close == std::string_view::npos) break;
+    commands.emplace_back(text.substr(at + 8, close - at - 8));
+  }
+  return commands;
+}
+
+// awk -f /dev/stdin, awk -f -: the program is read from stdin.
+bool reads_program_from_stdin_file(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if ((args[i] == "-f" || args[i] == "--file") && i + 1 < args.size() &&
+        names_stdin(args[i + 1])) {
+      return true;
+    }
+    if (args[i].rfind("-f", 0) == 0 && names_stdin(args[i].substr(2))) return true;
+    if (args[i].rfind("--file=", 0) == 0 && names_stdin(args[i].substr(7))) return true;
+  }
+  return false;
+}
+
+// ed and ex read editor commands from stdin, and so does vim in Ex mode (-e, -es, -E).
+bool reads_editor_commands(const std::string& name, const std::vector<std::string>& args) {
+  if (name == "ed" || name == "ex") return true;
+  if (!is_any(name, {"vim", "vi", "nvim"})) return false;
+  return std::any_of(args.begin(), args.end(), [](const std::string& arg) {
+    return is_any(arg, {"-e", "-es", "-E", "-Es", "-se", "-sE", "--headless"});
+  });
+}
+
+}  // namespace
+
+// An interpreter reading its program from stdin: known text (a here-document, a here-string,
+// `echo ... |`) is scanned as inline code and the commands it visibly runs are analyzed;
+// unknown stdin is rated by the exec.stdin rules.
+void Analyzer::read_stdin_as_code(Work& work, const std::string& name, int depth) {
+  if (!work.stdin_text) return;
+  work.inv.stdin_is_code = true;
+  Invocation probe;
+  probe.program = name;
+  probe.stdin_is_code = true;
+  probe.stdin_known = true;
+  probe.stdin_literal = *work.stdin_text;
+  for (const std::string& command : scan_invocation_code(probe).shell_commands) {
+    analyze_nested(work, command, depth, "inline code", work.inv.elevated);
+  }
+}
+
+// make --eval=TEXT, make -E TEXT and make -f /dev/stdin: makefile text given on the line or on
+// stdin; its recipes and $(shell ...) calls run. Unknown makefile text is unknown code.
+Step Analyzer::peel_make(Work& work, const std::vector<std::string>& args, int depth) {
+  std::vector<std::string> texts;
+  bool unknown = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string file;
+    if ((arg == "-E" || arg == "--eval") && i + 1 < args.size()) {
+      texts.push_back(args[++i]);
+    } else if (arg.rfind("--eval=", 0) == 0) {
+      texts.push_back(arg.substr(7));
+    } else if (arg.rfind("-E", 0) == 0 && arg.size() > 2) {
+      texts.push_back(arg.substr(2));
+    } else if (is_any(arg, {"-f", "--file", "--makefile"}) && i + 1 < args.size()) {
+      file = args[++i];
+    } else if (arg.rfind("--file=", 0) == 0 || arg.rfind("--makefile=", 0) == 0) {
+      file = arg.substr(arg.find('=') + 1);
+    } else if (arg.rfind("-f", 0) == 0 && arg.size() > 2) {
+      file = arg.substr(2);
+    }
+    if (file.empty()) continue;
+    if (names_stdin(file) && work.stdin_text) {
+      texts.push_back(*work.stdin_text);
+    } else if (names_stdin(file) || file[0] == '$' || file.rfind("/dev/fd/", 0) == 0) {
+      unknown = true;  // stdin from a pipe, <(...), a variable: the recipes are not known
+      work.inv.input_from_network |= work.inv.stdin_from_download;
+    }
+  }
+  for (size_t i = 1; i < work.words.size(); ++i) {
+    const std::string& text = work.words[i].text;
+    const bool makefile_text =
+        is_any(text.substr(0, 2), {"-E", "-f"}) || text.rfind("--eval", 0) == 0 ||
+        text.rfind("--file", 0) == 0 || text.rfind("--makefile", 0) == 0 ||
+        (i > 1 && is_any(work.words[i - 1].text, {"-E", "--eval", "-f", "--file", "--makefile"}));
+    if (makefile_text && (work.words[i].dynamic || work.words[i].from_subst)) {
+      unknown = true;  // make --eval="$RULES": text chosen at run time
+    }
+  }
+  if (texts.empty() && !unknown) return Step::kStop;
+  for (const std::string& text : texts) {
+    for (const std::string& command : makefile_commands(text)) {
+      analyze_nested(work, command, depth, "make", work.inv.elevated);
+    }
+  }
+  Work self = work;
+  self.inv.input_unknown |= unknown;
+  emit_with_directory(to_invocation(std::move(self)));
+  return Step::kDone;
+}
+
 // Interpreters with inline code, awk programs, sed scripts, vim -c and less +!: the shell
 // commands they visibly run are analyzed; the invocation itself is rated by its code.
 Step Analyzer::peel_inline_code(Work& work, const std::string& name, int depth) {
@@ -574,12 +714,24 @@ Step Analyzer::peel_inline_code(Work& work, const std::string& name, int depth) 
   for (const std::string& command : code.shell_commands) {
     analyze_nested(work, command, depth, "inline code", work.inv.elevated);
   }
+  if (is_awk(name) && reads_program_from_stdin_file(texts_of(work.words, 1))) {
+    read_stdin_as_code(work, name, depth);
+  }
+  if (reads_editor_commands(name, texts_of(work.words, 1))) {
+    // ed, ex, vim -es: stdin holds editor commands, and `!cmd` runs a shell command.
+    if (!work.stdin_text && (work.inv.stdin_opaque_pipe || work.inv.stdin_from_download)) {
+      work.inv.input_unknown = true;
+      work.inv.input_from_network = work.inv.stdin_from_download;
+    }
+    read_stdin_as_code(work, name, depth);
+  }
   if (!is_interpreter(name)) return Step::kStop;
   const ScannedArgs scanned = scan_args(texts_of(work.words, 1), "cemErW", {}, true);
   const size_t operand = 1 + scanned.options_end;
   const bool runs_module = scanned.value("m") != nullptr;  // python -m json.tool reads data
   const bool reads_stdin = !code.present && !runs_module &&
                            (operand >= work.words.size() || names_stdin(work.words[operand].text));
+  if (reads_stdin) read_stdin_as_code(work, name, depth);
   if (!reads_stdin) {
     work.inv.stdin_opaque_pipe = false;
     work.inv.stdin_from_download = false;
