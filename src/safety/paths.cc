@@ -36,6 +36,12 @@ bool is_catch_all_component(std::string_view component) {
   return true;
 }
 
+// The part after the last '/', or the whole path when it has none.
+std::string_view last_component(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 std::string_view parent_of(std::string_view path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string_view::npos) return ".";
@@ -123,12 +129,8 @@ TreeClass classify_tree(std::string_view path) {
   std::string base = normalize_path(path);
   // `dir/*` sweeps up as much as `dir` itself.
   while (true) {
-    const size_t slash = base.rfind('/');
-    const std::string_view last = slash == std::string::npos
-                                      ? std::string_view(base)
-                                      : std::string_view(base).substr(slash + 1);
-    if (!is_catch_all_component(last)) break;
-    base = std::string(slash == std::string::npos ? "." : parent_of(base));
+    if (!is_catch_all_component(last_component(base))) break;
+    base = std::string(parent_of(base));
   }
   if (base == "/") return TreeClass::kRoot;
   const bool absolute = base[0] == '/';
@@ -213,10 +215,7 @@ bool is_system_path(std::string_view path) {
 
 bool is_history_file(std::string_view path) {
   const std::string normalized = normalize_path(path);
-  const size_t slash = normalized.rfind('/');
-  const std::string_view name = slash == std::string::npos
-                                    ? std::string_view(normalized)
-                                    : std::string_view(normalized).substr(slash + 1);
+  const std::string_view name = last_component(normalized);
   for (std::string_view file :
        {".bash_history", ".zsh_history", ".zhistory", ".history", ".sh_history", ".python_history",
         ".mysql_history", ".psql_history", ".node_repl_history", "fish_history"}) {
@@ -227,10 +226,7 @@ bool is_history_file(std::string_view path) {
 
 PersistedCode persisted_code(std::string_view path) {
   const std::string normalized = normalize_path(path);
-  const size_t slash = normalized.rfind('/');
-  const std::string_view name = slash == std::string::npos
-                                    ? std::string_view(normalized)
-                                    : std::string_view(normalized).substr(slash + 1);
+  const std::string_view name = last_component(normalized);
   for (std::string_view file :
        {".bashrc",   ".bash_profile", ".bash_login", ".bash_logout", ".profile",    ".zshrc",
         ".zshenv",   ".zprofile",     ".zlogin",     ".zlogout",     ".kshrc",      ".mkshrc",
